@@ -1,0 +1,8 @@
+"""drillsim: building evacuation and combined fire-drill simulation.
+
+Layers: building and scenario files are loaded and validated (:mod:`sim.building`,
+:mod:`sim.scenario`), simulated by :class:`sim.model.EvacuationModel` over Numba kernels
+(:mod:`sim.kernels`), and written as run records (:mod:`sim.record`).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Numba kernels over flat numpy arrays. They import only numpy, numba and math."""

@@ -1,0 +1,247 @@
+"""Exit choice and the discovery of locked exits and doors.
+
+Exit choice: an occupant weighs every exit it knows and has not found locked by the estimated
+time to get out through it, ``S_e / v + Q_e / C_e``: ``S_e`` the walking distance (effective
+metres) along its believed route, ``v`` its speed, ``Q_e`` the number of occupants heading for
+that exit who are closer to it, ``C_e`` the exit's flow capacity (persons/s). It keeps its exit
+unless another is better by more than the hysteresis fraction. Exits within ``sight_m`` of
+walking distance become known (a stand-in for "in sight"). An occupant that knows no usable
+exit follows the signs to any exit it has not found locked.
+
+Discovery: an occupant standing next to the exit it heads for finds out whether the exit is
+locked; next to a locked door on its route, that the door is locked. It then chooses again, and
+tells the occupants within ``tell_radius`` cells, each of whom believes it with probability
+``tell_p`` and passes it on in the same way in the next step (news of a locked exit travels
+through a crowd; news of a locked door is told once, by the one who found it). The time an occupant lost to a locked exit is estimated at re-choice as the time
+since it chose that exit plus the free-walking time to its new exit from where it now stands,
+minus the same from where it stood when it chose: what the detour cost, at free speed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .jit import kernel
+from .movement import MOVING
+
+
+@kernel
+def _count_ahead(cell, state, target, field_row, fields, row_of, belief, n_exits, bin_m,
+                 n_bins):
+    """Histogram per exit of the distance of the occupants heading there, then cumulated."""
+    hist = np.zeros((n_exits, n_bins + 1), dtype=np.int64)
+    n = cell.shape[0]
+    for i in range(n):
+        if state[i] != MOVING or target[i] < 0 or field_row[i] < 0:
+            continue
+        d = fields[field_row[i], cell[i]]
+        b = int(d / bin_m)
+        if b > n_bins:
+            b = n_bins
+        hist[target[i], b] += 1
+    # cum[e, b] = number heading to e in bins < b
+    cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
+    for e in range(n_exits):
+        for b in range(n_bins + 1):
+            cum[e, b + 1] = cum[e, b] + hist[e, b]
+    return cum
+
+
+@kernel
+def _choose(cell, state, speed_ms, target, belief, known, known_locked, field_row,
+            needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
+            capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s, n_exits):
+    n = cell.shape[0]
+    n_changed = 0
+    for i in range(n):
+        if state[i] != MOVING or not needs_choice[i]:
+            continue
+        c = cell[i]
+        v = speed_ms[i]
+        b_i = belief[i]
+        # Exits in sight become known.
+        for e in range(n_exits):
+            if fields[row_of[b_i, e], c] <= sight_m:
+                known[i] |= np.uint64(1) << np.uint64(e)
+        best = -1
+        best_t = np.inf
+        current_t = np.inf
+        for attempt in range(2):
+            for e in range(n_exits):
+                bit = np.uint64(1) << np.uint64(e)
+                if known_locked[i] & bit:
+                    continue
+                if attempt == 0 and not (known[i] & bit):
+                    continue
+                d = fields[row_of[b_i, e], c]
+                if not np.isfinite(d):
+                    continue
+                b = int(d / bin_m)
+                if b > n_bins:
+                    b = n_bins
+                ahead = cum[e, b]  # bins below this occupant's: never counts itself
+                est = d / v + ahead / capacity_ps[e]
+                if e == target[i]:
+                    current_t = est
+                if est < best_t:
+                    best_t = est
+                    best = e
+            if best >= 0:
+                break
+        new = target[i]
+        if new < 0 or (known_locked[i] >> np.uint64(new)) & np.uint64(1) or \
+                not np.isfinite(current_t):
+            new = best
+        elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:
+            new = best
+        if discovered[i] and new >= 0:
+            row_new = row_of[b_i, new]
+            lost = (time_s - choice_time_s[i]) + (fields[row_new, c]
+                                                   - fields[row_new, choice_cell[i]]) / v
+            if np.isfinite(lost) and lost > 0.0:
+                lost_s[i] += lost
+        if new != target[i] or discovered[i]:
+            choice_time_s[i] = time_s
+            choice_cell[i] = c
+        if new != target[i]:
+            n_changed += 1
+        target[i] = new
+        field_row[i] = row_of[b_i, new] if new >= 0 else -1
+        needs_choice[i] = False
+        discovered[i] = False
+    return n_changed
+
+
+def choose_exits(agents, fields, row_of, capacity_ps, params):
+    """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
+
+    ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
+    ``belief`` int32, ``known`` and ``known_locked`` uint64 exit bitmasks, ``field_row``,
+    ``needs_choice`` and ``discovered`` bool, ``choice_time_s``, ``choice_cell``, ``lost_s``);
+    ``fields`` (n_rows, n_cells) float32 in effective metres; ``row_of`` (n_beliefs, n_exits)
+    int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
+    ``hysteresis``, ``time_s``. Returns the number of occupants whose exit changed.
+    """
+    a = agents
+    n_exits = row_of.shape[1]
+    if capacity_ps.shape != (n_exits,) or np.any(capacity_ps <= 0):
+        raise ValueError("capacity_ps must be positive, one per exit")
+    if n_exits > 64:
+        raise ValueError(f"at most 64 exits are supported, got {n_exits}")
+    finite = fields[np.isfinite(fields)]
+    max_d = float(finite.max()) if finite.size else 0.0
+    bin_m = float(params["bin_m"])
+    n_bins = int(math.ceil(max_d / bin_m)) + 1
+    cum = _count_ahead(a["cell"], a["state"], a["target"], a["field_row"], fields, row_of,
+                       a["belief"], n_exits, bin_m, n_bins)
+    return _choose(a["cell"], a["state"], a["speed_ms"], a["target"], a["belief"], a["known"],
+                   a["known_locked"], a["field_row"], a["needs_choice"], a["discovered"],
+                   a["choice_time_s"], a["choice_cell"], a["lost_s"], fields, row_of,
+                   capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
+                   float(params["hysteresis"]), float(params["time_s"]), n_exits)
+
+
+@kernel
+def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_choice,
+              discovered, informant, informant_next, fields, adj_exit_mask, exit_locked,
+              adj_door_cell, door_of_cell, door_locked, occ, u_tell, width, tell_radius,
+              tell_p, events_agent, events_exit, events_door, told_count):
+    """Find occupants next to a locked exit (or door) on their route; they tell neighbours,
+    who pass the news on in the next step (``informant``)."""
+    n = cell.shape[0]
+    n_events = 0
+    n_told = 0
+    for i in range(n):
+        informant_next[i] = -1
+    for i in range(n):
+        if state[i] != MOVING:
+            continue
+        c = cell[i]
+        relay = informant[i]
+        informant[i] = -1
+        if target[i] < 0 and relay < 0:
+            continue
+        e = target[i]
+        found_exit = -1
+        found_door = -1
+        if e >= 0 and (adj_exit_mask[c] & (np.uint64(1) << np.uint64(e))) and exit_locked[e] \
+                and not (known_locked[i] & (np.uint64(1) << np.uint64(e))):
+            found_exit = e
+        elif relay >= 0:
+            e = relay
+        elif e >= 0:
+            dc = adj_door_cell[c]
+            if dc >= 0:
+                d = door_of_cell[dc]
+                dbit = np.uint64(1) << np.uint64(d)
+                if door_locked[d] and not (belief_doors[i] & dbit) and \
+                        fields[field_row[i], dc] < fields[field_row[i], c]:
+                    found_door = d
+        if found_exit < 0 and found_door < 0 and relay < 0:
+            continue
+        bit = np.uint64(1) << np.uint64(e)
+        if found_exit >= 0 or found_door >= 0:
+            if n_events < events_agent.shape[0]:
+                events_agent[n_events] = i
+                events_exit[n_events] = found_exit
+                events_door[n_events] = found_door
+                n_events += 1
+        if found_exit >= 0:
+            known_locked[i] |= bit
+            needs_choice[i] = True
+            discovered[i] = True
+        tell_exit = found_door < 0
+        # Tell the neighbours (doors: the model updates their beliefs from the event list).
+        r = tell_radius
+        for dr in range(-r, r + 1):
+            for dcol in range(-r, r + 1):
+                if dr * dr + dcol * dcol > r * r:
+                    continue
+                j = c + dr * width + dcol
+                if j < 0 or j >= occ.shape[0]:
+                    continue
+                k = occ[j]
+                if k < 0 or k == i or state[k] != MOVING:
+                    continue
+                if u_tell[k] >= tell_p:
+                    continue
+                if tell_exit:
+                    if not (known_locked[k] & bit):
+                        known_locked[k] |= bit
+                        needs_choice[k] = True
+                        discovered[k] = discovered[k] or target[k] == e
+                        informant_next[k] = e
+                        n_told += 1
+                elif n_events < events_agent.shape[0]:
+                    events_agent[n_events] = k
+                    events_exit[n_events] = -1
+                    events_door[n_events] = found_door
+                    n_events += 1
+                    n_told += 1
+    for i in range(n):
+        informant[i] = informant_next[i]
+    told_count[0] = n_told
+    return n_events
+
+
+def discover_locked(agents, grid, fields, u_tell, params, events):
+    """Detect discoveries of locked exits and doors this step.
+
+    Returns ``(n_events, n_told)``; ``events`` holds preallocated int32/int16 arrays
+    ``agent``, ``exit`` and ``door`` (the first ``n_events`` entries are filled: exit
+    discoveries with ``door == -1``, door discoveries and door news with ``exit == -1``).
+    Exit knowledge is updated in place; door beliefs are left to the caller, who owns the
+    fields for each belief.
+    """
+    a, g = agents, grid
+    told = np.zeros(1, dtype=np.int64)
+    n_events = _discover(a["cell"], a["state"], a["target"], a["field_row"], a["belief_doors"],
+                         a["known_locked"], a["needs_choice"], a["discovered"],
+                         a["informant"], a["informant_next"], fields,
+                         g["adj_exit_mask"], g["exit_locked"], g["adj_door_cell"],
+                         g["door_of_cell"], g["door_locked"], g["occ"], u_tell, g["width"],
+                         int(params["tell_radius"]), float(params["tell_p"]),
+                         events["agent"], events["exit"], events["door"], told)
+    return n_events, int(told[0])

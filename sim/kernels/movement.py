@@ -1,0 +1,245 @@
+"""Movement of occupants: a parallel-update floor-field cellular automaton.
+
+The rules (documented for users in README.md, "The model"):
+
+* **Choice of cell** (Kirchner & Schadschneider 2002): an occupant in cell ``i`` picks a
+  neighbour ``j`` (Moore neighbourhood, plus stair links, plus staying put) with probability
+  ``p_j ∝ exp(k_S (S_i - S_j)/cell + k_D D_j)`` over the cells that are free: not occupied at
+  the start of the step, passable, not a diagonal that cuts a wall corner, and not entered by
+  somebody else less than the cell's *headway* ago.
+* **Individual speeds**: every occupant banks ``v dt`` metres of walking per step and moves
+  when the bank covers the move's cost. A move of length ``L`` into a cell with speed factor
+  ``f`` costs ``L/f``; a move that gains ``ΔS > 0`` along the occupant's route is charged
+  ``max(ΔS, cos(22.5°) L/f)`` instead, so the zig-zag an 8-neighbour grid forces on a path
+  that is not at a multiple of 45° is not paid for: free-walking speed holds in every direction.
+  A blocked occupant keeps at most one move's worth in the bank.
+* **Parallel update with friction** (Kirchner, Nishinari & Schadschneider 2003): all
+  occupants choose at once; when several choose the same cell one of them, drawn at random,
+  wins, and with probability ``mu`` none of them moves.
+* **Capacity**: a cell accepts a new occupant no sooner than ``headway_s`` after it accepted the
+  last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
+  metre per second and is what makes door flow realistic (see README, "Door flow").
+
+All random numbers come in as arrays drawn by the model; kernels hold no random state.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import prange
+
+from .jit import kernel, parallel_kernel
+
+WAITING = np.uint8(0)
+MOVING = np.uint8(1)
+EVACUATED = np.uint8(2)
+CASUALTY = np.uint8(3)
+
+# cos(22.5°): the worst angle between a route and the best of 8 grid directions.
+ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
+
+
+@parallel_kernel
+def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passable, occ,
+                  last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m, u_choice,
+                  width, cell_m, dt_s, time_s, k_s, k_d, cand_buf, expo_buf, len_buf, desired,
+                  cost_m):
+    n = cell.shape[0]
+    diag = cell_m * math.sqrt(2.0)
+    for i in prange(n):
+        desired[i] = -1
+        cost_m[i] = 0.0
+        if state[i] != MOVING or field_row[i] < 0:
+            continue
+        c = cell[i]
+        row = field_row[i]
+        credit_m[i] += speed_ms[i] * dt_s
+        s0 = fields[row, c]
+        # Candidates: 8 neighbours, then links, in this thread's scratch rows.
+        t = numba.get_thread_id()
+        cand = cand_buf[t]
+        expo = expo_buf[t]
+        length = len_buf[t]
+        m = 0
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if dr == 0 and dc == 0:
+                    continue
+                j = c + dr * width + dc
+                if not passable[j] or occ[j] >= 0:
+                    continue
+                if time_s - last_entry_s[j] < headway_s[j]:
+                    continue
+                if dr != 0 and dc != 0:
+                    if not passable[c + dr * width] or not passable[c + dc]:
+                        continue
+                    step_len = diag
+                else:
+                    step_len = cell_m
+                sj = fields[row, j]
+                if not np.isfinite(sj) or m >= 9:
+                    continue
+                cand[m] = j
+                expo[m] = k_s * (s0 - sj) / cell_m + k_d * dyn[j]
+                length[m] = step_len
+                m += 1
+        for k in range(link_ptr[c], link_ptr[c + 1]):
+            j = link_to[k]
+            if m >= 9 or not passable[j] or occ[j] >= 0:
+                continue
+            if time_s - last_entry_s[j] < headway_s[j]:
+                continue
+            sj = fields[row, j]
+            if not np.isfinite(sj):
+                continue
+            cand[m] = j
+            expo[m] = k_s * (s0 - sj) / cell_m + k_d * dyn[j]
+            length[m] = link_len_m[k]
+            m += 1
+        # Staying put is an option too.
+        cand[m] = -1
+        expo[m] = k_d * dyn[c]
+        length[m] = 0.0
+        m += 1
+        top = expo[0]
+        for k in range(1, m):
+            if expo[k] > top:
+                top = expo[k]
+        total = 0.0
+        for k in range(m):
+            expo[k] = math.exp(expo[k] - top)
+            total += expo[k]
+        pick = u_choice[i] * total
+        chosen = m - 1
+        acc = 0.0
+        for k in range(m):
+            acc += expo[k]
+            if pick < acc:
+                chosen = k
+                break
+        j = cand[chosen]
+        if j < 0:
+            # Nothing better than staying: keep at most one ordinary step in the bank.
+            cap = diag / factor[c]
+            if credit_m[i] > cap:
+                credit_m[i] = cap
+            continue
+        full = length[chosen] / factor[j]
+        gain = s0 - fields[row, j]
+        cost = full
+        if gain > 0.0:
+            cost = max(gain, ZIGZAG_DISCOUNT * full)
+            if cost > full:
+                cost = full
+        cost_m[i] = cost
+        if credit_m[i] >= cost:
+            desired[i] = j
+
+
+@kernel
+def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_friction, mu,
+                      time_s, dt_s, exit_of_cell, occ, last_entry_s, dyn, claim_count,
+                      claim_best, claim_key, exit_used, out_time_s, moved):
+    n = cell.shape[0]
+    # Claims: count contenders per cell, keep the one with the highest key.
+    for i in range(n):
+        j = desired[i]
+        if j < 0:
+            continue
+        if claim_count[j] == 0 or u_conflict[i] > claim_key[j]:
+            claim_best[j] = i
+            claim_key[j] = u_conflict[i]
+        claim_count[j] += 1
+    n_moved = 0
+    for i in range(n):
+        j = desired[i]
+        if j < 0:
+            continue
+        winner = claim_best[j]
+        contenders = claim_count[j]
+        if winner == i:
+            if contenders > 1 and u_friction[i] < mu:
+                winner = -1  # friction: nobody gets the cell this step
+        if winner != i:
+            # Lost the cell: keep one move's worth in the bank.
+            if credit_m[i] > cost_m[i]:
+                credit_m[i] = cost_m[i]
+            continue
+        c = cell[i]
+        occ[c] = -1
+        dyn[c] += 1.0
+        last_entry_s[j] = time_s
+        credit_m[i] -= cost_m[i]
+        e = exit_of_cell[j]
+        if e >= 0:
+            state[i] = EVACUATED
+            cell[i] = -1
+            exit_used[i] = e
+            out_time_s[i] = time_s + dt_s
+        else:
+            occ[j] = i
+            cell[i] = j
+        moved[i] = True
+        n_moved += 1
+    # Reset the claim scratch arrays for the next step (only the touched cells).
+    for i in range(n):
+        j = desired[i]
+        if j >= 0:
+            claim_count[j] = 0
+    return n_moved
+
+
+def step_movement(agents, grid, fields, randoms, params, scratch):
+    """Advance every moving occupant by one time step. Returns the number of moves.
+
+    ``agents``: mapping of per-occupant arrays — ``cell`` int32 (-1 outside the building),
+    ``state`` uint8, ``speed_ms`` float32 (m/s), ``credit_m`` float64 (m), ``field_row`` int32
+    (row of ``fields`` the occupant follows, -1 for none), ``exit_used`` int16, ``out_time_s``
+    float64. Updated in place.
+    ``grid``: ``passable`` uint8, ``occ`` int32, ``last_entry_s`` float64, ``headway_s``
+    float32 (s), ``factor`` float64, ``exit_of_cell`` int16, ``dyn`` float32, links, ``width``,
+    ``cell_m``. ``fields``: (n_rows, n_cells) float32 static fields in effective metres.
+    ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float64 in
+    [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``.
+    ``scratch``: preallocated ``desired`` int64 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
+    ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int64 (n_cells,), ``claim_key``
+    float64 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
+    each (numba.get_num_threads(), 10) — see :func:`make_scratch`.
+    """
+    a, g, r, p, s = agents, grid, randoms, params, scratch
+    n = a["cell"].shape[0]
+    for key in ("u_choice", "u_conflict", "u_friction"):
+        if r[key].shape != (n,):
+            raise ValueError(f"{key} has shape {r[key].shape}, expected ({n},)")
+    if not 0.0 <= p["mu"] <= 1.0:
+        raise ValueError(f"friction mu must lie in [0, 1], got {p['mu']}")
+    s["moved"][:] = False
+    _choose_cells(a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
+                  g["dyn"], g["passable"], g["occ"], g["last_entry_s"], g["headway_s"],
+                  g["factor"], g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"],
+                  g["width"], g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"],
+                  s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"])
+    return _resolve_and_move(a["cell"], a["state"], a["credit_m"], s["desired"], s["cost_m"],
+                             r["u_conflict"], r["u_friction"], p["mu"], p["time_s"], p["dt_s"],
+                             g["exit_of_cell"], g["occ"], g["last_entry_s"], g["dyn"],
+                             s["claim_count"], s["claim_best"], s["claim_key"],
+                             a["exit_used"], a["out_time_s"], s["moved"])
+
+
+def make_scratch(n_occupants, n_cells):
+    """Preallocated work arrays for :func:`step_movement`."""
+    threads = numba.config.NUMBA_NUM_THREADS
+    return {
+        "desired": np.full(n_occupants, -1, dtype=np.int64),
+        "cost_m": np.zeros(n_occupants, dtype=np.float64),
+        "moved": np.zeros(n_occupants, dtype=np.bool_),
+        "claim_count": np.zeros(n_cells, dtype=np.int32),
+        "claim_best": np.full(n_cells, -1, dtype=np.int64),
+        "claim_key": np.zeros(n_cells, dtype=np.float64),
+        "cand_buf": np.zeros((threads, 10), dtype=np.int64),
+        "expo_buf": np.zeros((threads, 10), dtype=np.float64),
+        "len_buf": np.zeros((threads, 10), dtype=np.float64),
+    }

@@ -1,0 +1,504 @@
+"""``EvacuationModel``: the Mesa-facing model over the kernels' arrays.
+
+It is built from a validated :class:`~sim.scenario.Scenario` and a seed. It owns the state
+arrays; ``step()`` is a short list of kernel calls. Occupants are :class:`Occupant` handles
+(``mesa.Agent``) whose properties read the arrays; they serve inspection, tests and Mesa tools,
+never the time step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
+from .kernels.choice import choose_exits, discover_locked
+from .kernels.fields import compute_static_field, update_dynamic_field
+from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, make_scratch,
+                               step_movement)
+from .scenario import Scenario
+
+STATE_NAMES = ("waiting", "moving", "evacuated", "casualty")
+
+
+@dataclass
+class Frame:
+    time_s: float
+    cell: np.ndarray
+    state: np.ndarray
+
+
+class Occupant(mesa.Agent):
+    """A thin handle on occupant ``index`` of the model's arrays."""
+
+    def __init__(self, model: "EvacuationModel", index: int):
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def cell(self) -> int:
+        return int(self.model.agents_state["cell"][self.index])
+
+    @property
+    def state(self) -> str:
+        return STATE_NAMES[self.model.agents_state["state"][self.index]]
+
+    @property
+    def position(self) -> tuple[int, float, float] | None:
+        """(floor index, x_m, y_m), or None once out of the building."""
+        c = self.cell
+        if c < 0:
+            return None
+        f, x, y = self.model.building.cell_position(np.array([c]))
+        return int(f[0]), float(x[0]), float(y[0])
+
+    @property
+    def speed_ms(self) -> float:
+        return float(self.model.agents_state["speed_ms"][self.index])
+
+    @property
+    def profile(self) -> str:
+        return self.model.profile_names[self.model.profile_of[self.index]]
+
+    @property
+    def target_exit(self) -> str | None:
+        t = int(self.model.agents_state["target"][self.index])
+        return self.model.building.exits[t].name if t >= 0 else None
+
+    @property
+    def exit_used(self) -> str | None:
+        e = int(self.model.agents_state["exit_used"][self.index])
+        return self.model.building.exits[e].name if e >= 0 else None
+
+    @property
+    def out_time_s(self) -> float | None:
+        t = float(self.model.agents_state["out_time_s"][self.index])
+        return t if math.isfinite(t) else None
+
+
+# Model-level DataCollector reporters: vectorised, plain functions (picklable).
+def report_time(model) -> float:
+    return model.time_s
+
+
+def report_inside(model) -> int:
+    return model.count_inside()
+
+
+def report_evacuated(model) -> int:
+    return int(np.count_nonzero(model.agents_state["state"] == EVACUATED))
+
+
+def report_exit_counts(model) -> dict[str, int]:
+    return model.exit_counts()
+
+
+class EvacuationModel(mesa.Model):
+    """Floor-field evacuation of one scenario variant with one seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, *,
+                 record_every_s: float | None = None, make_handles: bool = True):
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(seed=seed)
+        self.scenario = scenario
+        self.seed_value = seed
+        self.building: Building = scenario.building
+        self.params = scenario.params
+        b, prm = self.building, self.params
+        self.dt_s = scenario.dt_s
+        self.time_s = 0.0
+        self.n_steps = 0
+        self.events: list[dict] = []
+        n_cells = b.n_cells
+        self.n_exits = len(b.exits)
+
+        # --- grid state (truth) ---
+        self.exit_locked = np.zeros(self.n_exits, dtype=np.uint8)
+        self.door_locked = np.zeros(max(1, len(b.doors)), dtype=np.uint8)
+        self.door_closed = np.zeros(max(1, len(b.doors)), dtype=np.bool_)
+        for d in b.doors:
+            self.door_locked[d.index] = d.state == "locked"
+            self.door_closed[d.index] = d.state == "closed"
+        for name in scenario.locked:
+            if name in {e.name for e in b.exits}:
+                self.exit_locked[b.exit_index(name)] = 1
+            else:
+                self.door_locked[b.door_index(name)] = 1
+        self.locked_at_start = self.exit_locked.copy()
+        self.clutter_factor = np.ones(n_cells, dtype=np.float64)
+        self.clutter_factor[b.clutter] = b.clutter_factor
+        for patch in scenario.clutter:
+            self.clutter_factor[b.region(patch.region).cells] = patch.speed_factor
+        self.walkable_base = np.isin(b.kind, (FLOOR, DOOR, STAIR, FLIGHT))
+        cell_headway = 1.0 / (prm.max_specific_flow * b.cell_m)
+        self.headway_s = np.full(n_cells, cell_headway, dtype=np.float32)
+        for portal in list(b.exits) + list(b.doors):
+            # An opening drawn wider than it is passes only what its real width passes.
+            self.headway_s[portal.cells] = cell_headway * portal.drawn_width_m / portal.width_m
+        self.capacity_ps = np.array([prm.max_specific_flow * e.width_m for e in b.exits])
+        self.grid = {
+            "width": b.width, "cell_m": b.cell_m,
+            "passable": np.zeros(n_cells, dtype=np.uint8),
+            "factor": np.ones(n_cells, dtype=np.float64),
+            "occ": np.full(n_cells, -1, dtype=np.int32),
+            "last_entry_s": np.full(n_cells, -np.inf, dtype=np.float64),
+            "headway_s": self.headway_s,
+            "exit_of_cell": np.ascontiguousarray(b.exit_of_cell),
+            "door_of_cell": np.ascontiguousarray(b.door_of_cell),
+            "dyn": np.zeros(n_cells, dtype=np.float32),
+            "link_ptr": np.ascontiguousarray(b.link_ptr),
+            "link_to": np.ascontiguousarray(b.link_to),
+            "link_len_m": np.ascontiguousarray(b.link_len_m),
+            "exit_locked": self.exit_locked,
+            "door_locked": self.door_locked,
+            "adj_exit_mask": _adjacent_exit_mask(b),
+            "adj_door_cell": _adjacent_door_cell(b),
+        }
+        self._dyn_next = np.zeros(n_cells, dtype=np.float32)
+        self._refresh_passable()
+        self._refresh_factor()
+
+        # --- beliefs about locked doors: each belief has its own fields ---
+        self.belief_masks: list[int] = []
+        self.fields = np.zeros((0, n_cells), dtype=np.float32)
+        self.row_of = np.zeros((0, self.n_exits), dtype=np.int32)
+        self._belief_index(0)
+
+        # --- occupants ---
+        self._place_occupants()
+        n = self.n_occupants
+        self.scratch = make_scratch(n, n_cells)
+        self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
+                           "exit": np.zeros(max(16, n), dtype=np.int16),
+                           "door": np.zeros(max(16, n), dtype=np.int16)}
+        self.rechoice_every = max(1, round(prm.rechoice_s / self.dt_s))
+        self._occupant_phase = np.arange(n) % self.rechoice_every
+        self.discoveries = np.zeros(self.n_exits, dtype=np.int64)
+        self.door_discoveries = np.zeros(max(1, len(b.doors)), dtype=np.int64)
+        self.found_first_hand = np.zeros(n, dtype=np.bool_)
+        self._known_locked_start = self.agents_state["known_locked"].copy()
+        self._pending = list(scenario.changes)
+        self._first_found: set[tuple[str, int]] = set()
+        self.handles = [Occupant(self, i) for i in range(n)] if make_handles else []
+
+        self.record_every_steps = max(1, round((record_every_s or scenario.record_every_s)
+                                               / self.dt_s))
+        self.frames: list[Frame] = []
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
+            "exits": report_exit_counts})
+        self._log(0.0, "start", occupants=n, locked=[e.name for e in b.exits
+                                                     if self.exit_locked[e.index]])
+        if scenario.alarm_s == 0:
+            self._log(0.0, "alarm")
+        self._record_frame()
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _log(self, time_s: float, kind: str, **data) -> None:
+        self.events.append({"time_s": round(float(time_s), 3), "kind": kind, **data})
+
+    def _refresh_passable(self) -> None:
+        b = self.building
+        passable = self.walkable_base.copy()
+        for d in b.doors:
+            if self.door_locked[d.index]:
+                passable[d.cells] = False
+        for e in b.exits:
+            passable[e.cells] = not self.exit_locked[e.index]
+        self.grid["passable"][:] = passable
+
+    def _refresh_factor(self) -> None:
+        b = self.building
+        factor = b.base_factor * self.clutter_factor
+        for d in b.doors:
+            if self.door_closed[d.index]:
+                factor[d.cells] *= self.params.closed_door_factor
+        self.grid["factor"][:] = factor
+
+    def _compute_fields(self, mask: int) -> np.ndarray:
+        """Static fields of every exit under a belief (set of doors believed locked)."""
+        b = self.building
+        walk = self.walkable_base.copy()
+        walk[b.kind == EXIT] = False
+        for d in b.doors:
+            if mask >> d.index & 1:
+                walk[d.cells] = False
+        out = np.empty((self.n_exits, b.n_cells), dtype=np.float32)
+        for e in b.exits:
+            out[e.index] = compute_static_field(walk, self.grid["factor"], e.cells, b.width,
+                                                b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
+        return out
+
+    def _belief_index(self, mask: int) -> int:
+        if mask in self.belief_masks:
+            return self.belief_masks.index(mask)
+        fields = self._compute_fields(mask)
+        k = len(self.belief_masks)
+        self.belief_masks.append(mask)
+        self.row_of = np.vstack([self.row_of, (k * self.n_exits
+                                               + np.arange(self.n_exits)).astype(np.int32)])
+        self.fields = np.vstack([self.fields, fields])
+        return k
+
+    def _recompute_all_fields(self) -> None:
+        self.fields = np.vstack([self._compute_fields(m) for m in self.belief_masks])
+        a = self.agents_state
+        has = a["target"] >= 0
+        a["field_row"][has] = self.row_of[a["belief"][has], a["target"][has]]
+
+    def _place_occupants(self) -> None:
+        sc, b, rng = self.scenario, self.building, self.rng
+        n = sc.occupants
+        exit_names = [e.name for e in b.exits]
+        self.profile_names = sorted({g.profile for g in sc.groups})
+        a = {
+            "cell": np.full(n, -1, dtype=np.int32),
+            "state": np.full(n, WAITING, dtype=np.uint8),
+            "speed_ms": np.zeros(n, dtype=np.float32),
+            "credit_m": np.zeros(n, dtype=np.float64),
+            "start_s": np.zeros(n, dtype=np.float64),
+            "target": np.full(n, -1, dtype=np.int16),
+            "belief": np.zeros(n, dtype=np.int32),
+            "belief_doors": np.zeros(n, dtype=np.uint64),
+            "known": np.zeros(n, dtype=np.uint64),
+            "known_locked": np.zeros(n, dtype=np.uint64),
+            "field_row": np.full(n, -1, dtype=np.int32),
+            "needs_choice": np.zeros(n, dtype=np.bool_),
+            "discovered": np.zeros(n, dtype=np.bool_),
+            "choice_time_s": np.zeros(n, dtype=np.float64),
+            "choice_cell": np.zeros(n, dtype=np.int32),
+            "lost_s": np.zeros(n, dtype=np.float64),
+            "informant": np.full(n, -1, dtype=np.int16),
+            "informant_next": np.full(n, -1, dtype=np.int16),
+            "exit_used": np.full(n, -1, dtype=np.int16),
+            "out_time_s": np.full(n, np.inf, dtype=np.float64),
+        }
+        self.profile_of = np.zeros(n, dtype=np.int16)
+        occ = self.grid["occ"]
+        passable = self.grid["passable"].astype(bool)
+        staff_mask_exits = 0
+        for e in b.exits:
+            if self.exit_locked[e.index]:
+                staff_mask_exits |= 1 << e.index
+        staff_mask_doors = 0
+        for d in b.doors:
+            if self.door_locked[d.index]:
+                staff_mask_doors |= 1 << d.index
+        i0 = 0
+        for g in sc.groups:
+            if g.count == 0:
+                continue
+            cells = b.region(g.region).cells
+            free = cells[(occ[cells] < 0) & passable[cells] & (b.kind[cells] != DOOR)]
+            if len(free) < g.count:
+                from .errors import ScenarioError
+                raise ScenarioError(sc.path, [f"region '{g.region}': {g.count} occupants of "
+                                              f"profile '{g.profile}' do not fit in its "
+                                              f"{len(free)} free cells"])
+            chosen = rng.choice(free, size=g.count, replace=False)
+            sl = slice(i0, i0 + g.count)
+            a["cell"][sl] = chosen
+            occ[chosen] = np.arange(i0, i0 + g.count, dtype=np.int32)
+            a["speed_ms"][sl] = g.speed_ms.sample(rng, g.count)
+            a["start_s"][sl] = sc.alarm_s + g.premove_s.sample(rng, g.count)
+            mask = 0
+            for nm in g.knows:
+                mask |= 1 << exit_names.index(nm)
+            a["known"][sl] = np.uint64(mask)
+            if g.knows_locked:
+                a["known_locked"][sl] = np.uint64(staff_mask_exits)
+                a["belief_doors"][sl] = np.uint64(staff_mask_doors)
+                a["belief"][sl] = self._belief_index(staff_mask_doors)
+            self.profile_of[sl] = self.profile_names.index(g.profile)
+            i0 += g.count
+        self.agents_state = a
+        self.n_occupants = n
+
+    # ------------------------------------------------------------------ changes mid-run
+    def lock(self, name: str) -> None:
+        """Lock an exit or named door (occupants find out on arrival)."""
+        self._set_lock(name, True)
+
+    def unlock(self, name: str) -> None:
+        self._set_lock(name, False)
+
+    def _set_lock(self, name: str, locked: bool) -> None:
+        b = self.building
+        if name in {e.name for e in b.exits}:
+            self.exit_locked[b.exit_index(name)] = locked
+        else:
+            self.door_locked[b.door_index(name)] = locked
+        self._refresh_passable()
+
+    def open_door(self, name: str) -> None:
+        self.door_closed[self.building.door_index(name)] = False
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def close_door(self, name: str) -> None:
+        self.door_closed[self.building.door_index(name)] = True
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def add_clutter(self, region: str, speed_factor: float) -> None:
+        self.clutter_factor[self.building.region(region).cells] = speed_factor
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def clear_clutter(self, region: str) -> None:
+        self.clutter_factor[self.building.region(region).cells] = 1.0
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def _apply_due_changes(self) -> None:
+        while self._pending and self._pending[0].time_s <= self.time_s + 1e-9:
+            ch = self._pending.pop(0)
+            if ch.action == "lock":
+                self.lock(ch.target)
+            elif ch.action == "unlock":
+                self.unlock(ch.target)
+            elif ch.action == "open":
+                self.open_door(ch.target)
+            elif ch.action == "close":
+                self.close_door(ch.target)
+            elif ch.action == "add_clutter":
+                self.add_clutter(ch.target, ch.speed_factor)
+            else:
+                self.clear_clutter(ch.target)
+            self._log(self.time_s, ch.action, target=ch.target, planned_s=ch.time_s)
+
+    # ------------------------------------------------------------------ the time step
+    def step(self) -> None:
+        a, prm, t = self.agents_state, self.params, self.time_s
+        self._apply_due_changes()
+        if self.scenario.alarm_s > 0 and t <= self.scenario.alarm_s < t + self.dt_s:
+            self._log(self.scenario.alarm_s, "alarm")
+        starting = (a["state"] == WAITING) & (a["start_s"] <= t)
+        a["state"][starting] = MOVING
+        a["needs_choice"][starting] = True
+        a["choice_time_s"][starting] = t
+        a["choice_cell"][starting] = a["cell"][starting]
+        # Each occupant reconsiders its exit every rechoice_s, staggered by id.
+        phase = self.n_steps % self.rechoice_every
+        periodic = self._occupant_phase == phase
+        a["needs_choice"] |= periodic & (a["state"] == MOVING)
+        self._discover()
+        choose_exits(a, self.fields, self.row_of, self.capacity_ps,
+                     {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
+                      "hysteresis": prm.hysteresis, "time_s": t})
+        n = self.n_occupants
+        randoms = {"u_choice": self.rng.random(n), "u_conflict": self.rng.random(n),
+                   "u_friction": self.rng.random(n)}
+        step_movement(a, self.grid, self.fields, randoms,
+                      {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
+                       "mu": prm.friction}, self.scratch)
+        update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
+                             prm.diffusion, prm.decay, self._dyn_next)
+        self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]
+        self.n_steps += 1
+        self.time_s = self.n_steps * self.dt_s
+        if self.n_steps % self.record_every_steps == 0:
+            self._record_frame()
+        remaining = np.count_nonzero((a["state"] == WAITING) | (a["state"] == MOVING))
+        if remaining == 0 or self.time_s >= self.scenario.time_limit_s - 1e-9:
+            self.running = False
+            if self.frames[-1].time_s != self.time_s:
+                self._record_frame()
+            self._log(self.time_s, "all_out" if remaining == 0 else "time_limit",
+                      inside=int(remaining))
+        self.datacollector.collect(self)
+
+    def _discover(self) -> None:
+        a, b = self.agents_state, self.building
+        u_tell = self.rng.random(self.n_occupants)
+        n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
+                                     {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
+                                      "tell_p": self.params.tell_probability}, self.events_buf)
+        if n_ev == 0:
+            return
+        agents = self.events_buf["agent"][:n_ev]
+        exits = self.events_buf["exit"][:n_ev]
+        doors = self.events_buf["door"][:n_ev]
+        found_exit = exits >= 0
+        self.found_first_hand[agents[found_exit]] = True
+        self.discoveries += np.bincount(exits[found_exit], minlength=self.n_exits)
+        for e in np.unique(exits[found_exit]):
+            if ("exit", int(e)) not in self._first_found:
+                self._first_found.add(("exit", int(e)))
+                who = int(agents[found_exit][exits[found_exit] == e][0])
+                self._log(self.time_s, "found_locked", exit=b.exits[e].name, occupant=who)
+        # Doors: each occupant who found or heard of a locked door adopts a belief that
+        # includes it (one Python iteration per distinct belief, not per occupant).
+        door_ev = ~found_exit
+        if np.any(door_ev):
+            ag, dr = agents[door_ev], doors[door_ev]
+            first_hand = np.zeros(len(ag), dtype=bool)
+            first_hand[np.unique(ag, return_index=True)[1]] = True
+            for d in np.unique(dr):
+                if ("door", int(d)) not in self._first_found:
+                    self._first_found.add(("door", int(d)))
+                    self._log(self.time_s, "found_locked", door=b.doors[d].name,
+                              occupant=int(ag[dr == d][0]))
+            new_mask = a["belief_doors"][ag] | (np.uint64(1) << dr.astype(np.uint64))
+            for m in np.unique(new_mask):
+                k = self._belief_index(int(m))
+                who = ag[new_mask == m]
+                a["belief"][who] = k
+                a["belief_doors"][who] = m
+            a["needs_choice"][ag] = True
+            self.door_discoveries += np.bincount(dr, minlength=len(self.door_discoveries))
+
+    def _record_frame(self) -> None:
+        a = self.agents_state
+        self.frames.append(Frame(self.time_s, a["cell"].copy(), a["state"].copy()))
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def told(self) -> int:
+        """Occupants who learned of a locked exit from others, not by walking up to it."""
+        learned = self.agents_state["known_locked"] != self._known_locked_start
+        return int(np.count_nonzero(learned & ~self.found_first_hand))
+
+    def count_inside(self) -> int:
+        s = self.agents_state["state"]
+        return int(np.count_nonzero((s == WAITING) | (s == MOVING)))
+
+    def exit_counts(self) -> dict[str, int]:
+        used = self.agents_state["exit_used"]
+        counts = np.bincount(used[used >= 0], minlength=self.n_exits)
+        return {e.name: int(counts[e.index]) for e in self.building.exits}
+
+    def run(self, max_steps: int | None = None) -> "EvacuationModel":
+        """Step until everyone is out or the time limit is reached."""
+        limit = max_steps if max_steps is not None else math.inf
+        while self.running and self.n_steps < limit:
+            self.step()
+        return self
+
+
+def _adjacent_exit_mask(b: Building) -> np.ndarray:
+    mask = np.zeros(b.n_cells, dtype=np.uint64)
+    w = b.width
+    for e in b.exits:
+        bit = np.uint64(1) << np.uint64(e.index)
+        for c in e.cells:
+            for d in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
+                mask[c + d] |= bit
+    return mask
+
+
+def _adjacent_door_cell(b: Building) -> np.ndarray:
+    out = np.full(b.n_cells, -1, dtype=np.int32)
+    w = b.width
+    for d in b.doors:
+        if not d.is_named:
+            continue
+        for c in d.cells:
+            for off in (-w, -1, 1, w):
+                j = c + off
+                if b.kind[j] != DOOR and out[j] < 0:
+                    out[j] = c
+    return out

@@ -1,0 +1,411 @@
+"""Scenario files: who is in which building, what is locked or cluttered, what changes when.
+
+A scenario file (TOML, ``schema = "drillsim.scenario/1"``) names a building, occupant groups,
+exits and doors locked at the start, clutter, timed changes, the seed and time limit, model
+parameter overrides, and named *variants* that override any of these. Loading parses,
+validates against the building (names must exist; unknown keys get a "did you mean") and
+freezes the result into a :class:`Scenario` for one variant. See README.md, "Scenario files".
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+from .building import Building, load_building
+from .errors import BuildingError, ScenarioError
+from .profiles import PROFILES, Distribution
+from .validation import Problems, check_schema, describe, did_you_mean, read_toml
+
+SCHEMA = "drillsim.scenario/1"
+BASE_VARIANT = "base"
+ACTIONS = ("lock", "unlock", "open", "close", "add_clutter", "clear_clutter")
+TOP_KEYS = {"schema", "name", "title", "description", "building", "seed", "time_limit_s",
+            "dt_s", "alarm_s", "record_every_s", "model", "occupants", "locked", "clutter",
+            "changes", "variants"}
+OVERRIDABLE = TOP_KEYS - {"schema", "name", "building", "variants"}
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Parameters of the movement model; defaults and sources in README.md, "The model"."""
+
+    k_s: float = 10.0  # static-field sensitivity, per cell of distance
+    k_d: float = 1.0  # dynamic-field sensitivity (chraibi default, verification.md §4.4)
+    decay: float = 0.3  # dynamic-field decay per step (δ, §4.4)
+    diffusion: float = 0.1  # dynamic-field diffusion per step (α, §4.4)
+    friction: float = 0.3  # μ, Kirchner et al. 2003 range 0.3–0.6 for clogging (§4.4)
+    max_specific_flow: float = 1.6  # persons/(m·s) through any cross-section (README)
+    sight_m: float = 10.0  # exits closer than this (walking) become known
+    tell_radius_m: float = 2.0  # who hears of a locked exit from one who found it
+    tell_probability: float = 0.5
+    hysteresis: float = 0.2  # switch exit only if the estimate improves by this fraction
+    rechoice_s: float = 2.0  # how often each occupant reconsiders its exit
+    closed_door_factor: float = 0.5  # a closed door slows passing (opening it)
+
+
+PARAM_LIMITS = {
+    "k_s": (0.0, 50.0), "k_d": (0.0, 20.0), "decay": (0.0, 1.0), "diffusion": (0.0, 1.0),
+    "friction": (0.0, 0.99), "max_specific_flow": (0.1, 10.0), "sight_m": (0.0, 1e4),
+    "tell_radius_m": (0.0, 50.0), "tell_probability": (0.0, 1.0), "hysteresis": (0.0, 0.95),
+    "rechoice_s": (0.1, 600.0), "closed_door_factor": (0.05, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class OccupantGroup:
+    profile: str
+    count: int
+    region: str
+    speed_ms: Distribution
+    premove_s: Distribution
+    knows: tuple[str, ...]  # exit names
+    knows_locked: bool
+
+
+@dataclass(frozen=True)
+class Clutter:
+    region: str
+    speed_factor: float
+
+
+@dataclass(frozen=True)
+class Change:
+    time_s: float
+    action: str
+    target: str
+    speed_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One variant of a scenario, validated against its building."""
+
+    path: str
+    name: str
+    title: str
+    description: str
+    variant: str
+    variants: tuple[str, ...]
+    building: Building
+    seed: int
+    dt_s: float
+    time_limit_s: float
+    alarm_s: float
+    record_every_s: float
+    params: ModelParams
+    groups: tuple[OccupantGroup, ...]
+    locked: tuple[str, ...]
+    clutter: tuple[Clutter, ...]
+    changes: tuple[Change, ...] = field(default=())
+
+    @property
+    def occupants(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    def with_seed(self, seed: int) -> "Scenario":
+        return replace(self, seed=int(seed))
+
+
+def builtin_path(kind: str, name: str) -> Path | None:
+    """Path of a building or scenario shipped with drillsim, or None."""
+    package = {"building": "sim._buildings", "scenario": "sim._scenarios"}[kind]
+    stem = name[:-5] if name.endswith(".toml") else name
+    try:
+        candidate = resources.files(package) / f"{stem}.toml"
+    except ModuleNotFoundError:  # pragma: no cover - broken install
+        return None
+    return Path(str(candidate)) if candidate.is_file() else None
+
+
+def builtin_names(kind: str) -> list[str]:
+    package = {"building": "sim._buildings", "scenario": "sim._scenarios"}[kind]
+    return sorted(p.name[:-5] for p in resources.files(package).iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def resolve_scenario_path(name: str | Path) -> Path:
+    """A scenario given as a path, or as the name of a built-in scenario."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or "/" in str(name):
+        return path
+    found = builtin_path("scenario", str(name))
+    if found is None:
+        raise ScenarioError(str(name), [f"no such file, and no built-in scenario of that name"
+                                        f"{did_you_mean(str(name), builtin_names('scenario'))}; "
+                                        "built-in: " + ", ".join(builtin_names("scenario"))])
+    return found
+
+
+def list_variants(path: str | Path) -> list[str]:
+    doc = read_toml(Path(path), ScenarioError)
+    variants = doc.get("variants", {})
+    return [BASE_VARIANT] + (list(variants) if isinstance(variants, dict) else [])
+
+
+def load_scenario(path: str | Path, variant: str | None = None,
+                  seed: int | None = None) -> Scenario:
+    """Parse and validate a scenario file for one variant (default: ``base``)."""
+    path = Path(path)
+    doc = read_toml(path, ScenarioError)
+    return build_scenario(doc, path, variant, seed)
+
+
+def build_scenario(doc: dict, path: Path, variant: str | None = None,
+                   seed: int | None = None) -> Scenario:
+    source = str(path)
+    p = Problems(source, ScenarioError)
+    check_schema(doc, SCHEMA, p)
+    p.check_keys(doc, "", TOP_KEYS, required=("name", "building", "occupants"))
+    variants_tab = p.table(doc, "variants", "")
+    variant = variant or BASE_VARIANT
+    names = [BASE_VARIANT] + list(variants_tab)
+    if variant not in names:
+        p.add("--variant", f"got '{variant}'{did_you_mean(variant, names)}; this scenario has: "
+              + ", ".join(names))
+        p.raise_if_any()
+    merged = {k: v for k, v in doc.items() if k != "variants"}
+    where_of = {k: k for k in merged}
+    if variant != BASE_VARIANT:
+        over = variants_tab[variant]
+        if not isinstance(over, dict):
+            p.add(f"variants.{variant}", f"got {describe(over)}, expected a table")
+            over = {}
+        p.check_keys(over, f"variants.{variant}", OVERRIDABLE)
+        for key, value in over.items():
+            if key in ("description", "title"):
+                continue
+            if key == "model" and isinstance(value, dict) and isinstance(merged.get("model"), dict):
+                merged["model"] = {**merged["model"], **value}
+            else:
+                merged[key] = copy.deepcopy(value)
+            where_of[key] = f"variants.{variant}.{key}"
+    # The other variants must at least use known keys (checked whichever variant is loaded).
+    for other, over in variants_tab.items():
+        if other != variant and isinstance(over, dict):
+            p.check_keys(over, f"variants.{other}", OVERRIDABLE)
+
+    building = _load_building_ref(merged.get("building"), path, p)
+    p.raise_if_any()
+
+    name = p.string(merged, "name", "")
+    title = p.string(merged, "title", "", name)
+    description = p.string(merged, "description", "", "")
+    if variant != BASE_VARIANT and isinstance(variants_tab[variant].get("description"), str):
+        description = (description + "\nVariant: " + variants_tab[variant]["description"]).strip()
+    file_seed = p.integer(merged, "seed", where_of.get("seed", "seed"), 1, minimum=0)
+    dt_s = p.number(merged, "dt_s", where_of.get("dt_s", "dt_s"), 0.15, minimum=0.01,
+                    maximum=1.0)
+    time_limit = p.number(merged, "time_limit_s", where_of.get("time_limit_s", "time_limit_s"),
+                          1800.0, minimum=0.0, exclusive_min=True)
+    alarm_s = p.number(merged, "alarm_s", where_of.get("alarm_s", "alarm_s"), 0.0, minimum=0.0)
+    record_every = p.number(merged, "record_every_s", where_of.get("record_every_s",
+                                                                   "record_every_s"),
+                            1.0, minimum=0.0, exclusive_min=True)
+    params = _params(merged.get("model", {}), where_of.get("model", "model"), p)
+
+    exits = [e.name for e in building.exits]
+    doors = [d.name for d in building.doors if d.is_named]
+    regions = [r.name for r in building.regions]
+    max_speed = 0.92 * building.cell_m / dt_s if dt_s else 2.0
+
+    groups = []
+    occ = merged.get("occupants", [])
+    occ_where = where_of.get("occupants", "occupants")
+    if not isinstance(occ, list) or not occ or not all(isinstance(g, dict) for g in occ):
+        p.add(occ_where, f"got {describe(occ)}, expected one or more [[occupants]] tables")
+        occ = []
+    for k, g in enumerate(occ):
+        where = f"{occ_where}[{k}]"
+        p.check_keys(g, where, {"profile", "count", "region", "speed_ms", "premove_s", "knows",
+                                "entrance"}, required=("count", "region"))
+        prof_name = p.string(g, "profile", where, "adult", choices=list(PROFILES))
+        prof = PROFILES.get(prof_name, PROFILES["adult"])
+        count = p.integer(g, "count", where, 0, minimum=0)
+        region = p.string(g, "region", where, "")
+        if region and region not in regions:
+            p.add(f"{where}.region", f"got '{region}'{did_you_mean(region, regions)}; the "
+                  f"building '{building.name}' has regions: " + (", ".join(regions) or "none"))
+        speed = _distribution(g, "speed_ms", where, prof.speed_ms, p)
+        if speed.upper > max_speed:
+            p.add(f"{where}.speed_ms", f"draws up to {speed.upper:g} m/s, expected at most "
+                  f"{max_speed:.2f} m/s with dt_s = {dt_s:g} and cells of {building.cell_m:g} m "
+                  "(set 'high', or a smaller dt_s)")
+        premove = _distribution(g, "premove_s", where, prof.premove_s, p)
+        knows_raw = g.get("knows", prof.knows)
+        entrance = g.get("entrance")
+        knows: tuple[str, ...] = ()
+        if knows_raw == "all":
+            knows = tuple(exits)
+        elif knows_raw == "entrance":
+            if entrance is None:
+                p.add(f"{where}.entrance", f"profile '{prof_name}' knows only its entrance: name "
+                      "the exit they came in by, e.g. entrance = \"" + (exits[0] if exits else "")
+                      + "\"")
+            elif entrance not in exits:
+                p.add(f"{where}.entrance", f"got '{entrance}'{did_you_mean(entrance, exits)}; "
+                      "exits: " + ", ".join(exits))
+            else:
+                knows = (entrance,)
+        elif isinstance(knows_raw, list) and all(isinstance(x, str) for x in knows_raw):
+            for x in knows_raw:
+                if x not in exits:
+                    p.add(f"{where}.knows", f"'{x}' is not an exit{did_you_mean(x, exits)}; "
+                          "exits: " + ", ".join(exits))
+            knows = tuple(x for x in knows_raw if x in exits)
+        else:
+            p.add(f"{where}.knows", f"got {describe(knows_raw)}, expected \"all\", \"entrance\" "
+                  "or a list of exit names")
+        if count and region in regions:
+            free = len(building.region(region).cells)
+            if count > free:
+                p.add(f"{where}.count", f"{count} occupants do not fit in region '{region}' "
+                      f"({free} free cells of {building.cell_m:g} m)")
+        groups.append(OccupantGroup(prof_name, int(count or 0), region, speed, premove, knows,
+                                    prof.knows_locked))
+
+    locked_raw = merged.get("locked", [])
+    lwhere = where_of.get("locked", "locked")
+    if not isinstance(locked_raw, list) or not all(isinstance(x, str) for x in locked_raw):
+        p.add(lwhere, f"got {describe(locked_raw)}, expected a list of exit or door names")
+        locked_raw = []
+    for x in locked_raw:
+        if x not in exits and x not in doors:
+            p.add(lwhere, f"'{x}' is not an exit or named door{did_you_mean(x, exits + doors)}")
+
+    clutter = []
+    cl_raw = merged.get("clutter", [])
+    cwhere = where_of.get("clutter", "clutter")
+    if not isinstance(cl_raw, list) or not all(isinstance(x, dict) for x in cl_raw):
+        p.add(cwhere, f"got {describe(cl_raw)}, expected [[clutter]] tables")
+        cl_raw = []
+    for k, c in enumerate(cl_raw):
+        where = f"{cwhere}[{k}]"
+        p.check_keys(c, where, {"region", "speed_factor"}, required=("region",))
+        reg = p.string(c, "region", where, "")
+        if reg and reg not in regions:
+            p.add(f"{where}.region", f"got '{reg}'{did_you_mean(reg, regions)}; regions: "
+                  + ", ".join(regions))
+        factor = p.number(c, "speed_factor", where, building.clutter_factor, minimum=0.05,
+                          maximum=1.0)
+        clutter.append(Clutter(reg, factor))
+
+    changes = []
+    ch_raw = merged.get("changes", [])
+    chwhere = where_of.get("changes", "changes")
+    if not isinstance(ch_raw, list) or not all(isinstance(x, dict) for x in ch_raw):
+        p.add(chwhere, f"got {describe(ch_raw)}, expected [[changes]] tables")
+        ch_raw = []
+    for k, c in enumerate(ch_raw):
+        where = f"{chwhere}[{k}]"
+        p.check_keys(c, where, {"time_s", "action", "target", "speed_factor"},
+                     required=("time_s", "action", "target"))
+        t = p.number(c, "time_s", where, 0.0, minimum=0.0)
+        action = p.string(c, "action", where, "lock", choices=ACTIONS)
+        target = p.string(c, "target", where, "")
+        if action in ("lock", "unlock") and target not in exits + doors:
+            p.add(f"{where}.target", f"'{target}' is not an exit or named door"
+                  f"{did_you_mean(target, exits + doors)}")
+        elif action in ("open", "close") and target not in doors:
+            p.add(f"{where}.target", f"'{target}' is not a named door{did_you_mean(target, doors)}"
+                  + ("; exits are locked or unlocked, not opened or closed" if target in exits
+                     else ""))
+        elif action in ("add_clutter", "clear_clutter") and target not in regions:
+            p.add(f"{where}.target", f"'{target}' is not a region{did_you_mean(target, regions)}")
+        factor = p.number(c, "speed_factor", where, building.clutter_factor, minimum=0.05,
+                          maximum=1.0)
+        changes.append(Change(t, action, target, factor))
+    changes.sort(key=lambda c: c.time_s)
+
+    p.raise_if_any()
+    return Scenario(path=source, name=name, title=title, description=description,
+                    variant=variant, variants=tuple(names), building=building,
+                    seed=int(seed if seed is not None else file_seed), dt_s=dt_s,
+                    time_limit_s=time_limit, alarm_s=alarm_s, record_every_s=record_every,
+                    params=params, groups=tuple(groups), locked=tuple(locked_raw),
+                    clutter=tuple(clutter), changes=tuple(changes))
+
+
+def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None:
+    if not isinstance(ref, str) or not ref:
+        p.add("building", f"got {describe(ref)}, expected the name of a building file")
+        return None
+    candidates = []
+    ref_path = Path(ref)
+    if ref_path.suffix == ".toml" or "/" in ref:
+        candidates.append(scenario_path.parent / ref_path)
+    else:
+        candidates.append(scenario_path.parent.parent / "buildings" / f"{ref}.toml")
+        candidates.append(scenario_path.parent / f"{ref}.toml")
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None and ref_path.suffix in ("", ".toml"):
+        found = builtin_path("building", ref_path.name)
+    if found is None:
+        p.add("building", f"'{ref}' not found (looked in {', '.join(str(c) for c in candidates)}"
+              f" and the built-in buildings{did_you_mean(ref, builtin_names('building'))})")
+        return None
+    try:
+        return load_building(found)
+    except BuildingError as exc:
+        for item in exc.problems:
+            p.add(f"building '{found}'", item)
+        return None
+
+
+def _params(raw, where: str, p: Problems) -> ModelParams:
+    if not isinstance(raw, dict):
+        p.add(where, f"got {describe(raw)}, expected a table")
+        return ModelParams()
+    p.check_keys(raw, where, PARAM_LIMITS)
+    values = {}
+    for key, (lo, hi) in PARAM_LIMITS.items():
+        if key in raw:
+            v = p.number(raw, key, where, None, minimum=lo, maximum=hi)
+            if v is not None:
+                values[key] = v
+    return ModelParams(**values)
+
+
+def _distribution(g: dict, key: str, where: str, default: Distribution,
+                  p: Problems) -> Distribution:
+    if key not in g:
+        return default
+    raw = g[key]
+    path = f"{where}.{key}"
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if raw < 0:
+            p.add(path, f"got {raw}, expected a value >= 0")
+            return default
+        return Distribution("fixed", float(raw))
+    if not isinstance(raw, dict):
+        p.add(path, f"got {describe(raw)}, expected a number or a table like "
+              "{ dist = \"uniform\", low = 10, high = 100 }")
+        return default
+    dist = p.string(raw, "dist", path, "", choices=("fixed", "uniform", "normal", "lognormal"))
+    needed = {"fixed": ("value",), "uniform": ("low", "high"), "normal": ("mean", "sd"),
+              "lognormal": ("mu", "sigma")}.get(dist, ())
+    optional = {"normal": ("low", "high"), "lognormal": ("low", "high")}.get(dist, ())
+    p.check_keys(raw, path, ("dist",) + needed + optional, required=needed)
+    vals = {}
+    for k in needed + optional:
+        if k in raw:
+            v = p.number(raw, k, path, None, minimum=None if k == "mu" else 0.0)
+            if v is not None:
+                vals[k] = v
+    if dist == "fixed" and "value" in vals:
+        return Distribution("fixed", value=vals["value"])
+    if dist == "uniform" and {"low", "high"} <= vals.keys():
+        if vals["low"] > vals["high"]:
+            p.add(path, f"low {vals['low']:g} is above high {vals['high']:g}")
+            return default
+        return Distribution("uniform", low=vals["low"], high=vals["high"])
+    if dist == "normal" and {"mean", "sd"} <= vals.keys():
+        low = vals.get("low", default.low if key == "speed_ms" else 0.0)
+        high = vals.get("high", default.high if key == "speed_ms" else float("inf"))
+        return Distribution("normal", mean=vals["mean"], sd=vals["sd"], low=low, high=high)
+    if dist == "lognormal" and {"mu", "sigma"} <= vals.keys():
+        return Distribution("lognormal", mu=vals["mu"], sigma=vals["sigma"],
+                            low=vals.get("low", 0.0), high=vals.get("high", float("inf")))
+    return default

@@ -1,0 +1,139 @@
+"""Helpers shared by the building and scenario loaders: collect every problem, then raise once."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import InputError
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or an empty string."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def describe(value: Any) -> str:
+    """A short rendering of a received value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Problems:
+    """Collects problems with one file and raises them together as ``error_cls``."""
+
+    def __init__(self, source: str | Path, error_cls: type[InputError]):
+        self.source = str(source)
+        self.error_cls = error_cls
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{where}: {message}" if where else message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise self.error_cls(self.source, self.items)
+
+    # --- typed readers; each records a problem and returns a fallback on failure ---
+
+    def check_keys(self, table: dict, where: str, allowed: Iterable[str],
+                   required: Iterable[str] = ()) -> None:
+        allowed = set(allowed)
+        for key in table:
+            if key not in allowed:
+                self.add(f"{where}.{key}" if where else key,
+                         f"unknown key{did_you_mean(key, allowed)}; expected one of: "
+                         + ", ".join(sorted(allowed)))
+        for key in required:
+            if key not in table:
+                self.add(f"{where}.{key}" if where else key, "missing required key")
+
+    def number(self, table: dict, key: str, where: str, default: float | None = None, *,
+               minimum: float | None = None, maximum: float | None = None,
+               exclusive_min: bool = False) -> float | None:
+        path = f"{where}.{key}" if where else key
+        if key not in table:
+            if default is None:
+                self.add(path, "missing required number")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(path, f"got {describe(value)}, expected a number")
+            return default
+        value = float(value)
+        low_ok = minimum is None or (value > minimum if exclusive_min else value >= minimum)
+        if not low_ok or (maximum is not None and value > maximum):
+            low = "" if minimum is None else (f"> {minimum:g}" if exclusive_min
+                                              else f">= {minimum:g}")
+            high = "" if maximum is None else f"<= {maximum:g}"
+            self.add(path, f"got {value:g}, expected a number {' and '.join(x for x in (low, high) if x)}")
+            return default
+        return value
+
+    def integer(self, table: dict, key: str, where: str, default: int | None = None, *,
+                minimum: int | None = None) -> int | None:
+        path = f"{where}.{key}" if where else key
+        if key not in table:
+            if default is None:
+                self.add(path, "missing required integer")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(path, f"got {describe(value)}, expected a whole number")
+            return default
+        if minimum is not None and value < minimum:
+            self.add(path, f"got {value}, expected a whole number >= {minimum}")
+            return default
+        return value
+
+    def string(self, table: dict, key: str, where: str, default: str | None = None, *,
+               choices: Iterable[str] | None = None) -> str | None:
+        path = f"{where}.{key}" if where else key
+        if key not in table:
+            if default is None:
+                self.add(path, "missing required text")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            self.add(path, f"got {describe(value)}, expected text")
+            return default
+        if choices is not None:
+            choices = list(choices)
+            if value not in choices:
+                self.add(path, f"got {describe(value)}{did_you_mean(value, choices)}; expected "
+                         "one of: " + ", ".join(choices))
+                return default
+        return value
+
+    def table(self, parent: dict, key: str, where: str) -> dict:
+        path = f"{where}.{key}" if where else key
+        value = parent.get(key, {})
+        if not isinstance(value, dict):
+            self.add(path, f"got {describe(value)}, expected a table")
+            return {}
+        return value
+
+
+def read_toml(path: Path, error_cls: type[InputError]) -> dict:
+    """Parse a TOML file, turning I/O and syntax errors into ``error_cls``."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise error_cls(str(path), ["file not found"]) from None
+    except IsADirectoryError:
+        raise error_cls(str(path), ["is a folder, expected a .toml file"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error_cls(str(path), [f"not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise error_cls(str(path), [f"not UTF-8 text: {exc}"]) from None
+
+
+def check_schema(doc: dict, expected: str, problems: Problems) -> None:
+    schema = doc.get("schema")
+    if schema != expected:
+        problems.add("schema", f"got {describe(schema)}, expected \"{expected}\" as the first "
+                     "key of the file")
