@@ -288,10 +288,11 @@ def build_building(doc: dict, source: str) -> Building:
         if not isinstance(raw, str):
             p.add(f"{where}.map", f"got {describe(raw)}, expected a multi-line string")
             raw = ""
-        lines = raw.split("\n")
-        while lines and not lines[0].strip():
+        # Lines of spaces are part of the map (outside); only empty lines at the ends are not.
+        lines = raw.replace("\r", "").split("\n")
+        while lines and lines[0] == "":
             lines.pop(0)
-        while lines and not lines[-1].strip():
+        while lines and lines[-1] == "":
             lines.pop()
         if not lines:
             p.add(f"{where}.map", "the map is empty")

@@ -154,7 +154,9 @@ def load_scenario(path: str | Path, variant: str | None = None,
 
 
 def build_scenario(doc: dict, path: Path, variant: str | None = None,
-                   seed: int | None = None) -> Scenario:
+                   seed: int | None = None, building: Building | None = None) -> Scenario:
+    """Validate a parsed scenario document. ``building`` replaces the file's ``building``
+    reference when given (for worlds built in memory)."""
     source = str(path)
     p = Problems(source, ScenarioError)
     check_schema(doc, SCHEMA, p)
@@ -187,8 +189,10 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
         if other != variant and isinstance(over, dict):
             p.check_keys(over, f"variants.{other}", OVERRIDABLE)
 
-    building = _load_building_ref(merged.get("building"), path, p)
-    p.raise_if_any()
+    if building is None:
+        building = _load_building_ref(merged.get("building"), path, p)
+    if building is None:
+        p.raise_if_any()  # the rest is checked against the building
 
     name = p.string(merged, "name", "")
     title = p.string(merged, "title", "", name)

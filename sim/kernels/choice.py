@@ -6,7 +6,8 @@ metres) along its believed route, ``v`` its speed, ``Q_e`` the number of occupan
 that exit who are closer to it, ``C_e`` the exit's flow capacity (persons/s). It keeps its exit
 unless another is better by more than the hysteresis fraction. Exits within ``sight_m`` of
 walking distance become known (a stand-in for "in sight"). An occupant that knows no usable
-exit follows the signs to any exit it has not found locked.
+exit follows the signs to any exit it has not found locked; one that has found every exit
+locked waits at the nearest and leaves if it is unlocked.
 
 Discovery: an occupant standing next to the exit it heads for finds out whether the exit is
 locked; next to a locked door on its route, that the door is locked. It then chooses again, and
@@ -68,10 +69,10 @@ def _choose(cell, state, speed_ms, target, belief, known, known_locked, field_ro
         best = -1
         best_t = np.inf
         current_t = np.inf
-        for attempt in range(2):
+        for attempt in range(3):
             for e in range(n_exits):
                 bit = np.uint64(1) << np.uint64(e)
-                if known_locked[i] & bit:
+                if attempt < 2 and known_locked[i] & bit:
                     continue
                 if attempt == 0 and not (known[i] & bit):
                     continue
@@ -91,7 +92,9 @@ def _choose(cell, state, speed_ms, target, belief, known, known_locked, field_ro
             if best >= 0:
                 break
         new = target[i]
-        if new < 0 or (known_locked[i] >> np.uint64(new)) & np.uint64(1) or \
+        if attempt == 2:
+            new = best  # nowhere else to go: wait at the nearest exit, even a locked one
+        elif new < 0 or (known_locked[i] >> np.uint64(new)) & np.uint64(1) or \
                 not np.isfinite(current_t):
             new = best
         elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:

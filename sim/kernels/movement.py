@@ -4,9 +4,12 @@ The rules (documented for users in README.md, "The model"):
 
 * **Choice of cell** (Kirchner & Schadschneider 2002): an occupant in cell ``i`` picks a
   neighbour ``j`` (Moore neighbourhood, plus stair links, plus staying put) with probability
-  ``p_j ∝ exp(k_S (S_i - S_j)/cell + k_D D_j)`` over the cells that are free: not occupied at
+  ``p_j ∝ exp(k_S (S_i - S_j)/L_ij + k_D D_j)`` over the cells that are free: not occupied at
   the start of the step, passable, not a diagonal that cuts a wall corner, and not entered by
-  somebody else less than the cell's *headway* ago.
+  somebody else less than the cell's *headway* ago. Unlike the classic rule, the static-field
+  gain is divided by the step length ``L_ij`` (the field's slope along the move): with the
+  plain difference a diagonal step in a corridor gains as much as a straight one, and occupants
+  drift sideways a third of the time.
 * **Individual speeds**: every occupant banks ``v dt`` metres of walking per step and moves
   when the bank covers the move's cost. A move of length ``L`` into a cell with speed factor
   ``f`` costs ``L/f``; a move that gains ``ΔS > 0`` along the occupant's route is charged
@@ -83,7 +86,7 @@ def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passa
                 if not np.isfinite(sj) or m >= 9:
                     continue
                 cand[m] = j
-                expo[m] = k_s * (s0 - sj) / cell_m + k_d * dyn[j]
+                expo[m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
                 length[m] = step_len
                 m += 1
         for k in range(link_ptr[c], link_ptr[c + 1]):
@@ -96,7 +99,7 @@ def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passa
             if not np.isfinite(sj):
                 continue
             cand[m] = j
-            expo[m] = k_s * (s0 - sj) / cell_m + k_d * dyn[j]
+            expo[m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
             length[m] = link_len_m[k]
             m += 1
         # Staying put is an option too.

@@ -1,0 +1,112 @@
+"""Scenario files: shipped scenarios load in every variant; bad input is reported clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.errors import ScenarioError
+from sim.scenario import list_variants, load_scenario, resolve_scenario_path
+
+from worlds import building_doc, make_scenario, room_with_exit
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
+ROOM = building_doc(room_with_exit(10, 3), {"door": "X"}, regions={"room": {"symbol": "r"}})
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_scenarios_load_in_every_variant(path):
+    variants = list_variants(path)
+    assert len(variants) >= 3  # base plus at least a baseline and a locked-exit variant
+    for v in variants:
+        sc = load_scenario(path, v)
+        assert sc.occupants > 0 and sc.variant == v
+    assert any(load_scenario(path, v).locked for v in variants)
+
+
+def test_variant_overrides_and_merges():
+    sc = load_scenario(ROOT / "scenarios" / "hall.toml", "two_locked", seed=7)
+    assert sc.locked == ("north_west", "north_east") and sc.seed == 7
+    assert load_scenario(ROOT / "scenarios" / "hall.toml").locked == ()
+    sc = make_scenario(ROOM, [{"count": 5, "region": "room"}], "slow",
+                       model={"k_s": 5.0, "friction": 0.2},
+                       variants={"slow": {"model": {"friction": 0.5}}})
+    assert sc.params.k_s == 5.0 and sc.params.friction == 0.5
+
+
+def test_builtin_scenario_by_name():
+    assert resolve_scenario_path("hall").name == "hall.toml"
+    with pytest.raises(ScenarioError, match=r"no built-in scenario of that name \(did you "
+                                            r"mean 'hall'\?\)"):
+        resolve_scenario_path("halll")
+
+
+def error_of(occupants, **top) -> str:
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(ROOM, occupants, top.pop("_variant", None), **top)
+    return str(info.value)
+
+
+def test_unknown_keys_get_suggestions():
+    msg = error_of([{"count": 5, "region": "room", "profle": "adult"}], time_limt_s=10)
+    assert "time_limt_s: unknown key (did you mean 'time_limit_s'?)" in msg
+    assert "occupants[0].profle: unknown key (did you mean 'profile'?)" in msg
+
+
+def test_names_must_exist_in_the_building():
+    msg = error_of([{"count": 5, "region": "rom"}], locked=["dor"])
+    assert "occupants[0].region: got 'rom' (did you mean 'room'?)" in msg
+    assert "'dor' is not an exit or named door (did you mean 'door'?)" in msg
+
+
+def test_unknown_variant_lists_the_variants():
+    msg = error_of([{"count": 5, "region": "room"}], _variant="lockd",
+                   variants={"locked": {"locked": ["door"]}})
+    assert "--variant: got 'lockd' (did you mean 'locked'?); this scenario has: base, locked" in msg
+
+
+def test_bad_distributions_and_values():
+    msg = error_of([{"count": 5, "region": "room", "premove_s": {"dist": "uniform", "low": 9}},
+                    {"count": -1, "region": "room"},
+                    {"count": 5, "region": "room", "speed_ms": {"dist": "gauss"}},
+                    {"count": 5, "region": "room", "speed_ms": 3.5}])
+    assert "occupants[0].premove_s.high: missing required key" in msg
+    assert "occupants[1].count: got -1, expected a whole number >= 0" in msg
+    assert "occupants[2].speed_ms.dist: got 'gauss'" in msg
+    assert "occupants[3].speed_ms: draws up to 3.5 m/s, expected at most" in msg
+
+
+def test_too_many_occupants_for_the_region():
+    msg = error_of([{"count": 500, "region": "room"}])
+    assert "500 occupants do not fit in region 'room'" in msg
+
+
+def test_changes_are_validated():
+    msg = error_of([{"count": 5, "region": "room"}],
+                   changes=[{"time_s": 5, "action": "unlcok", "target": "door"},
+                            {"time_s": 5, "action": "open", "target": "door"}])
+    assert "changes[0].action: got 'unlcok' (did you mean 'unlock'?)" in msg
+    assert "'door' is not a named door; exits are locked or unlocked, not opened" in msg
+
+
+def test_visitors_need_an_entrance():
+    msg = error_of([{"count": 5, "region": "room", "profile": "visitor"}])
+    assert "occupants[0].entrance: profile 'visitor' knows only its entrance" in msg
+
+
+def test_building_errors_surface_in_the_scenario(tmp_path):
+    (tmp_path / "b.toml").write_text('schema = "drillsim.building/1"\nname = "b"\n'
+                                     'floors = [{name = "g", map = "#?#"}]\n')
+    (tmp_path / "s.toml").write_text('schema = "drillsim.scenario/1"\nname = "s"\n'
+                                     'building = "b.toml"\n'
+                                     'occupants = [{count = 1, region = "x"}]\n')
+    with pytest.raises(ScenarioError, match=r"building '.*b.toml': floor 'g', map line 1, "
+                                            r"column 2: unknown symbol '\?'"):
+        load_scenario(tmp_path / "s.toml")
+    (tmp_path / "s2.toml").write_text('schema = "drillsim.scenario/1"\nname = "s"\n'
+                                      'building = "nowhere"\n'
+                                      'occupants = [{count = 1, region = "x"}]\n')
+    with pytest.raises(ScenarioError, match="building: 'nowhere' not found"):
+        load_scenario(tmp_path / "s2.toml")

@@ -1,0 +1,56 @@
+"""Tiny fixture worlds built in memory (no files): corridors, rooms with one exit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.building import build_building
+from sim.scenario import build_scenario
+
+
+def pad(rows: list[str]) -> list[str]:
+    """Surround a map with outside cells so exits in the outer wall open onto the outside."""
+    width = max(len(r) for r in rows)
+    return [" " * (width + 2)] + [" " + r.ljust(width) + " " for r in rows] + [" " * (width + 2)]
+
+
+def building_doc(rows: list[str], exits: dict[str, str], **extra) -> dict:
+    """A one-floor building document; ``exits`` maps exit name to symbol."""
+    doc = {"schema": "drillsim.building/1", "name": extra.pop("name", "test"), "cell_m": 0.4,
+           "floors": [{"name": "ground", "map": "\n".join(pad(rows))}],
+           "exits": {name: {"symbol": sym} for name, sym in exits.items()}}
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key] = {**doc[key], **value}
+        else:
+            doc[key] = value
+    return doc
+
+
+def corridor_rows(length_cells: int, width_cells: int) -> list[str]:
+    """A corridor with exit 'X' across its east end."""
+    rows = ["#" * (length_cells + 2)]
+    for r in range(width_cells):
+        rows.append("#" + "." * length_cells + "X")
+    rows.append("#" * (length_cells + 2))
+    return rows
+
+
+def room_with_exit(side_cells: int, door_cells: int) -> list[str]:
+    """A square room, region marker 'r' in its north-west corner, one exit 'X' centred in its
+    east wall. Declare ``regions={"room": {"symbol": "r"}}``."""
+    rows = ["#" * (side_cells + 2)]
+    top = (side_cells - door_cells) // 2
+    for r in range(side_cells):
+        end = "X" if top <= r < top + door_cells else "#"
+        rows.append("#" + ("r" if r == 0 else ".") + "." * (side_cells - 1) + end)
+    rows.append("#" * (side_cells + 2))
+    return rows
+
+
+def make_scenario(building: dict, occupants: list[dict], variant: str | None = None, **top):
+    """A validated scenario over an in-memory building document."""
+    b = build_building(building, "<test building>")
+    doc = {"schema": "drillsim.scenario/1", "name": top.pop("name", "test"),
+           "building": "in-memory", "occupants": occupants, **top}
+    return build_scenario(doc, Path("<test scenario>"), variant, building=b)
