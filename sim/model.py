@@ -241,10 +241,16 @@ class EvacuationModel(mesa.Model):
         self.row_of = np.vstack([self.row_of, (k * self.n_exits
                                                + np.arange(self.n_exits)).astype(np.int32)])
         self.fields = np.vstack([self.fields, fields])
+        self._update_max_distance()
         return k
+
+    def _update_max_distance(self) -> None:
+        finite = self.fields[np.isfinite(self.fields)]
+        self._max_distance_m = float(finite.max()) if finite.size else 0.0
 
     def _recompute_all_fields(self) -> None:
         self.fields = np.vstack([self._compute_fields(m) for m in self.belief_masks])
+        self._update_max_distance()
         a = self.agents_state
         has = a["target"] >= 0
         a["field_row"][has] = self.row_of[a["belief"][has], a["target"][has]]
@@ -388,7 +394,8 @@ class EvacuationModel(mesa.Model):
         self._discover()
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
-                      "hysteresis": prm.hysteresis, "time_s": t})
+                      "hysteresis": prm.hysteresis, "time_s": t,
+                      "max_distance_m": self._max_distance_m})
         n = self.n_occupants
         randoms = {"u_choice": self.rng.random(n), "u_conflict": self.rng.random(n),
                    "u_friction": self.rng.random(n)}

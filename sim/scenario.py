@@ -109,21 +109,29 @@ class Scenario:
         return replace(self, seed=int(seed))
 
 
+def _library_dir(kind: str) -> Path:
+    """The folder of shipped buildings or scenarios.
+
+    Installed, they are the packages ``sim._buildings`` / ``sim._scenarios``; run from a
+    source checkout (``sim`` imported from the repository), the folders beside ``sim/``.
+    """
+    package = {"building": "sim._buildings", "scenario": "sim._scenarios"}[kind]
+    try:
+        return Path(str(resources.files(package)))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / f"{kind}s"
+
+
 def builtin_path(kind: str, name: str) -> Path | None:
     """Path of a building or scenario shipped with drillsim, or None."""
-    package = {"building": "sim._buildings", "scenario": "sim._scenarios"}[kind]
     stem = name[:-5] if name.endswith(".toml") else name
-    try:
-        candidate = resources.files(package) / f"{stem}.toml"
-    except ModuleNotFoundError:  # pragma: no cover - broken install
-        return None
-    return Path(str(candidate)) if candidate.is_file() else None
+    candidate = _library_dir(kind) / f"{stem}.toml"
+    return candidate if candidate.is_file() else None
 
 
 def builtin_names(kind: str) -> list[str]:
-    package = {"building": "sim._buildings", "scenario": "sim._scenarios"}[kind]
-    return sorted(p.name[:-5] for p in resources.files(package).iterdir()
-                  if p.name.endswith(".toml"))
+    folder = _library_dir(kind)
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
 
 
 def resolve_scenario_path(name: str | Path) -> Path:

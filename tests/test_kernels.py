@@ -166,6 +166,8 @@ def reference_step(agents, grid, fields, randoms, params):
         c = int(a["cell"][i])
         S = fields[a["field_row"][i]]
         a["credit_m"][i] += float(a["speed_ms"][i]) * dt
+        if a["credit_m"][i] < ZIGZAG_DISCOUNT * cell:
+            continue  # cannot afford even the cheapest move
         options = []  # (exponent, cell, length)
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):

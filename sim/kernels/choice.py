@@ -125,7 +125,8 @@ def choose_exits(agents, fields, row_of, capacity_ps, params):
     ``needs_choice`` and ``discovered`` bool, ``choice_time_s``, ``choice_cell``, ``lost_s``);
     ``fields`` (n_rows, n_cells) float32 in effective metres; ``row_of`` (n_beliefs, n_exits)
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
-    ``hysteresis``, ``time_s``. Returns the number of occupants whose exit changed.
+    ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
+    larger distances share the last bin). Returns the number of occupants whose exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -133,8 +134,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params):
         raise ValueError("capacity_ps must be positive, one per exit")
     if n_exits > 64:
         raise ValueError(f"at most 64 exits are supported, got {n_exits}")
-    finite = fields[np.isfinite(fields)]
-    max_d = float(finite.max()) if finite.size else 0.0
+    max_d = float(params["max_distance_m"])
     bin_m = float(params["bin_m"])
     n_bins = int(math.ceil(max_d / bin_m)) + 1
     cum = _count_ahead(a["cell"], a["state"], a["target"], a["field_row"], fields, row_of,

@@ -48,8 +48,8 @@ ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
 @parallel_kernel
 def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passable, occ,
                   last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m, u_choice,
-                  width, cell_m, dt_s, time_s, k_s, k_d, cand_buf, expo_buf, len_buf, desired,
-                  cost_m):
+                  width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, cand_buf, expo_buf,
+                  len_buf, desired, cost_m):
     n = cell.shape[0]
     diag = cell_m * math.sqrt(2.0)
     for i in prange(n):
@@ -60,6 +60,8 @@ def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passa
         c = cell[i]
         row = field_row[i]
         credit_m[i] += speed_ms[i] * dt_s
+        if credit_m[i] < min_cost_m:
+            continue  # cannot pay for any move yet: the choice would not matter
         s0 = fields[row, c]
         # Candidates: 8 neighbours, then links, in this thread's scratch rows.
         t = numba.get_thread_id()
@@ -224,12 +226,22 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
                   g["dyn"], g["passable"], g["occ"], g["last_entry_s"], g["headway_s"],
                   g["factor"], g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"],
                   g["width"], g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"],
-                  s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"])
+                  cheapest_move_m(g), s["cand_buf"], s["expo_buf"], s["len_buf"],
+                  s["desired"], s["cost_m"])
     return _resolve_and_move(a["cell"], a["state"], a["credit_m"], s["desired"], s["cost_m"],
                              r["u_conflict"], r["u_friction"], p["mu"], p["time_s"], p["dt_s"],
                              g["exit_of_cell"], g["occ"], g["last_entry_s"], g["dyn"],
                              s["claim_count"], s["claim_best"], s["claim_key"],
                              a["exit_used"], a["out_time_s"], s["moved"])
+
+
+def cheapest_move_m(grid) -> float:
+    """The least any move can cost: a straight step (or the shortest link) charged at the
+    zig-zag discount, in a cell no faster than the flat."""
+    shortest = grid["cell_m"]
+    if grid["link_len_m"].size:
+        shortest = min(shortest, float(grid["link_len_m"].min()))
+    return ZIGZAG_DISCOUNT * shortest * (1.0 - 1e-9)
 
 
 def make_scratch(n_occupants, n_cells):

@@ -1,0 +1,78 @@
+"""The command line: outputs, JSON, exit code 2 and no traceback on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def drillsim(*args, cwd=None):
+    """Run the CLI in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+def test_run_json_prints_the_summary_alone(tmp_path):
+    out = tmp_path / "x"
+    r = drillsim("run", str(ROOT / "scenarios" / "hall.toml"), "--variant", "two_locked",
+                 "--seed", "3", "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["schema"] == "drillsim.summary/1"
+    assert summary["variant"] == "two_locked" and summary["seed"] == 3
+    assert summary["exits"]["north_west"]["locked_at_start"] is True
+    assert summary["locked_exit_discoveries"] > 0
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert (out / "record.npz").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name,variant", [("nursing_home", "rear_locked"),
+                                          ("office", "west_exit_locked"),
+                                          ("hall", "all_open")])
+def test_every_shipped_scenario_runs(tmp_path, capsys, name, variant):
+    code = main(["run", name, "--variant", variant, "--out", str(tmp_path), "--no-record"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "last out:" in text and "exits:" in text
+    assert not (tmp_path / "record.npz").exists()
+
+
+def test_check_building_prints_the_graph(capsys):
+    assert main(["check", str(ROOT / "buildings" / "nursing_home.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "rear: corridor <-> outside" in out and "OK" in out
+
+
+def test_check_scenario_lists_variants(capsys):
+    assert main(["check", str(ROOT / "scenarios" / "hall.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "[two_locked]" in out and "locked: north_west, north_east" in out
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('schema = "drillsim.building/1"\nname = "b"\n'
+                   'floors = [{name = "g", map = "#?#"}]\n')
+    for args in (["check", str(bad)], ["run", str(tmp_path / "missing.toml")],
+                 ["run", "hall", "--variant", "nope"], ["run", "hal"]):
+        r = drillsim(*args)
+        assert r.returncode == 2, args
+        assert "Traceback" not in r.stderr and r.stderr.startswith("drillsim: error:"), args
+    r = drillsim("check", str(bad))
+    assert "map line 1, column 2: unknown symbol '?'" in r.stderr
+
+
+def test_demo_prints_both_runs_and_the_difference(tmp_path):
+    r = drillsim("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "variant all_open" in r.stdout and "variant two_locked" in r.stdout
+    assert "With north_west, north_east locked, the last person is out after" in r.stdout
+    assert (tmp_path / "demo" / "two_locked" / "summary.json").exists()
