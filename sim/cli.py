@@ -173,7 +173,7 @@ def compare_in_words(base: dict, other: dict) -> str:
              f"{'later' if diff >= 0 else 'earlier'} ({t1 / t0:.2f} times as long).")
     if other["locked_exit_discoveries"]:
         lost = other["time_lost_to_locked_exits_s"]
-        words += (f" {other['locked_exit_discoveries']} people walked up to a locked door before "
+        words += (f" {other['locked_exit_discoveries']} people walked up to a locked exit before "
                   f"turning back and {other['told_of_locked_exits']} more were told by others; "
                   f"{lost['occupants']} lost {lost['mean']:.0f} s each on average heading for it.")
     return words + " (One seed; the model is random — compare many seeds before drawing " \

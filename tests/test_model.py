@@ -268,3 +268,50 @@ def test_run_scenario_summary_has_the_documented_fields(tmp_path):
     assert s["exits"]["rear"] == {**s["exits"]["rear"], "locked_at_start": True, "evacuated": 0}
     assert s["evacuated"] + s["inside"] + s["casualties"] == s["occupants"]
     assert (tmp_path / "summary.json").exists() and (tmp_path / "record.npz").exists()
+
+
+def two_door_building():
+    """West room joined to an east room by a short door 'd' and, round a loop, a long way."""
+    rows = ["#####################",
+            "#.........#.........#",
+            "#.........d.........X",
+            "#.........#.........#",
+            "#.........#.........#",
+            "#####+#########+#####",
+            "#...................#",
+            "#####################"]
+    return building_doc(rows, {"east": "X"}, doors={"d": {"symbol": "d"}},
+                        regions={"west": {"rect_m": [0, 1.5, 4.5, 100], "floor": "ground"}})
+
+
+def test_a_locked_door_is_found_on_arrival_and_occupants_go_round():
+    doc = two_door_building()
+    group = [{"count": 6, "region": "west", "speed_ms": 1.2}]
+    open_ = EvacuationModel(make_scenario(doc, group), 1).run()
+    locked = EvacuationModel(make_scenario(doc, group, locked=["d"]), 1).run()
+    assert locked.count_inside() == 0
+    assert locked.door_discoveries.sum() >= 1
+    assert any(e["kind"] == "found_locked" and e.get("door") == "d" for e in locked.events)
+    assert locked.time_s > open_.time_s + 3  # walked to the door, then round the loop
+    # Occupants who know the door is locked (staff) go round at once.
+    staff = EvacuationModel(make_scenario(doc, [{**group[0], "profile": "staff"}],
+                                          locked=["d"]), 1).run()
+    assert staff.door_discoveries.sum() == 0 and staff.time_s < locked.time_s
+
+
+def test_doors_closed_mid_run_slow_and_locking_mid_run_blocks():
+    doc = two_door_building()
+    group = [{"count": 6, "region": "west", "speed_ms": 1.2}]
+    base = EvacuationModel(make_scenario(doc, group), 1).run().time_s
+    closed = EvacuationModel(make_scenario(doc, group, changes=[
+        {"time_s": 0, "action": "close", "target": "d"}]), 1).run()
+    assert closed.time_s > base
+    m = EvacuationModel(make_scenario(doc, group, changes=[
+        {"time_s": 0.5, "action": "lock", "target": "d"}]), 1)
+    m.run()
+    assert m.count_inside() == 0 and m.door_discoveries.sum() >= 1
+    # Reopening restores the short way.
+    m2 = EvacuationModel(make_scenario(doc, group), 1)
+    m2.close_door("d")
+    m2.open_door("d")
+    assert np.array_equal(m2.fields, EvacuationModel(make_scenario(doc, group), 1).fields)
