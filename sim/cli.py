@@ -37,10 +37,21 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a building or scenario file")
     check.add_argument("file", help="building or scenario file (.toml)")
 
+    replay = sub.add_parser("replay", help="replay one run record, or two side by side, in "
+                                             "the trainer window")
+    replay.add_argument("runs", nargs="+", metavar="RUN",
+                        help="run record (record.npz) or the folder holding it; at most two")
+    replay.add_argument("--frames", default=None, metavar="DIR",
+                        help="render frames to PNG files in DIR instead of opening a window")
+    replay.add_argument("--every", type=int, default=1, metavar="N",
+                        help="with --frames: every N-th recorded frame (default 1)")
+
     demo = sub.add_parser("demo", help="the built-in demonstration: the hall with all exits "
                                        "open and with two locked, side by side")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--no-replay", action="store_true",
+                      help="do not open the side-by-side replay at the end")
     return p
 
 
@@ -51,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "replay":
+            return cmd_replay(args)
         return cmd_demo(args)
     except DrillsimError as exc:
         print(f"drillsim: error: {exc}", file=sys.stderr)
@@ -127,6 +140,16 @@ def _check_scenario(path: Path) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    if len(args.runs) > 2:
+        raise DrillsimError(f"replay takes one or two runs, got {len(args.runs)}")
+    if args.every < 1:
+        raise DrillsimError(f"--every takes a whole number >= 1, got {args.every}")
+    from trainer.app import main as replay_main
+
+    return replay_main(args.runs, args.frames, args.every)
+
+
 def cmd_demo(args) -> int:
     from .run import format_summary, run_scenario
     from .scenario import load_scenario, resolve_scenario_path
@@ -142,6 +165,16 @@ def cmd_demo(args) -> int:
     print()
     print(compare_in_words(*summaries))
     print(f"\nOutputs (summary.json, record.npz) are in {args.out}/.")
+    runs = [str(Path(args.out) / v) for v in DEMO_VARIANTS]
+    from trainer.app import has_display
+
+    if not args.no_replay and has_display():
+        print("Opening the side-by-side replay (H for help, Esc to close) ...")
+        from trainer.app import main as replay_main
+
+        return replay_main(runs)
+    print("To watch both runs side by side: drillsim replay " + " ".join(runs))
+    print("(without a screen: drillsim replay " + " ".join(runs) + " --frames frames/ --every 10)")
     return 0
 
 

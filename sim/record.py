@@ -4,8 +4,9 @@ Format ``drillsim.record/1``: a NumPy ``.npz`` archive (zip) holding
 
 * ``meta`` — a JSON text (0-d unicode array): format, drillsim version, scenario name, title,
   variant, seed, time step, frame interval, units, the building (name, cell size, floors with
-  their text maps, exits, doors, stairs, regions), the occupants' profiles, the event log and
-  the run summary;
+  their text maps, exits, doors, stairs and regions with their map symbols), the occupants'
+  profiles, the event log and the run summary. A map cell at (row, col) of a floor with
+  ``rows`` rows has its centre at x = (col + 0.5) * cell_m, y = (rows - row - 0.5) * cell_m;
 * ``frame_time_s`` (F,) float64; ``frame_cell`` (F, N) int32 (flat cell, -1 once out);
   ``frame_state`` (F, N) uint8 (0 waiting, 1 moving, 2 evacuated, 3 casualty);
 * ``cell_floor`` (C,) int16, ``cell_xy_m`` (C, 2) float32 — where each flat cell lies, so a
@@ -83,12 +84,14 @@ def build_record(model, summary: dict) -> tuple[dict, dict]:
             "exits": [{"name": e.name, "symbol": e.symbol, "floor": e.floor,
                        "width_m": e.width_m, "locked_at_start": bool(model.locked_at_start[e.index]),
                        "cells": e.cells.tolist()} for e in b.exits],
-            "doors": [{"name": d.name, "floor": d.floor, "state": d.state,
+            "doors": [{"name": d.name, "symbol": d.symbol, "floor": d.floor, "state": d.state,
                        "width_m": d.width_m, "cells": d.cells.tolist()}
                       for d in b.doors if d.is_named],
-            "stairs": [{"name": s.name, "floors": list(s.floors), "length_m": s.length_m,
-                        "speed_factor": s.speed_factor} for s in b.stairs],
-            "regions": [{"name": r.name, "floor": r.floor} for r in b.regions],
+            "stairs": [{"name": s.name, "symbol": s.symbol, "floors": list(s.floors),
+                        "length_m": s.length_m, "speed_factor": s.speed_factor}
+                       for s in b.stairs],
+            "regions": [{"name": r.name, "floor": r.floor, "symbol": r.symbol}
+                        for r in b.regions],
         },
         "profiles": list(model.profile_names),
         "events": model.events,

@@ -71,8 +71,9 @@ def test_bad_input_exits_2_without_traceback(tmp_path):
 
 
 def test_demo_prints_both_runs_and_the_difference(tmp_path):
-    r = drillsim("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
+    r = drillsim("demo", "--out", str(tmp_path / "demo"), "--no-replay", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert "To watch both runs side by side: drillsim replay" in r.stdout
     assert "variant all_open" in r.stdout and "variant two_locked" in r.stdout
     assert "With north_west, north_east locked, the last person is out after" in r.stdout
     assert (tmp_path / "demo" / "two_locked" / "summary.json").exists()

@@ -1,0 +1,238 @@
+"""The trainer, headless (SDL dummy drivers): playback, view, controls, pixels, bad files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ["SDL_AUDIODRIVER"] = "dummy"
+
+import pygame  # noqa: E402
+
+from trainer import draw  # noqa: E402
+from trainer.app import TrainerApp, main  # noqa: E402
+from trainer.playback import SPEEDS, Playback  # noqa: E402
+from trainer.records import ReplayError, load_replay  # noqa: E402
+from trainer.view import View  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """Hall runs with all exits open and two locked, written as run records."""
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    out = tmp_path_factory.mktemp("runs")
+    paths = {}
+    for variant in ("all_open", "two_locked"):
+        sc = load_scenario(ROOT / "scenarios" / "hall.toml", variant, seed=2)
+        run_scenario(sc, out_dir=out / variant, record_every_s=1.0)
+        paths[variant] = out / variant / "record.npz"
+    return paths
+
+
+# ------------------------------------------------------------------ playback (no pygame)
+
+def test_playback_advances_pauses_at_end_and_steps():
+    pb = Playback([0.0, 1.0, 2.0, 3.0])
+    pb.advance(1.5)
+    assert pb.time_s == 1.5 and pb.frame == 1
+    pb.faster()
+    assert pb.speed == 2.0
+    pb.advance(10)
+    assert pb.time_s == 3.0 and pb.paused
+    pb.step(-2)
+    assert pb.frame == 1 and pb.time_s == 1.0 and pb.paused
+    pb.advance(5)  # paused: nothing happens
+    assert pb.time_s == 1.0
+    pb.toggle()
+    assert not pb.paused
+    for _ in range(20):
+        pb.slower()
+    assert pb.speed == SPEEDS[0] == 0.25
+    for _ in range(20):
+        pb.faster()
+    assert pb.speed == SPEEDS[-1] == 32.0
+    pb.seek_fraction(0.5)
+    assert pb.time_s == 1.5
+    pb.seek(-4)
+    assert pb.time_s == 0.0
+
+
+def test_view_round_trips_and_zooms_about_a_point():
+    v = View((100, 50, 400, 300))
+    v.fit(40.0, 20.0)
+    sx, sy = v.to_screen(0.0, 0.0)
+    assert v.to_world(sx, sy) == pytest.approx((0.0, 0.0))
+    # y goes up in the world and down on screen
+    assert v.to_screen(0.0, 1.0)[1] < sy
+    wx, wy = v.to_world(150, 120)
+    v.zoom(2.0, (150, 120))
+    assert v.to_world(150, 120) == pytest.approx((wx, wy))
+    s0 = v.scale
+    v.pan(10, 0)
+    assert v.to_world(160, 120)[0] == pytest.approx(wx)
+    assert v.scale == s0
+
+
+# ------------------------------------------------------------------ records
+
+def test_bad_files_give_clear_messages(tmp_path, capsys):
+    junk = tmp_path / "junk.npz"
+    junk.write_text("nope")
+    with pytest.raises(ReplayError, match="not a readable run record"):
+        load_replay(junk)
+    with pytest.raises(ReplayError, match="file not found"):
+        load_replay(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", meta=np.array('{"format": "other/3"}'))
+    with pytest.raises(ReplayError, match="format 'other/3' is not supported; the trainer "
+                                          "reads drillsim.record/1"):
+        load_replay(tmp_path / "other.npz")
+    assert main([str(junk)], frames_dir=str(tmp_path / "f")) == 2
+    err = capsys.readouterr().err
+    assert "drillsim replay: error:" in err and "Traceback" not in err
+
+
+def test_locked_exit_state_follows_the_record(records):
+    rep = load_replay(records["two_locked"])
+    state = rep.exit_locked_at(10.0)
+    assert state == {"north_west": True, "north_east": True, "south_west": False,
+                     "south_east": False}
+
+
+# ------------------------------------------------------------------ the app, headless
+
+def test_controls_drive_the_playback(records):
+    app = TrainerApp([load_replay(records["all_open"])], headless=True)
+    post = app.handle
+
+    def key(k):
+        post(pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=""))
+
+    key(pygame.K_SPACE)
+    assert app.playback.paused
+    key(pygame.K_RIGHT)
+    key(pygame.K_RIGHT)
+    assert app.playback.frame == 2
+    key(pygame.K_LEFT)
+    assert app.playback.frame == 1
+    key(pygame.K_RIGHTBRACKET)
+    assert app.playback.speed == 2.0
+    key(pygame.K_LEFTBRACKET)
+    key(pygame.K_LEFTBRACKET)
+    assert app.playback.speed == 0.5
+    key(pygame.K_t)
+    key(pygame.K_d)
+    assert app.layers["trails"] and app.layers["density"]
+    key(pygame.K_h)
+    assert app.show_help
+    # Scrub: click in the middle of the time bar.
+    left, top, w, h = app.bar_rect
+    post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(left + w // 2, top + h // 2)))
+    post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(left + w // 2, top + h // 2)))
+    assert app.playback.time_s == pytest.approx(app.playback.duration_s / 2, rel=0.02)
+    # Zoom with the wheel over the plan.
+    s0 = app.views[0].scale
+    post(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, flipped=False))
+    assert app.views[0].scale > s0
+    app.draw()  # with every layer on, help shown
+    key(pygame.K_ESCAPE)
+    assert not app.show_help and app.running
+    key(pygame.K_q)
+    assert not app.running
+
+
+def test_frame_shows_locked_exits_and_every_occupant(records):
+    rep = load_replay(records["two_locked"])
+    app = TrainerApp([rep], headless=True)
+    app.playback.seek(20.0)
+    app.draw()
+    frame = rep.frame_at(20.0)
+    inside = rep.counts_at(frame)["inside"]
+    assert inside > 0
+    view = app.views[0]
+    surface = pygame.Surface(app.screen.get_size())
+    drawn = draw.draw_occupants(surface, rep, frame, 0, view)
+    assert drawn == inside
+    # The locked exit's cells are red on screen, the open ones green.
+    for e in rep.meta["building"]["exits"]:
+        xy = rep.cell_xy[np.asarray(e["cells"])]
+        sx, sy = view.to_screen(xy[:, 0], xy[:, 1])
+        colours = {tuple(app.screen.get_at((round(x) + 1, round(y) + 1)))[:3]
+                   for x, y in zip(sx, sy)}
+        want = draw.EXIT_LOCKED if e["locked_at_start"] else draw.EXIT_OPEN
+        assert want in colours, (e["name"], colours)
+    # Occupants are drawn in the moving colour somewhere on the plan.
+    pixels = pygame.surfarray.array3d(app.screen)
+    assert np.any(np.all(pixels == draw.STATE_COLOURS[1], axis=-1))
+
+
+def test_side_by_side_frames_render_to_png(records, tmp_path):
+    code = main([str(records["all_open"]), str(records["two_locked"])],
+                frames_dir=str(tmp_path / "frames"), every=40)
+    assert code == 0
+    files = sorted((tmp_path / "frames").glob("frame_*.png"))
+    rep = load_replay(records["two_locked"])
+    assert len(files) == len(range(0, rep.n_frames, 40))
+    img = pygame.image.load(str(files[1]))
+    assert img.get_size() == (1280, 760)
+
+
+def test_multi_floor_record_switches_floors(tmp_path):
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "office.toml", "all_open")
+    run_scenario(sc, out_dir=tmp_path, record_every_s=5.0)
+    app = TrainerApp([load_replay(tmp_path)], headless=True)
+    app.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_PAGEUP, mod=0, unicode=""))
+    assert app.floor == 1
+    app.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_3, mod=0, unicode=""))
+    assert app.floor == 2
+    app.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_9, mod=0, unicode=""))
+    assert app.floor == 2  # no ninth floor
+    app.playback.seek(30.0)
+    app.draw()
+    frame = app.replays[0].frame_at(30.0)
+    _, floor, _, _, _ = app.replays[0].occupants_at(frame)
+    surface = pygame.Surface(app.screen.get_size())
+    assert draw.draw_occupants(surface, app.replays[0], frame, 2, app.views[0]) == \
+        int(np.count_nonzero(floor == 2))
+
+
+def test_dropping_a_bad_file_shows_a_banner(records, tmp_path):
+    app = TrainerApp([load_replay(records["all_open"])], headless=True)
+    bad = tmp_path / "bad.npz"
+    bad.write_text("x")
+    app.handle(pygame.event.Event(pygame.DROPFILE, file=str(bad)))
+    assert app.banner and "Cannot open this file" in app.banner[0]
+    app.draw()  # the banner draws without error
+    app.handle(pygame.event.Event(pygame.DROPFILE, file=str(records["two_locked"])))
+    assert app.replays[0].meta["variant"] == "two_locked"
+
+
+def test_the_window_loop_runs_resizes_and_quits(records):
+    """The real loop (display, flip, tick) under the dummy video driver."""
+    app = TrainerApp([load_replay(records["all_open"]), load_replay(records["two_locked"])])
+    assert not app.headless
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(900, 600), w=900, h=600))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE, mod=0, unicode=""))
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    app.run()
+    assert not app.running and app.playback.paused
+    assert app.bar_rect == (0, 600 - 44, 900, 44)
+
+
+def test_titles_keep_their_english_without_a_cjk_font():
+    from trainer.app import display_title, is_cjk
+
+    title = "Nursing home at night — 养老院夜间疏散"
+    assert display_title(title, has_cjk=False) == "Nursing home at night"
+    assert display_title(title, has_cjk=True) == title
+    assert is_cjk("疏") and not is_cjk("—") and not is_cjk("a")

@@ -1,0 +1,122 @@
+"""Reading run records for replay, without the simulation (format ``drillsim.record/1``)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SUPPORTED = ("drillsim.record/1",)
+REQUIRED = ("frame_time_s", "frame_cell", "frame_state", "cell_floor", "cell_xy_m",
+            "occupant_profile")
+
+# Occupant states in records.
+WAITING, MOVING, EVACUATED, CASUALTY = 0, 1, 2, 3
+
+
+class ReplayError(Exception):
+    """A record cannot be replayed; the message says which file and why."""
+
+
+@dataclass
+class Replay:
+    """A run record loaded for replay."""
+
+    path: str
+    meta: dict
+    time_s: np.ndarray  # (F,)
+    cell: np.ndarray  # (F, N) int32, -1 when out
+    state: np.ndarray  # (F, N) uint8
+    cell_floor: np.ndarray  # (C,)
+    cell_xy: np.ndarray  # (C, 2) metres
+    profile: np.ndarray  # (N,)
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.time_s)
+
+    @property
+    def n_occupants(self) -> int:
+        return self.cell.shape[1]
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1]) if len(self.time_s) else 0.0
+
+    @property
+    def floors(self) -> list[dict]:
+        return self.meta["building"]["floors"]
+
+    def frame_at(self, time_s: float) -> int:
+        """The last frame at or before ``time_s``."""
+        k = int(np.searchsorted(self.time_s, time_s + 1e-9, side="right")) - 1
+        return min(max(k, 0), self.n_frames - 1)
+
+    def occupants_at(self, frame: int):
+        """(indices, floor, x, y, state) of the occupants inside at ``frame``."""
+        cells = self.cell[frame]
+        idx = np.flatnonzero(cells >= 0)
+        c = cells[idx]
+        return idx, self.cell_floor[c], self.cell_xy[c, 0], self.cell_xy[c, 1], \
+            self.state[frame, idx]
+
+    def counts_at(self, frame: int) -> dict[str, int]:
+        s = self.state[frame]
+        return {"inside": int(np.count_nonzero((s == WAITING) | (s == MOVING))),
+                "out": int(np.count_nonzero(s == EVACUATED)),
+                "casualties": int(np.count_nonzero(s == CASUALTY))}
+
+    def exit_locked_at(self, time_s: float) -> dict[str, bool]:
+        """Whether each exit is locked at ``time_s``, from its start state and the events."""
+        state = {e["name"]: bool(e["locked_at_start"]) for e in self.meta["building"]["exits"]}
+        for ev in self.meta.get("events", []):
+            if ev["time_s"] > time_s:
+                break
+            if ev["kind"] in ("lock", "unlock") and ev.get("target") in state:
+                state[ev["target"]] = ev["kind"] == "lock"
+        return state
+
+    def staff_mask(self) -> np.ndarray:
+        names = self.meta.get("profiles", [])
+        staff = [i for i, n in enumerate(names) if n == "staff"]
+        return np.isin(self.profile, staff)
+
+    @property
+    def label(self) -> str:
+        m = self.meta
+        return f"{m.get('scenario', '?')} [{m.get('variant', '?')}] seed {m.get('seed', '?')}"
+
+
+def load_replay(path: str | Path) -> Replay:
+    """Read a run record (a ``record.npz`` file, or a folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "record.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data.files:
+                raise ReplayError(f"{path}: not a drillsim run record (no 'meta' entry)")
+            meta = json.loads(str(data["meta"]))
+            fmt = meta.get("format")
+            if fmt not in SUPPORTED:
+                raise ReplayError(f"{path}: record format {fmt!r} is not supported; the "
+                                  f"trainer reads {', '.join(SUPPORTED)}")
+            missing = [k for k in REQUIRED if k not in data.files]
+            if missing:
+                raise ReplayError(f"{path}: incomplete record, missing {', '.join(missing)}")
+            arrays = {k: data[k] for k in REQUIRED}
+    except FileNotFoundError:
+        raise ReplayError(f"{path}: file not found") from None
+    except ReplayError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise ReplayError(f"{path}: not a readable run record ({exc.__class__.__name__}: "
+                          f"{exc})") from None
+    if arrays["frame_cell"].ndim != 2 or arrays["frame_time_s"].shape[0] == 0:
+        raise ReplayError(f"{path}: the record has no frames")
+    return Replay(str(path), meta, arrays["frame_time_s"], arrays["frame_cell"],
+                  arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
+                  arrays["occupant_profile"])
