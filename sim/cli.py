@@ -15,6 +15,7 @@ from .errors import DrillsimError, InputError
 
 DEMO_SCENARIO = "hall"
 DEMO_VARIANTS = ("all_open", "two_locked")
+DEMO_SEEDS = 10
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +47,40 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--every", type=int, default=1, metavar="N",
                         help="with --frames: every N-th recorded frame (default 1)")
 
+    comp = sub.add_parser("compare", help="run variants over the same seeds and write a "
+                                          "report comparing them")
+    comp.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    comp.add_argument("--variants", default=None, metavar="A,B,...",
+                      help="variants to compare (default: all of them)")
+    comp.add_argument("--seeds", type=int, default=20, help="runs per variant (default 20)")
+    comp.add_argument("--workers", type=int, default=None,
+                      help="worker processes (default: all cores)")
+    comp.add_argument("--out", required=True, help="output folder")
+
+    crit = sub.add_parser("criticality", help="lock each exit in turn and rank the exits by "
+                                              "what losing them costs")
+    crit.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    crit.add_argument("--variant", default=None, help="the variant to start from (default: base)")
+    crit.add_argument("--seeds", type=int, default=20, help="runs per case (default 20)")
+    crit.add_argument("--workers", type=int, default=None)
+    crit.add_argument("--doors", action="store_true", help="also lock each named door in turn")
+    crit.add_argument("--out", required=True, help="output folder")
+
+    anim = sub.add_parser("animate", help="an animation (GIF or MP4) of one run, or two side "
+                                          "by side")
+    anim.add_argument("runs", nargs="+", metavar="RUN", help="run record(s): one or two")
+    anim.add_argument("--out", required=True, help="output file, .gif or .mp4")
+    anim.add_argument("--fps", type=int, default=10, help="frames per second (default 10)")
+    anim.add_argument("--every", type=int, default=None, metavar="N",
+                      help="every N-th recorded frame (default: at most 300 frames)")
+
+    exp = sub.add_parser("export", help="export a run record as CSV or for PedPy")
+    exp.add_argument("run", help="run record (record.npz) or the folder holding it")
+    exp.add_argument("--format", required=True, choices=("csv", "pedpy"))
+    exp.add_argument("--out", required=True,
+                     help="csv: a folder for trajectories.csv and evacuation_curve.csv; "
+                          "pedpy: the .txt file to write")
+
     demo = sub.add_parser("demo", help="the built-in demonstration: the hall with all exits "
                                        "open and with two locked, side by side")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -64,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "replay":
             return cmd_replay(args)
+        if args.command in ("compare", "criticality"):
+            return cmd_study(args)
+        if args.command == "animate":
+            return cmd_animate(args)
+        if args.command == "export":
+            return cmd_export(args)
         return cmd_demo(args)
     except DrillsimError as exc:
         print(f"drillsim: error: {exc}", file=sys.stderr)
@@ -140,6 +181,56 @@ def _check_scenario(path: Path) -> int:
     return 0
 
 
+def cmd_study(args) -> int:
+    from .compare import compare, criticality
+    from .scenario import resolve_scenario_path
+
+    if args.seeds < 1:
+        raise DrillsimError(f"--seeds takes a whole number >= 1, got {args.seeds}")
+    if args.workers is not None and args.workers < 1:
+        raise DrillsimError(f"--workers takes a whole number >= 1, got {args.workers}")
+    path = resolve_scenario_path(args.scenario)
+    if args.command == "compare":
+        variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
+        result = compare(path, variants, args.seeds, args.workers, args.out)
+    else:
+        result = criticality(path, args.seeds, args.workers, args.out, args.doors, args.variant)
+    print()
+    for text in result["headlines"].values():
+        print(text)
+        print()
+    if result["ranking"]:
+        print("Ranking (extra time until everyone is out, 95th percentile):")
+        for r in result["ranking"]:
+            extra = "not everyone out" if r["extra_p95_s"] is None else f"{r['extra_p95_s']:+.0f} s"
+            print(f"  {r['label']:<30} {extra}")
+    print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
+    return 0
+
+
+def cmd_animate(args) -> int:
+    from .animate import animate
+
+    if len(args.runs) > 2:
+        raise DrillsimError(f"animate takes one or two runs, got {len(args.runs)}")
+    if args.fps < 1 or (args.every is not None and args.every < 1):
+        raise DrillsimError("--fps and --every take whole numbers >= 1")
+    path = animate(args.runs, args.out, args.fps, args.every)
+    print(f"written: {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_csv, export_pedpy
+
+    if args.format == "csv":
+        paths = export_csv(args.run, args.out)
+    else:
+        paths = [export_pedpy(args.run, args.out)]
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_replay(args) -> int:
     if len(args.runs) > 2:
         raise DrillsimError(f"replay takes one or two runs, got {len(args.runs)}")
@@ -166,6 +257,16 @@ def cmd_demo(args) -> int:
     print(compare_in_words(*summaries))
     print(f"\nOutputs (summary.json, record.npz) are in {args.out}/.")
     runs = [str(Path(args.out) / v) for v in DEMO_VARIANTS]
+
+    from .compare import compare
+
+    print(f"\nNursing home at night, rear exit open or locked, over {DEMO_SEEDS} seeds ...")
+    nh_out = Path(args.out) / "nursing_home_comparison"
+    result = compare(resolve_scenario_path("nursing_home"), ["rear_open", "rear_locked"],
+                     DEMO_SEEDS, None, nh_out)
+    for text in result["headlines"].values():
+        print(text)
+    print(f"Report to open or send on: {nh_out / 'report.html'}")
     from trainer.app import has_display
 
     if not args.no_replay and has_display():

@@ -44,6 +44,7 @@ def write_atomic_bytes(path: Path, writer) -> None:
             writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -51,6 +52,12 @@ def write_atomic_bytes(path: Path, writer) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic_text(path: Path, text: str) -> None:

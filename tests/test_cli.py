@@ -77,3 +77,5 @@ def test_demo_prints_both_runs_and_the_difference(tmp_path):
     assert "variant all_open" in r.stdout and "variant two_locked" in r.stdout
     assert "With north_west, north_east locked, the last person is out after" in r.stdout
     assert (tmp_path / "demo" / "two_locked" / "summary.json").exists()
+    assert "With rear locked" in r.stdout
+    assert (tmp_path / "demo" / "nursing_home_comparison" / "report.html").exists()

@@ -85,3 +85,12 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         write_atomic_bytes(target, failing)
     assert target.read_text() == "first"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_atomic_writes_are_readable_by_others(tmp_path):
+    import stat
+
+    target = tmp_path / "shared.json"
+    write_atomic_text(target, "{}")
+    mode = stat.S_IMODE(target.stat().st_mode)
+    assert mode & stat.S_IRUSR and mode & stat.S_IRGRP

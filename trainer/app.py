@@ -291,6 +291,13 @@ class TrainerApp:
         if self.banner and time.monotonic() < self.banner[1]:
             d.draw_banner(self.screen, self.fonts["small"], self.banner[0])
 
+    def frame_rgb(self):
+        """The screen as a (height, width, 3) uint8 array."""
+        return self.pg.surfarray.array3d(self.screen).swapaxes(0, 1).copy()
+
+    def close(self) -> None:
+        self.pg.quit()
+
     def screenshot(self, path: str | Path | None = None) -> Path:
         path = Path(path or f"drillsim-screenshot-{time.strftime('%Y%m%d-%H%M%S')}.png")
         self.pg.image.save(self.screen, str(path))

@@ -1,0 +1,207 @@
+"""Comparisons over seeds: ``drillsim compare`` and ``drillsim criticality``.
+
+Statistics are over runs with the same seeds for every variant. A run in which someone was
+still inside at the time limit has no evacuation time; it counts as "not everyone out" and as
+infinitely long in the percentiles (never as the time limit), so a result is never flattered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .batch import RECORD_EVERY_S, make_jobs, run_jobs
+from .errors import ScenarioError
+from .record import write_atomic_text
+from .run import format_duration
+from .scenario import BASE_VARIANT, list_variants, load_scenario
+from .validation import did_you_mean
+
+SCHEMA = "drillsim.comparison/1"
+
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile without interpolation (so an unfinished run stays infinite)."""
+    arr = np.asarray(values, dtype=float)
+    return float(np.percentile(arr, q, method="inverted_cdf")) if arr.size else math.nan
+
+
+def variant_stats(label: str, summaries: list[dict], out_times: list[np.ndarray]) -> dict:
+    times = [s["evacuation_time_s"] if s["evacuation_time_s"] is not None else math.inf
+             for s in summaries]
+    exits = list(summaries[0]["exits"])
+    bounds = [s.get("lower_bound_s") for s in summaries]
+    return {
+        "label": label,
+        "variant": summaries[0]["variant"],
+        "locked": sorted({e for s in summaries for e, v in s["exits"].items()
+                          if v["locked_at_start"]}),
+        "runs": len(summaries),
+        "seeds": [s["seed"] for s in summaries],
+        "evacuation_time_s": [None if math.isinf(t) else t for t in times],
+        "median_s": _finite(percentile(times, 50)),
+        "p95_s": _finite(percentile(times, 95)),
+        "min_s": _finite(min(times)),
+        "max_s": _finite(max(times)),
+        "runs_not_everyone_out": int(sum(math.isinf(t) for t in times)),
+        "max_still_inside": int(max(s["inside"] for s in summaries)),
+        "occupants": summaries[0]["occupants"],
+        "casualties_mean": float(np.mean([s["casualties"] for s in summaries])),
+        "exit_usage_mean": {e: float(np.mean([s["exits"][e]["evacuated"] for s in summaries]))
+                            for e in exits},
+        "locked_exit_discoveries_mean": float(np.mean([s["locked_exit_discoveries"]
+                                                       for s in summaries])),
+        "told_of_locked_exits_mean": float(np.mean([s["told_of_locked_exits"]
+                                                    for s in summaries])),
+        "lower_bound_s_median": _finite(percentile([b for b in bounds if b is not None], 50))
+        if any(b is not None for b in bounds) else None,
+        "time_limit_s": summaries[0]["simulated_s"] if any(math.isinf(t) for t in times)
+        else None,
+    }
+
+
+def _finite(x: float) -> float | None:
+    return None if (x is None or math.isinf(x) or math.isnan(x)) else round(float(x), 2)
+
+
+def bootstrap_median_difference(a: list[float], b: list[float], n: int = 2000,
+                                seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of median(b) - median(a) (seeded: reproducible)."""
+    rng = np.random.default_rng(seed)
+    a_arr, b_arr = np.asarray(a, float), np.asarray(b, float)
+    da = np.median(rng.choice(a_arr, (n, a_arr.size)), axis=1)
+    db = np.median(rng.choice(b_arr, (n, b_arr.size)), axis=1)
+    diff = db - da
+    diff = diff[np.isfinite(diff)]
+    if diff.size == 0:
+        return math.inf, math.inf
+    return float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))
+
+
+def headline(reference: dict, other: dict) -> str:
+    """One plain sentence (or two) on what ``other`` costs against ``reference``."""
+    new_locks = [e for e in other["locked"] if e not in reference["locked"]]
+    what = (f"With {' and '.join(new_locks)} locked" if new_locks
+            else f"In the '{other['label']}' variant")
+    n = other["runs"]
+    words = []
+    if other["runs_not_everyone_out"]:
+        words.append(f"{what}, in {other['runs_not_everyone_out']} of {n} runs people were still "
+                     f"inside when the simulation stopped (up to {other['max_still_inside']} of "
+                     f"{other['occupants']}).")
+    r95, o95 = reference["p95_s"], other["p95_s"]
+    if r95 is not None and o95 is not None:
+        diff = o95 - r95
+        when = "at the same time" if abs(diff) < 1 else \
+            f"{format_duration(abs(diff))} {'later' if diff > 0 else 'earlier'}"
+        words.append(f"{what}, the last person is out {when} (95th percentile over {n} runs: "
+                     f"{format_duration(o95)} against {format_duration(r95)}).")
+        med = other["median_s"] - reference["median_s"]
+        words.append(f"In the median run everyone is out after {format_duration(other['median_s'])}"
+                     f" instead of {format_duration(reference['median_s'])}.")
+        lo, hi = bootstrap_median_difference(reference["evacuation_time_s"],
+                                             other["evacuation_time_s"])
+        if lo <= 0.0 <= hi:
+            words.append(f"The difference ({med:+.0f} s in the median) is within the run-to-run "
+                         f"spread of {n} runs: run more seeds before relying on it.")
+    if other["locked_exit_discoveries_mean"]:
+        words.append(f"On average {other['locked_exit_discoveries_mean']:.0f} people walked up to "
+                     f"a locked exit and {other['told_of_locked_exits_mean']:.0f} more heard of it "
+                     "from others.")
+    if n < 10:
+        words.append(f"Only {n} runs: treat the 95th percentile as rough.")
+    return " ".join(words)
+
+
+def reference_of(stats: list[dict]) -> dict:
+    """The variant the others are compared with: the first with the fewest locked exits."""
+    return min(stats, key=lambda s: len(s["locked"]))
+
+
+def load_maps(jobs, summaries) -> dict:
+    grouped: dict[str, list] = {}
+    for job in jobs:
+        with np.load(Path(job.out_dir) / "maps.npz") as data:
+            grouped.setdefault(job.label, []).append({k: data[k] for k in data.files})
+    return grouped
+
+
+def compare(scenario_path: str | Path, variants: list[str] | None, seeds: int, workers: int | None,
+            out: str | Path, progress: bool = True) -> dict:
+    """Run ``variants`` (default: all but ``base`` when others exist) over ``seeds`` seeds and
+    write ``comparison.json`` and ``report.html`` with figures into ``out``."""
+    names = list_variants(scenario_path)
+    if variants is None:
+        variants = [v for v in names if v != BASE_VARIANT] or [BASE_VARIANT]
+    for v in variants:
+        if v not in names:
+            raise ScenarioError(str(scenario_path), [f"--variants: '{v}'{did_you_mean(v, names)} "
+                                                     "is not a variant; this scenario has: "
+                                                     + ", ".join(names)])
+    base = load_scenario(scenario_path)
+    seed_list = [base.seed + k for k in range(seeds)]
+    labels = [(v, v, ()) for v in variants]
+    return _study(scenario_path, labels, seed_list, workers, out, progress, kind="comparison")
+
+
+def criticality(scenario_path: str | Path, seeds: int, workers: int | None, out: str | Path,
+                include_doors: bool = False, variant: str | None = None,
+                progress: bool = True) -> dict:
+    """Lock each exit (and, with ``include_doors``, each named door) in turn on the base
+    variant and rank them by what losing them costs."""
+    sc = load_scenario(scenario_path, variant)
+    v = sc.variant
+    labels = [(f"{v} (as is)", v, ())]
+    for e in sc.building.exits:
+        if e.name not in sc.locked:
+            labels.append((f"without {e.name}", v, (e.name,)))
+    if include_doors:
+        for d in sc.building.doors:
+            if d.is_named and d.name not in sc.locked:
+                labels.append((f"without door {d.name}", v, (d.name,)))
+    seed_list = [sc.seed + k for k in range(seeds)]
+    return _study(scenario_path, labels, seed_list, workers, out, progress, kind="criticality")
+
+
+def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> dict:
+    from .report import write_report
+
+    out = Path(out)
+    jobs = make_jobs(scenario_path, labels, seed_list, out)
+    summaries = run_jobs(jobs, workers, progress, desc=kind)
+    maps = load_maps(jobs, summaries)
+    stats = []
+    for label, _, _ in labels:
+        mine = [s for j, s in zip(jobs, summaries) if j.label == label]
+        stats.append(variant_stats(label, mine, [m["out_time_s"] for m in maps[label]]))
+    ref = reference_of(stats) if kind == "comparison" else stats[0]
+    sentences = {s["label"]: headline(ref, s) for s in stats if s is not ref}
+    ranking = []
+    if kind == "criticality":
+        for s in stats[1:]:
+            extra_med = None if s["median_s"] is None or ref["median_s"] is None else \
+                s["median_s"] - ref["median_s"]
+            extra_p95 = None if s["p95_s"] is None or ref["p95_s"] is None else \
+                s["p95_s"] - ref["p95_s"]
+            ranking.append({"label": s["label"], "extra_median_s": extra_med,
+                            "extra_p95_s": extra_p95,
+                            "runs_not_everyone_out": s["runs_not_everyone_out"],
+                            "max_still_inside": s["max_still_inside"],
+                            "casualties_mean": s["casualties_mean"]})
+        ranking.sort(key=lambda r: (-(r["runs_not_everyone_out"]),
+                                    -(r["extra_p95_s"] if r["extra_p95_s"] is not None
+                                      else math.inf)))
+    sc0 = load_scenario(scenario_path, labels[0][1])
+    result = {"schema": SCHEMA, "kind": kind, "scenario": sc0.name, "title": sc0.title,
+              "scenario_file": str(scenario_path), "seeds": seed_list,
+              "reference": ref["label"], "variants": stats, "headlines": sentences,
+              "ranking": ranking, "frame_interval_s": RECORD_EVERY_S,
+              "runs": [{"label": j.label, "seed": j.seed, "summary": str(Path(j.out_dir) /
+                                                                          "summary.json")}
+                       for j in jobs]}
+    write_atomic_text(out / "comparison.json", json.dumps(result, indent=1, ensure_ascii=False))
+    write_report(result, maps, sc0, out)
+    return result

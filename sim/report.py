@@ -1,0 +1,292 @@
+"""Reports: figures (matplotlib, object API) and one self-contained HTML file.
+
+Every ``plot_`` function draws on an ``Axes`` it is given and returns it. ``write_report``
+saves the figures as PNG beside ``report.html`` and embeds them in it, so the HTML file alone
+can be sent on and opened offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+
+from .building import DOOR, EXIT, FLOOR, OBSTACLE, STAIR, WALL  # noqa: E402
+from .record import write_atomic_bytes, write_atomic_text  # noqa: E402
+from .run import format_duration  # noqa: E402
+
+COLOURS = ["#1f6fd1", "#d1361f", "#2a9d4b", "#b5651d", "#7b3fb5", "#c9a227", "#1fa3a3",
+           "#555555"]
+
+
+def curve(out_times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """People out by each time in ``grid`` (s) from one run's sorted exit times."""
+    finite = out_times[np.isfinite(out_times)]
+    return np.searchsorted(np.sort(finite), grid, side="right")
+
+
+def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
+    """People out over time: the median over runs, with the 5-95 % band."""
+    t_max = max(float(np.nanmax(np.where(np.isfinite(m["out_time_s"]), m["out_time_s"], 0)))
+                for runs in maps.values() for m in runs)
+    grid = np.linspace(0, t_max * 1.02 + 1, 400)
+    for k, st in enumerate(stats):
+        curves = np.array([curve(m["out_time_s"], grid) for m in maps[st["label"]]])
+        c = COLOURS[k % len(COLOURS)]
+        ax.fill_between(grid, np.percentile(curves, 5, axis=0), np.percentile(curves, 95, axis=0),
+                        color=c, alpha=0.18, linewidth=0)
+        ax.plot(grid, np.median(curves, axis=0), color=c, linewidth=2,
+                label=f"{st['label']} (median of {st['runs']} runs)")
+    ax.axhline(stats[0]["occupants"], color="#999999", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("time since the alarm (s)")
+    ax.set_ylabel("people out of the building")
+    ax.set_title("People out over time (band: 5-95 % of runs)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_times(ax, stats: list[dict]):
+    """Each run's evacuation time as a dot, per variant; unfinished runs marked at the top."""
+    top = max([t for s in stats for t in s["evacuation_time_s"] if t is not None] + [1.0])
+    for k, st in enumerate(stats):
+        c = COLOURS[k % len(COLOURS)]
+        times = [t for t in st["evacuation_time_s"] if t is not None]
+        jitter = np.linspace(-0.15, 0.15, max(len(times), 1))[:len(times)]
+        ax.scatter(np.full(len(times), k) + jitter, times, color=c, s=18, alpha=0.8)
+        if st["median_s"] is not None:
+            ax.hlines(st["median_s"], k - 0.3, k + 0.3, color=c, linewidth=2)
+        if st["p95_s"] is not None:
+            ax.hlines(st["p95_s"], k - 0.3, k + 0.3, color=c, linewidth=1, linestyle="--")
+        if st["runs_not_everyone_out"]:
+            ax.text(k, top * 1.04, f"{st['runs_not_everyone_out']} runs:\nnot all out",
+                    ha="center", va="bottom", fontsize=8, color=c)
+        if st.get("lower_bound_s_median") is not None:
+            ax.scatter([k + 0.38], [st["lower_bound_s_median"]], marker="<", color="#444444",
+                       s=30, zorder=3)
+    ax.set_xticks(range(len(stats)), [s["label"] for s in stats], rotation=15, ha="right",
+                  fontsize=8)
+    ax.set_ylabel("time the last person is out (s)")
+    ax.set_ylim(0, top * 1.18)
+    ax.set_title("Evacuation time per run (line: median, dashed: 95th pct., ◄ flow bound)")
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def plot_exit_usage(ax, stats: list[dict]):
+    """Mean number of people leaving by each exit, per variant; locked exits hatched."""
+    exits = list(stats[0]["exit_usage_mean"])
+    width = 0.8 / len(stats)
+    for k, st in enumerate(stats):
+        x = np.arange(len(exits)) + (k - (len(stats) - 1) / 2) * width
+        vals = [st["exit_usage_mean"][e] for e in exits]
+        bars = ax.bar(x, vals, width, color=COLOURS[k % len(COLOURS)], label=st["label"])
+        for bar, e in zip(bars, exits):
+            if e in st["locked"]:
+                ax.text(bar.get_x() + bar.get_width() / 2, 0, "locked", rotation=90,
+                        ha="center", va="bottom", fontsize=7, color="#aa0000")
+    ax.set_xticks(range(len(exits)), exits, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel("people (mean over runs)")
+    ax.set_title("Which exits people used")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def floor_image(building, values: np.ndarray, floor: int) -> tuple[np.ndarray, np.ndarray]:
+    """(values, kinds) of ``floor`` as (rows, cols) images; kinds marks walls and exits."""
+    fl = building.floors[floor]
+    rows, cols = fl.rows, fl.cols
+    idx = (fl.block_row + 1 + np.arange(rows))[:, None] * building.width + 1 + np.arange(cols)
+    return values[idx], building.kind[idx]
+
+
+def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: float,
+             label: str, locked: list[str] = ()):
+    """A per-cell quantity on the plan of ``floor``: walls grey, exits green (red if locked)."""
+    img, kinds = floor_image(building, values, floor)
+    fl = building.floors[floor]
+    extent = (0, fl.cols * building.cell_m, 0, fl.rows * building.cell_m)
+    walk = np.isin(kinds, (FLOOR, DOOR, STAIR))
+    shown = np.where(walk, img, np.nan)
+    im = ax.imshow(shown, cmap="magma_r", vmin=0, vmax=max(vmax, 1e-9), extent=extent,
+                   interpolation="nearest")
+    overlay = np.zeros(kinds.shape)
+    overlay[kinds == WALL] = 1
+    overlay[kinds == OBSTACLE] = 2
+    exits_img = np.zeros(kinds.shape)
+    for e in building.exits:
+        if e.floor != floor:
+            continue
+        sub, _ = floor_image(building, np.isin(np.arange(building.n_cells), e.cells), floor)
+        exits_img[sub] = 2 if e.name in locked else 1
+    ax.imshow(np.ma.masked_equal(overlay, 0), cmap=ListedColormap(["#6b6e7a", "#8b6b48"]),
+              vmin=1, vmax=2, extent=extent, interpolation="nearest")
+    ax.imshow(np.ma.masked_equal(exits_img, 0), cmap=ListedColormap(["#22aa44", "#dd1111"]),
+              vmin=1, vmax=2, extent=extent, interpolation="nearest")
+    for e in building.exits:
+        if e.floor != floor:
+            continue
+        _, x, y = building.cell_position(e.cells)
+        is_locked = e.name in locked
+        ax.annotate(e.name + (" (locked)" if is_locked else ""), (float(x.mean()), float(y.mean())),
+                    fontsize=7, color="#dd1111" if is_locked else "#137a2e", ha="center",
+                    va="center", xytext=(0, 9 if y.mean() > fl.rows * building.cell_m / 2 else -9),
+                    textcoords="offset points",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
+    ax.set_title(title, fontsize=9, pad=14)
+    ax.set_xlabel("x (m)", fontsize=8)
+    ax.set_ylabel("y (m)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.figure.colorbar(im, ax=ax, fraction=0.03, pad=0.02).set_label(label, fontsize=8)
+    return ax
+
+
+def plot_ranking(ax, ranking: list[dict]):
+    """Extra time to clear the building when each exit is lost (median and 95th percentile)."""
+    labels = [r["label"] for r in ranking]
+    med = [r["extra_median_s"] if r["extra_median_s"] is not None else np.nan for r in ranking]
+    p95 = [r["extra_p95_s"] if r["extra_p95_s"] is not None else np.nan for r in ranking]
+    y = np.arange(len(labels))
+    ax.barh(y - 0.2, med, 0.4, color=COLOURS[0], label="median")
+    ax.barh(y + 0.2, p95, 0.4, color=COLOURS[1], label="95th percentile")
+    for k, r in enumerate(ranking):
+        if r["runs_not_everyone_out"]:
+            ax.text(0, k, f"  {r['runs_not_everyone_out']} runs: not everyone out", va="center",
+                    fontsize=8, color="#aa0000")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="#333333", linewidth=0.8)
+    ax.set_xlabel("extra time until everyone is out (s)")
+    ax.set_title("What losing each exit costs")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
+def _save(fig, path: Path) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = buf.getvalue()
+    write_atomic_bytes(path, lambda h: h.write(data))
+    return base64.b64encode(data).decode("ascii")
+
+
+def _fmt(t) -> str:
+    return "not everyone out" if t is None else f"{format_duration(t)} ({t:.0f} s)"
+
+
+def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
+    """Figures as PNG and ``report.html`` (figures embedded) in ``out``."""
+    stats = result["variants"]
+    figs = []
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    figs.append(("curves", "People out over time", _save(plot_evacuation_curves(ax, maps, stats)
+                                                          .figure, out / "curves.png")))
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    figs.append(("times", "Evacuation time of every run", _save(plot_times(ax, stats).figure,
+                                                                out / "times.png")))
+    if result["kind"] == "criticality" and result["ranking"]:
+        fig, ax = plt.subplots(figsize=(8, 0.6 * len(result["ranking"]) + 1.5))
+        figs.append(("ranking", "Exits ranked by what losing them costs",
+                     _save(plot_ranking(ax, result["ranking"]).figure, out / "ranking.png")))
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        figs.append(("exits", "Exit usage", _save(plot_exit_usage(ax, stats).figure,
+                                                  out / "exits.png")))
+    b = scenario.building
+    floors = [k for k in range(len(b.floors))]
+    peaks = {s["label"]: np.mean([m["peak_density"] for m in maps[s["label"]]], axis=0)
+             for s in stats}
+    vmax = max(float(np.percentile(v[v > 0], 99)) if np.any(v > 0) else 1.0
+               for v in peaks.values())
+    shown = stats if len(stats) <= 4 else [stats[0]] + stats[1:4]
+    fig, axes = plt.subplots(len(shown), len(floors), squeeze=False, layout="constrained",
+                             figsize=(5.2 * len(floors), 3.6 * len(shown)))
+    for r, st in enumerate(shown):
+        for c, f in enumerate(floors):
+            plot_map(axes[r][c], b, peaks[st["label"]], f,
+                     f"{st['label']} — floor {b.floors[f].name}", vmax,
+                     "peak persons/m² (mean over runs)", st["locked"])
+    fig.suptitle("Where the crowd was densest (peak local density)", fontsize=11)
+    figs.append(("density", "Peak density", _save(fig, out / "density.png")))
+
+    head = result["headlines"]
+    rows = "".join(
+        f"<tr><td>{html.escape(s['label'])}</td><td>{', '.join(s['locked']) or '—'}</td>"
+        f"<td>{_fmt(s['median_s'])}</td><td>{_fmt(s['p95_s'])}</td>"
+        f"<td>{_fmt(s['min_s'])} – {_fmt(s['max_s'])}</td>"
+        f"<td>{s['runs_not_everyone_out']} of {s['runs']}</td>"
+        f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
+    ranking = ""
+    if result["ranking"]:
+        ranking = "<h2>Ranking</h2><table><tr><th>lost</th><th>extra time, median</th>" \
+                  "<th>extra time, 95th pct.</th><th>runs not all out</th></tr>" + "".join(
+                      f"<tr><td>{html.escape(r['label'])}</td><td>{_delta(r['extra_median_s'])}"
+                      f"</td><td>{_delta(r['extra_p95_s'])}</td>"
+                      f"<td>{r['runs_not_everyone_out']}</td></tr>"
+                      for r in result["ranking"]) + "</table>"
+    sentences = "".join(f"<p class='headline'>{html.escape(t)}</p>" for t in head.values())
+    images = "".join(f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+                     f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+                     for _, alt, data in figs)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{html.escape(result['title'])} — drillsim {result['kind']}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #222; line-height: 1.45; }}
+h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; margin-top: 2rem; }}
+.headline {{ font-size: 1.1rem; background: #fff6e0; border-left: 4px solid #e0a000;
+             padding: .6rem .9rem; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .9rem; }}
+td, th {{ border: 1px solid #ccc; padding: .3rem .5rem; text-align: left; }}
+th {{ background: #f0f0f0; }}
+figure {{ margin: 1.5rem 0; page-break-inside: avoid; }} img {{ max-width: 100%; }}
+figcaption, .note {{ color: #555; font-size: .85rem; }}
+@media print {{ body {{ margin: 0; }} }}
+</style></head><body>
+<h1>{html.escape(result['title'])}</h1>
+<p class="note">drillsim {result['kind']} of scenario <code>{html.escape(result['scenario'])}</code>,
+{len(result['seeds'])} runs per variant (seeds {result['seeds'][0]}–{result['seeds'][-1]}, the
+same for every variant), compared with <b>{html.escape(result['reference'])}</b>.</p>
+{sentences or '<p>Only one variant: nothing to compare.</p>'}
+<h2>Results</h2>
+<table><tr><th>variant</th><th>locked</th><th>everyone out, median</th><th>95th percentile</th>
+<th>range</th><th>runs not all out</th><th>flow bound</th></tr>{rows}</table>
+<p class="note">"Flow bound": the network-flow lower bound (median over runs) — the time the
+building would give if everyone knew the best exit, walked at their free speed and only the
+exits limited the flow. The gap to the simulated time is what congestion inside the building
+and the occupants' behaviour cost.</p>
+{ranking}
+<h2>Figures</h2>
+{images}
+<h2>How this was computed</h2>
+<p class="note">A floor-field cellular automaton (0.4 m cells, 0.15 s steps) with individual
+walking speeds, pre-movement times, exit choice by distance and queue, and locked exits that
+occupants only discover when they reach them (then they turn back and tell others). Door flow
+is capped at about 1.45 persons per metre per second. Each run is random: results are
+reported over runs with the same seeds for every variant. A run in which someone did not get
+out counts as "not everyone out", never as the time limit. This is a training tool, not a
+design approval.</p>
+</body></html>
+"""
+    path = out / "report.html"
+    write_atomic_text(path, page)
+    return path
+
+
+def _delta(x) -> str:
+    if x is None:
+        return "not everyone out"
+    return f"{'+' if x >= 0 else '−'}{format_duration(abs(x))}"

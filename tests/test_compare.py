@@ -1,0 +1,185 @@
+"""Comparisons over seeds, resuming, the report, the flow bound, exports and animations."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.batch import make_jobs, run_jobs
+from sim.compare import compare, criticality, percentile
+from sim.flowbound import evacuation_lower_bound
+from sim.model import EvacuationModel
+from sim.scenario import list_variants, load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+NURSING = ROOT / "scenarios" / "nursing_home.toml"
+
+
+@pytest.fixture(scope="module")
+def nursing_comparison(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cmp")
+    result = compare(NURSING, ["rear_open", "rear_locked"], 4, 1, out, progress=False)
+    return out, result
+
+
+def test_comparison_is_deterministic_whatever_the_workers(nursing_comparison, tmp_path):
+    out, result = nursing_comparison
+    again = compare(NURSING, ["rear_open", "rear_locked"], 4, 2, tmp_path, progress=False)
+    for a, b in zip(result["variants"], again["variants"]):
+        assert a["evacuation_time_s"] == b["evacuation_time_s"]
+        assert a["exit_usage_mean"] == b["exit_usage_mean"]
+    assert result["headlines"] == again["headlines"]
+
+
+def test_report_numbers_match_the_run_summaries(nursing_comparison):
+    out, result = nursing_comparison
+    doc = json.loads((out / "comparison.json").read_text())
+    assert doc["schema"] == "drillsim.comparison/1" and doc["seeds"] == [1, 2, 3, 4]
+    html = (out / "report.html").read_text()
+    for st in doc["variants"]:
+        runs = [json.loads((ROOT / r["summary"]).read_text() if not Path(r["summary"]).is_absolute()
+                           else Path(r["summary"]).read_text())
+                for r in doc["runs"] if r["label"] == st["label"]]
+        times = [r["evacuation_time_s"] if r["evacuation_time_s"] is not None else math.inf
+                 for r in runs]
+        assert st["evacuation_time_s"] == [r["evacuation_time_s"] for r in runs]
+        assert st["median_s"] == pytest.approx(percentile(times, 50))
+        assert st["p95_s"] == pytest.approx(percentile(times, 95))
+        assert st["exit_usage_mean"]["rear"] == pytest.approx(
+            np.mean([r["exits"]["rear"]["evacuated"] for r in runs]))
+        assert f"({st['median_s']:.0f} s)" in html
+    rear_locked = next(s for s in doc["variants"] if s["label"] == "rear_locked")
+    assert rear_locked["exit_usage_mean"]["rear"] == 0 and rear_locked["locked"] == ["rear"]
+    assert "With rear locked" in doc["headlines"]["rear_locked"]
+    for name in ("curves.png", "times.png", "exits.png", "density.png"):
+        assert (out / name).stat().st_size > 10_000
+    assert html.count("data:image/png;base64,") == 4  # self-contained
+
+
+def test_unfinished_runs_are_never_counted_as_the_time_limit():
+    assert percentile([100.0, 120.0, math.inf], 95) == math.inf
+    assert percentile([100.0, 120.0, 130.0], 50) == 120.0
+
+
+def _workers(pid: int) -> list[int]:
+    """Worker processes of a process pool (not multiprocessing's resource tracker)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if int(fields[1]) == pid and b"spawn_main" in cmdline:
+                kids.append(int(entry.name))
+    return kids
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
+def test_killed_worker_loses_nothing_and_a_rerun_repeats_nothing(tmp_path):
+    out = tmp_path / "cmp"
+    cmd = [sys.executable, "-m", "sim.cli", "compare", str(NURSING), "--variants",
+           "rear_open,rear_locked", "--seeds", "6", "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(out.glob("runs/*/*/summary.json")):
+        time.sleep(0.05)
+    finished_before_kill = len(list(out.glob("runs/*/*/summary.json")))
+    assert 0 < finished_before_kill < 12, "no run finished in time, or all did"
+    workers = _workers(proc.pid)
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)  # one worker dies mid-run
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert "finished and are kept" in stderr and "Traceback" not in stderr
+    kept = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/summary.json")}
+    assert len(kept) >= finished_before_kill
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    after = {p: p.stat().st_mtime_ns for p in out.glob("runs/*/*/summary.json")}
+    assert len(after) == 12
+    assert all(after[p] == t for p, t in kept.items())  # nothing finished was run again
+    assert (out / "report.html").exists()
+
+
+def test_flow_bound_is_never_above_a_simulated_time():
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        for variant in list_variants(path):
+            sc = load_scenario(path, variant)
+            m = EvacuationModel(sc, 1, make_handles=False)
+            bound = evacuation_lower_bound(m)
+            m.run()
+            assert bound is not None and 0 < bound <= m.time_s, (path.stem, variant)
+
+
+def test_flow_bound_matches_a_hand_calculation():
+    # 1000 people, four exits of 1.6 P/s: at least (1000 - 12 standing in exit cells)/6.4 s.
+    sc = load_scenario(ROOT / "scenarios" / "hall.toml", "all_open")
+    bound = evacuation_lower_bound(EvacuationModel(sc, 1, make_handles=False))
+    assert (1000 - 12) / 6.4 - 2 <= bound <= 1000 / 6.4 + 10
+
+
+def test_criticality_ranks_exits(tmp_path):
+    result = criticality(NURSING, 2, 2, tmp_path, progress=False, variant="rear_open")
+    labels = [r["label"] for r in result["ranking"]]
+    assert sorted(labels) == ["without east", "without main", "without rear"]
+    extra = [r["extra_p95_s"] for r in result["ranking"]]
+    assert extra == sorted(extra, reverse=True)  # costliest first
+    assert extra[0] > 0
+    assert (tmp_path / "ranking.png").exists() and "Ranking" in (tmp_path / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    jobs = make_jobs(NURSING, [("rear_locked", "rear_locked", ())], [3], out)
+    run_jobs(jobs, 1, progress=False)
+    return Path(jobs[0].out_dir)
+
+
+def test_pedpy_reads_the_export(one_run, tmp_path):
+    import pedpy
+
+    from sim.export import export_pedpy
+    from sim.record import read_record
+
+    path = export_pedpy(one_run, tmp_path / "traj.txt")
+    traj = pedpy.load_trajectory_from_txt(trajectory_file=path)
+    rec = read_record(one_run)
+    inside = rec.frame_cell >= 0
+    assert traj.data["id"].nunique() == int(np.count_nonzero(inside.any(axis=0)))
+    assert len(traj.data) == int(inside.sum())
+    assert traj.data["frame"].max() + 1 == int(np.flatnonzero(inside.any(axis=1)).max() + 1)
+    assert traj.frame_rate == pytest.approx(1 / rec.meta["frame_interval_s"], rel=1e-5)
+
+
+def test_csv_export_has_trajectories_and_curve(one_run, tmp_path):
+    from sim.export import export_csv
+
+    traj, curve = export_csv(one_run, tmp_path)
+    lines = curve.read_text().splitlines()
+    summary = json.loads((one_run / "summary.json").read_text())
+    assert lines[0] == "time_s,evacuated" and len(lines) - 1 == summary["evacuated"]
+    assert traj.read_text().splitlines()[0] == "occupant,frame,time_s,x_m,y_m,floor,state"
+
+
+def test_animation_renders_headless(one_run, tmp_path):
+    from PIL import Image
+
+    from sim.animate import animate
+
+    gif = animate([str(one_run)], tmp_path / "a.gif", every=40)
+    with Image.open(gif) as img:
+        assert img.n_frames >= 3 and img.size == (1280, 720)
+    mp4 = animate([str(one_run), str(one_run)], tmp_path / "a.mp4", every=60)
+    assert mp4.stat().st_size > 1000
