@@ -344,16 +344,18 @@ def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None
     if not isinstance(ref, str) or not ref:
         p.add("building", f"got {describe(ref)}, expected the name of a building file")
         return None
+    # A path (ending in .toml or with a folder) is relative to the scenario file; a bare name
+    # is a building of the library: buildings/ beside the scenario's folder, else built-in.
     candidates = []
     ref_path = Path(ref)
     if ref_path.suffix == ".toml" or "/" in ref:
         candidates.append(scenario_path.parent / ref_path)
     else:
         candidates.append(scenario_path.parent.parent / "buildings" / f"{ref}.toml")
-        candidates.append(scenario_path.parent / f"{ref}.toml")
+        builtin = builtin_path("building", ref)
+        if builtin is not None:
+            candidates.append(builtin)
     found = next((c for c in candidates if c.is_file()), None)
-    if found is None and ref_path.suffix in ("", ".toml"):
-        found = builtin_path("building", ref_path.name)
     if found is None:
         p.add("building", f"'{ref}' not found (looked in {', '.join(str(c) for c in candidates)}"
               f" and the built-in buildings{did_you_mean(ref, builtin_names('building'))})")

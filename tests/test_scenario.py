@@ -110,3 +110,13 @@ def test_building_errors_surface_in_the_scenario(tmp_path):
                                       'occupants = [{count = 1, region = "x"}]\n')
     with pytest.raises(ScenarioError, match="building: 'nowhere' not found"):
         load_scenario(tmp_path / "s2.toml")
+
+
+def test_bare_building_names_never_resolve_to_the_scenario_itself(tmp_path):
+    """A scenario named like its building, outside the repository layout (as when installed):
+    the bare name must find the built-in building, not the scenario file beside it."""
+    import shutil
+
+    shutil.copy(ROOT / "scenarios" / "nursing_home.toml", tmp_path / "nursing_home.toml")
+    sc = load_scenario(tmp_path / "nursing_home.toml", "rear_locked")
+    assert sc.building.name == "nursing_home" and len(sc.building.exits) == 3
