@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="csv: a folder for trajectories.csv and evacuation_curve.csv; "
                           "pedpy: the .txt file to write")
 
+    ver = sub.add_parser("verify", help="run the verification suite (RiMEA, IMO, NIST, "
+                                        "empirical data) and write verification.md")
+    ver.add_argument("--out", default="docs", help="output folder (default: docs)")
+    ver.add_argument("--fast", action="store_true", help="skip the slow tests")
+
     demo = sub.add_parser("demo", help="the built-in demonstration: the hall with all exits "
                                        "open and with two locked, side by side")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
@@ -101,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_replay(args)
         if args.command in ("compare", "criticality"):
             return cmd_study(args)
+        if args.command == "verify":
+            return cmd_verify(args)
         if args.command == "animate":
             return cmd_animate(args)
         if args.command == "export":
@@ -205,6 +212,17 @@ def cmd_study(args) -> int:
             extra = "not everyone out" if r["extra_p95_s"] is None else f"{r['extra_p95_s']:+.0f} s"
             print(f"  {r['label']:<30} {extra}")
     print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .verification.report import verify
+
+    path, outcomes = verify(args.out, include_slow=not args.fast)
+    failing = [o.id for o in outcomes if o.status == "fail"]
+    print(f"written: {path}")
+    if failing:
+        print("failing (reported as such): " + ", ".join(failing))
     return 0
 
 
