@@ -17,7 +17,7 @@ import numpy as np
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
 from .kernels.fields import compute_static_field, update_dynamic_field
-from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, make_scratch,
+from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, activate, make_scratch,
                                step_movement)
 from .scenario import Scenario
 
@@ -92,8 +92,11 @@ def report_evacuated(model) -> int:
     return int(np.count_nonzero(model.agents_state["state"] == EVACUATED))
 
 
-def report_exit_counts(model) -> dict[str, int]:
-    return model.exit_counts()
+def report_exit_counts(model) -> tuple[int, ...]:
+    """People out by each exit, in the building's exit order (a tuple: DataCollector
+    deep-copies what reporters return on every step, and a dict costs far more)."""
+    used = model.agents_state["exit_used"]
+    return tuple(np.bincount(used[used >= 0], minlength=model.n_exits).tolist())
 
 
 class EvacuationModel(mesa.Model):
@@ -111,6 +114,7 @@ class EvacuationModel(mesa.Model):
         self.dt_s = scenario.dt_s
         self.time_s = 0.0
         self.n_steps = 0
+        self.occupant_steps = 0  # occupant-updates done (occupants inside, summed over steps)
         self.events: list[dict] = []
         n_cells = b.n_cells
         self.n_exits = len(b.exits)
@@ -386,23 +390,19 @@ class EvacuationModel(mesa.Model):
         self._apply_due_changes()
         if self.scenario.alarm_s > 0 and t <= self.scenario.alarm_s < t + self.dt_s:
             self._log(self.scenario.alarm_s, "alarm")
-        starting = (a["state"] == WAITING) & (a["start_s"] <= t)
-        a["state"][starting] = MOVING
-        a["needs_choice"][starting] = True
-        a["choice_time_s"][starting] = t
-        a["choice_cell"][starting] = a["cell"][starting]
-        # Each occupant reconsiders its exit every rechoice_s, staggered by id.
-        phase = self.n_steps % self.rechoice_every
-        periodic = self._occupant_phase == phase
-        a["needs_choice"] |= periodic & (a["state"] == MOVING)
-        self._discover()
+        # Start those whose pre-movement is over; each occupant reconsiders its exit every
+        # rechoice_s, staggered by id.
+        activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t)
+        if self.n_steps % 20 == 0:  # visit occupants in cell order: memory locality
+            self.scratch["order"] = np.argsort(a["cell"], kind="stable")
+        n = self.n_occupants
+        u = self.rng.random((4, n), dtype=np.float32)
+        self._discover(u[3])
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
                       "max_distance_m": self._max_distance_m})
-        n = self.n_occupants
-        randoms = {"u_choice": self.rng.random(n), "u_conflict": self.rng.random(n),
-                   "u_friction": self.rng.random(n)}
+        randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
         step_movement(a, self.grid, self.fields, randoms,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction}, self.scratch)
@@ -413,7 +413,8 @@ class EvacuationModel(mesa.Model):
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        remaining = np.count_nonzero((a["state"] == WAITING) | (a["state"] == MOVING))
+        remaining = self.count_inside()
+        self.occupant_steps += remaining
         if remaining == 0 or self.time_s >= self.scenario.time_limit_s - 1e-9:
             self.running = False
             if self.frames[-1].time_s != self.time_s:
@@ -422,9 +423,8 @@ class EvacuationModel(mesa.Model):
                       inside=int(remaining))
         self.datacollector.collect(self)
 
-    def _discover(self) -> None:
+    def _discover(self, u_tell) -> None:
         a, b = self.agents_state, self.building
-        u_tell = self.rng.random(self.n_occupants)
         n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)

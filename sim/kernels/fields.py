@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .jit import kernel, parallel_kernel
+from .jit import kernel, serial_and_parallel
 from numba import prange
 
 INF = np.float32(np.inf)
@@ -178,8 +178,7 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
     return dist.astype(np.float32)
 
 
-@parallel_kernel
-def _diffuse_decay(field, walkable, width, alpha, delta, out):
+def _diffuse_decay_py(field, walkable, width, alpha, delta, out):
     n = field.shape[0]
     for c in prange(n):
         if not walkable[c]:
@@ -197,6 +196,10 @@ def _diffuse_decay(field, walkable, width, alpha, delta, out):
         out[c] = (1.0 - delta) * value
 
 
+_diffuse_decay, _diffuse_decay_serial = serial_and_parallel(_diffuse_decay_py)
+SERIAL_BELOW = 20_000  # cells
+
+
 def update_dynamic_field(field, walkable, width, alpha, delta, out):
     """One diffusion-and-decay step of the dynamic field.
 
@@ -208,5 +211,6 @@ def update_dynamic_field(field, walkable, width, alpha, delta, out):
         raise ValueError("field and out must be different arrays")
     if not (0.0 <= alpha <= 1.0 and 0.0 <= delta <= 1.0):
         raise ValueError(f"alpha and delta must lie in [0, 1], got {alpha}, {delta}")
-    _diffuse_decay(field, walkable, int(width), float(alpha), float(delta), out)
+    run = _diffuse_decay_serial if field.shape[0] < SERIAL_BELOW else _diffuse_decay
+    run(field, walkable, int(width), float(alpha), float(delta), out)
     return out

@@ -23,3 +23,22 @@ def parallel_kernel(func):
     of threads or their scheduling.
     """
     return numba.njit(parallel=True, **JIT_OPTIONS)(func)
+
+
+def serial_and_parallel(func):
+    """(parallel, serial) compilations of one loop with ``prange``: the serial one for small
+    inputs, where starting threads costs more than it saves.
+
+    Each gets a function object of its own name: Numba's on-disk cache is keyed by the
+    function's qualified name, and two compilations under one name load each other's machine
+    code (a crash, seen here).
+    """
+    twins = []
+    for suffix, compile_ in (("_parallel", parallel_kernel), ("_serial", kernel)):
+        clone = type(func)(func.__code__, func.__globals__, func.__name__ + suffix,
+                                   func.__defaults__, func.__closure__)
+        clone.__qualname__ = func.__qualname__ + suffix
+        clone.__module__ = func.__module__
+        clone.__doc__ = func.__doc__
+        twins.append(compile_(clone))
+    return tuple(twins)

@@ -34,7 +34,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import kernel, parallel_kernel
+from .jit import kernel, serial_and_parallel
 
 WAITING = np.uint8(0)
 MOVING = np.uint8(1)
@@ -45,14 +45,16 @@ CASUALTY = np.uint8(3)
 ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
 
 
-@parallel_kernel
-def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passable, occ,
-                  last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m, u_choice,
-                  width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, cand_buf, expo_buf,
-                  len_buf, desired, cost_m):
+def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, passable,
+                     occ, last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m,
+                     u_choice, width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, cand_buf,
+                     expo_buf, len_buf, desired, cost_m):
+    # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
+    # own slots, so the result does not depend on the order or the threads.
     n = cell.shape[0]
     diag = cell_m * math.sqrt(2.0)
-    for i in prange(n):
+    for k_ord in prange(n):
+        i = order[k_ord]
         desired[i] = -1
         cost_m[i] = 0.0
         if state[i] != MOVING or field_row[i] < 0:
@@ -144,6 +146,10 @@ def _choose_cells(cell, state, speed_ms, credit_m, field_row, fields, dyn, passa
             desired[i] = j
 
 
+_choose_cells, _choose_cells_serial = serial_and_parallel(_choose_cells_py)
+SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than it saves
+
+
 @kernel
 def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_friction, mu,
                       time_s, dt_s, exit_of_cell, occ, last_entry_s, dyn, claim_count,
@@ -154,7 +160,10 @@ def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_fric
         j = desired[i]
         if j < 0:
             continue
-        if claim_count[j] == 0 or u_conflict[i] > claim_key[j]:
+        # Highest key wins; equal keys go to the lower index, so the order of the loop does
+        # not matter.
+        if claim_count[j] == 0 or u_conflict[i] > claim_key[j] or \
+                (u_conflict[i] == claim_key[j] and i < claim_best[j]):
             claim_best[j] = i
             claim_key[j] = u_conflict[i]
         claim_count[j] += 1
@@ -212,7 +221,8 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     ``scratch``: preallocated ``desired`` int64 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int64 (n_cells,), ``claim_key``
     float64 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
-    each (numba.get_num_threads(), 10) — see :func:`make_scratch`.
+    each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
+    (n,) int64, the order to visit occupants in (any permutation gives the same result).
     """
     a, g, r, p, s = agents, grid, randoms, params, scratch
     n = a["cell"].shape[0]
@@ -222,7 +232,11 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     if not 0.0 <= p["mu"] <= 1.0:
         raise ValueError(f"friction mu must lie in [0, 1], got {p['mu']}")
     s["moved"][:] = False
-    _choose_cells(a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
+    order = s.get("order")
+    if order is None or order.shape[0] != n:
+        order = np.arange(n, dtype=np.int64)
+    choose = _choose_cells_serial if n < SERIAL_BELOW else _choose_cells
+    choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
                   g["dyn"], g["passable"], g["occ"], g["last_entry_s"], g["headway_s"],
                   g["factor"], g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"],
                   g["width"], g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"],
@@ -233,6 +247,33 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
                              g["exit_of_cell"], g["occ"], g["last_entry_s"], g["dyn"],
                              s["claim_count"], s["claim_best"], s["claim_key"],
                              a["exit_used"], a["out_time_s"], s["moved"])
+
+
+@kernel
+def _activate(state, start_s, cell, needs_choice, choice_time_s, choice_cell, phase_of, phase,
+              time_s):
+    n = state.shape[0]
+    remaining = 0
+    for i in range(n):
+        if state[i] == WAITING and start_s[i] <= time_s:
+            state[i] = MOVING
+            needs_choice[i] = True
+            choice_time_s[i] = time_s
+            choice_cell[i] = cell[i]
+        elif state[i] == MOVING and phase_of[i] == phase:
+            needs_choice[i] = True
+        if state[i] == WAITING or state[i] == MOVING:
+            remaining += 1
+    return remaining
+
+
+def activate(agents, phase_of, phase: int, time_s: float) -> int:
+    """Start occupants whose pre-movement time has passed (they choose an exit), flag those
+    whose turn it is to reconsider their exit (``phase_of == phase``). Returns how many are
+    still inside (waiting or moving)."""
+    a = agents
+    return _activate(a["state"], a["start_s"], a["cell"], a["needs_choice"], a["choice_time_s"],
+                     a["choice_cell"], phase_of, int(phase), float(time_s))
 
 
 def cheapest_move_m(grid) -> float:
@@ -246,6 +287,9 @@ def cheapest_move_m(grid) -> float:
 
 def make_scratch(n_occupants, n_cells):
     """Preallocated work arrays for :func:`step_movement`."""
+    # get_num_threads() starts Numba's threading layer: the kernels call get_thread_id(),
+    # which, in code loaded from the cache before any parallel kernel ran, would crash.
+    numba.get_num_threads()
     threads = numba.config.NUMBA_NUM_THREADS
     return {
         "desired": np.full(n_occupants, -1, dtype=np.int64),
