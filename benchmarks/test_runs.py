@@ -9,7 +9,6 @@ import pytest
 from sim.model import EvacuationModel
 from sim.scenario import load_scenario
 
-from venues import venue_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +30,9 @@ def test_run(benchmark, name, variant):
                                 steps=m.n_steps)
 
 
-def test_run_100k_venue(benchmark):
-    """100,000 people on a 280 m x 280 m ground with eight 2 m exits."""
-    sc = venue_scenario(700, 100_000, time_limit_s=3600, record_every_s=600)
+def test_run_temple_fair_100k(benchmark):
+    """100,000 visitors leave the 200 m x 200 m temple fair by eight 10 m gates (start-up included)."""
+    sc = load_scenario(ROOT / "scenarios" / "temple_fair.toml", "all_gates")
     benchmark.group = "whole-run"
     m = benchmark.pedantic(run, args=(sc,), rounds=1, iterations=1)
     benchmark.extra_info.update(occupants=m.n_occupants, simulated_s=m.time_s,

@@ -81,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="csv: a folder for trajectories.csv and evacuation_curve.csv; "
                           "pedpy: the .txt file to write")
 
+    bench = sub.add_parser("bench", help="time runs of a scenario: wall time, simulated "
+                                         "seconds per wall second, occupant-updates per second")
+    bench.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    bench.add_argument("--variant", default=None)
+    bench.add_argument("--seeds", type=int, default=3, help="runs (default 3)")
+
     ver = sub.add_parser("verify", help="run the verification suite (RiMEA, IMO, NIST, "
                                         "empirical data) and write verification.md")
     ver.add_argument("--out", default="docs", help="output folder (default: docs)")
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_replay(args)
         if args.command in ("compare", "criticality"):
             return cmd_study(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         if args.command == "verify":
             return cmd_verify(args)
         if args.command == "animate":
@@ -212,6 +220,30 @@ def cmd_study(args) -> int:
             extra = "not everyone out" if r["extra_p95_s"] is None else f"{r['extra_p95_s']:+.0f} s"
             print(f"  {r['label']:<30} {extra}")
     print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    import time
+
+    from .model import EvacuationModel
+    from .scenario import load_scenario, resolve_scenario_path
+
+    if args.seeds < 1:
+        raise DrillsimError(f"--seeds takes a whole number >= 1, got {args.seeds}")
+    sc = load_scenario(resolve_scenario_path(args.scenario), args.variant)
+    print(f"{sc.name} [{sc.variant}]: {sc.occupants} occupants, {sc.building.n_cells} cells "
+          f"(the first run includes compiling the kernels if the cache is cold)")
+    print(f"{'seed':>6} {'wall s':>8} {'simulated s':>12} {'sim s / wall s':>15} "
+          f"{'occupant-updates/s':>19}")
+    for k in range(args.seeds):
+        seed = sc.seed + k
+        t0 = time.perf_counter()
+        m = EvacuationModel(sc, seed, make_handles=False)
+        m.run()
+        wall = time.perf_counter() - t0
+        print(f"{seed:>6} {wall:>8.2f} {m.time_s:>12.1f} {m.time_s / wall:>15.1f} "
+              f"{m.occupant_steps / wall:>19,.0f}")
     return 0
 
 

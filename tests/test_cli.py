@@ -79,3 +79,12 @@ def test_demo_prints_both_runs_and_the_difference(tmp_path):
     assert (tmp_path / "demo" / "two_locked" / "summary.json").exists()
     assert "With rear locked" in r.stdout
     assert (tmp_path / "demo" / "nursing_home_comparison" / "report.html").exists()
+
+
+def test_bench_reports_speed(capsys):
+    assert main(["bench", "nursing_home", "--variant", "rear_open", "--seeds", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "occupant-updates/s" in lines[1]
+    rows = [l.split() for l in lines[2:]]
+    assert [r[0] for r in rows] == ["1", "2"]
+    assert all(float(r[1]) > 0 and float(r[3]) > 1 for r in rows)

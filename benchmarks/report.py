@@ -1,0 +1,111 @@
+"""Run the benchmarks and write the results: ``python benchmarks/report.py``.
+
+Writes ``benchmarks/results/latest.json`` (pytest-benchmark's JSON) and
+``benchmarks/results/summary.json``, draws ``docs/benchmarks.png`` (time per step against
+occupants, static field against cells, log-log) and prints the table for the README. JIT
+compilation is measured apart: a run of the hall in a fresh process with an empty Numba cache,
+then again with the cache warm, and ``drillsim run hall`` as a user starts it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+RUN_HALL = ("from sim.scenario import load_scenario, resolve_scenario_path; "
+            "from sim.model import EvacuationModel; "
+            "EvacuationModel(load_scenario(resolve_scenario_path('hall'), 'all_open'), 1, "
+            "make_handles=False).run()")
+
+
+def timed(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def startup_times() -> dict:
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold = timed([sys.executable, "-c", RUN_HALL], env)
+        warm = timed([sys.executable, "-c", RUN_HALL], env)
+        cli = min(timed([sys.executable, "-m", "sim.cli", "run", "hall", "--variant", "all_open",
+                         "--no-record", "--out", str(Path(cache) / "out")], env)
+                  for _ in range(3))
+    return {"hall_run_cold_cache_s": round(cold, 2), "hall_run_warm_cache_s": round(warm, 2),
+            "drillsim_run_hall_warm_s": round(cli, 2)}
+
+
+def main() -> int:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    latest = RESULTS / "latest.json"
+    subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-q",
+                    f"--benchmark-json={latest}"], check=True, cwd=ROOT)
+    bench = json.loads(latest.read_text())
+    rows = {b["name"]: b for b in bench["benchmarks"]}
+    summary = {"machine": f"{platform.processor() or platform.machine()}, "
+                          f"{os.cpu_count()} cores, Python {platform.python_version()}",
+               "startup": startup_times(), "step": {}, "static_field": {}, "runs": {}}
+    for name, b in rows.items():
+        mean = b["stats"]["mean"]
+        info = b.get("extra_info", {})
+        if name.startswith("test_step["):
+            n = info["occupants"]
+            summary["step"][name[10:-1]] = {"occupants": n, "cells": info["cells"],
+                                           "ms": mean * 1e3, "us_per_occupant": mean / n * 1e6}
+        elif name == "test_reference_step":
+            summary["reference_1k"] = {"ms": mean * 1e3,
+                                       "us_per_occupant": mean / info["occupants"] * 1e6}
+        elif name.startswith("test_static_field["):
+            summary["static_field"][name[18:-1]] = {"cells": info["cells"], "ms": mean * 1e3}
+        elif name.startswith("test_run"):
+            summary["runs"][name] = {"wall_s": mean, **info}
+    ref = summary.get("reference_1k", {}).get("ms")
+    if ref:
+        summary["speedup_over_reference_1k"] = ref / summary["step"]["1k"]["ms"]
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))
+    plot(summary, ROOT / "docs" / "benchmarks.png")
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    steps = sorted(summary["step"].values(), key=lambda s: s["occupants"])
+    a1.loglog([s["occupants"] for s in steps], [s["ms"] for s in steps], "o-",
+              label="drillsim (Numba)")
+    if "reference_1k" in summary:
+        a1.loglog([steps[0]["occupants"]], [summary["reference_1k"]["ms"]], "s", color="#d1361f",
+                  label="plain Python (Mesa agents)")
+    n = [s["occupants"] for s in steps]
+    a1.loglog(n, [k * 0.1e-3 for k in n], ":", color="#777", label="0.1 µs per occupant")
+    a1.set_xlabel("occupants")
+    a1.set_ylabel("one model step (ms)")
+    a1.legend(fontsize=8)
+    a1.grid(alpha=0.3, which="both")
+    fields = sorted(summary["static_field"].values(), key=lambda s: s["cells"])
+    a2.loglog([f["cells"] for f in fields], [f["ms"] for f in fields], "o-")
+    a2.set_xlabel("cells")
+    a2.set_ylabel("static field, one exit (ms)")
+    a2.grid(alpha=0.3, which="both")
+    fig.suptitle(summary["machine"], fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
