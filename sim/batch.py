@@ -15,7 +15,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -205,7 +205,3 @@ def _progress(total: int, done: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, initial=done, desc=desc, unit="run", dynamic_ncols=True)
-
-
-def job_dicts(jobs: list[Job]) -> list[dict]:
-    return [asdict(j) for j in jobs]

@@ -25,7 +25,6 @@ whose length, with its two end links, equals the flight's length along the slope
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +37,6 @@ SCHEMA = "drillsim.building/1"
 
 # Cell kinds in the stacked grid.
 OUTSIDE, WALL, FLOOR, OBSTACLE, EXIT, DOOR, STAIR, FLIGHT = range(8)
-KIND_NAMES = ("outside", "wall", "floor", "obstacle", "exit", "door", "stair", "flight")
 
 LEGEND = {"#": "wall", ".": "floor", " ": "outside", "o": "obstacle", "~": "clutter",
           "+": "doorway"}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .building import DOOR, EXIT, FLOOR, STAIR, Building, cell_positions
+from .building import FLOOR, STAIR, Building, cell_positions
 
 OUTSIDE_NODE = "outside"
 

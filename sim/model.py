@@ -17,7 +17,7 @@ import numpy as np
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
 from .kernels.fields import compute_static_field, update_dynamic_field
-from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, activate, make_scratch,
+from .kernels.movement import (EVACUATED, MOVING, WAITING, activate, make_scratch,
                                step_movement)
 from .scenario import Scenario
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 from pathlib import Path
 
 import matplotlib
@@ -20,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from .building import DOOR, EXIT, FLOOR, OBSTACLE, STAIR, WALL  # noqa: E402
+from .building import DOOR, FLOOR, OBSTACLE, STAIR, WALL  # noqa: E402
 from .record import write_atomic_bytes, write_atomic_text  # noqa: E402
 from .run import format_duration  # noqa: E402
 

@@ -10,7 +10,7 @@ freezes the result into a :class:`Scenario` for one variant. See README.md, "Sce
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -104,9 +104,6 @@ class Scenario:
     @property
     def occupants(self) -> int:
         return sum(g.count for g in self.groups)
-
-    def with_seed(self, seed: int) -> "Scenario":
-        return replace(self, seed=int(seed))
 
 
 def _library_dir(kind: str) -> Path:
