@@ -405,7 +405,7 @@ class EvacuationModel(mesa.Model):
         randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
         step_movement(a, self.grid, self.fields, randoms,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
-                       "mu": prm.friction}, self.scratch)
+                       "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
                              prm.diffusion, prm.decay, self._dyn_next)
         self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]

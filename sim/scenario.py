@@ -37,6 +37,7 @@ class ModelParams:
     decay: float = 0.3  # dynamic-field decay per step (δ, §4.4)
     diffusion: float = 0.1  # dynamic-field diffusion per step (α, §4.4)
     friction: float = 0.3  # μ, Kirchner et al. 2003 range 0.3–0.6 for clogging (§4.4)
+    swap_probability: float = 0.5  # head-on exchange of two occupants per step (assumption)
     max_specific_flow: float = 1.6  # persons/(m·s) through any cross-section (README)
     sight_m: float = 10.0  # exits closer than this (walking) become known
     tell_radius_m: float = 2.0  # who hears of a locked exit from one who found it
@@ -48,7 +49,7 @@ class ModelParams:
 
 PARAM_LIMITS = {
     "k_s": (0.0, 50.0), "k_d": (0.0, 20.0), "decay": (0.0, 1.0), "diffusion": (0.0, 1.0),
-    "friction": (0.0, 0.99), "max_specific_flow": (0.1, 10.0), "sight_m": (0.0, 1e4),
+    "friction": (0.0, 0.99), "swap_probability": (0.0, 1.0), "max_specific_flow": (0.1, 10.0), "sight_m": (0.0, 1e4),
     "tell_radius_m": (0.0, 50.0), "tell_probability": (0.0, 1.0), "hysteresis": (0.0, 0.95),
     "rechoice_s": (0.1, 600.0), "closed_door_factor": (0.05, 1.0),
 }

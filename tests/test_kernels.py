@@ -160,6 +160,8 @@ def reference_step(agents, grid, fields, randoms, params):
     n = len(a["cell"])
     desired = [-1] * n
     cost = [0.0] * n
+    blocked = [-1] * n
+    blocked_cost = [0.0] * n
     for i in range(n):
         if a["state"][i] != MOVING or a["field_row"][i] < 0:
             continue
@@ -169,19 +171,25 @@ def reference_step(agents, grid, fields, randoms, params):
         if a["credit_m"][i] < ZIGZAG_DISCOUNT * cell:
             continue  # cannot afford even the cheapest move
         options = []  # (exponent, cell, length)
+        best_occupied = (0.0, -1, 0.0)  # (slope, cell, length) of the most wanted occupied cell
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 if dr == dc == 0:
                     continue
                 j = c + dr * w + dc
-                if not g["passable"][j] or g["occ"][j] >= 0:
-                    continue
-                if t - g["last_entry_s"][j] < g["headway_s"][j]:
+                if not g["passable"][j]:
                     continue
                 if dr and dc and not (g["passable"][c + dr * w] and g["passable"][c + dc]):
                     continue
                 length = cell * (math.sqrt(2) if dr and dc else 1)
                 if not np.isfinite(S[j]):
+                    continue
+                if g["occ"][j] >= 0:
+                    slope = (S[c] - S[j]) / length
+                    if slope > best_occupied[0]:
+                        best_occupied = (slope, j, length)
+                    continue
+                if t - g["last_entry_s"][j] < g["headway_s"][j]:
                     continue
                 options.append((params["k_s"] * (S[c] - S[j]) / length
                                 + params["k_d"] * g["dyn"][j], j, length))
@@ -199,6 +207,12 @@ def reference_step(agents, grid, fields, randoms, params):
         _, j, length = options[chosen]
         if j < 0:
             a["credit_m"][i] = min(a["credit_m"][i], cell * math.sqrt(2) / g["factor"][c])
+            slope, b, blen = best_occupied
+            if b >= 0:
+                full_b = blen / g["factor"][b]
+                cost_b = min(max(slope * blen, ZIGZAG_DISCOUNT * full_b), full_b)
+                if a["credit_m"][i] >= cost_b:
+                    blocked[i], blocked_cost[i] = b, cost_b
             continue
         full = length / g["factor"][j]
         gain = S[c] - S[j]
@@ -206,6 +220,7 @@ def reference_step(agents, grid, fields, randoms, params):
         cost[i] = cst
         if a["credit_m"][i] >= cst:
             desired[i] = j
+    moved: set[int] = set()
     contenders: dict[int, list[int]] = {}
     for i, j in enumerate(desired):
         if j >= 0:
@@ -233,6 +248,27 @@ def reference_step(agents, grid, fields, randoms, params):
         else:
             g["occ"][j] = winner
             a["cell"][winner] = j
+        moved.add(winner)
+    # Head-on swaps: both stayed, each wants the other's cell; the lower index decides.
+    for i in range(n):
+        b = blocked[i]
+        if b < 0 or i in moved or a["state"][i] != MOVING:
+            continue
+        k = g["occ"][b]
+        if k <= i or k in moved or a["state"][k] != MOVING or blocked[k] != a["cell"][i]:
+            continue
+        if randoms["u_friction"][i] >= params["swap"]:
+            continue
+        ci = int(a["cell"][i])
+        g["occ"][ci], g["occ"][b] = k, i
+        a["cell"][i], a["cell"][k] = b, ci
+        a["credit_m"][i] -= blocked_cost[i]
+        a["credit_m"][k] -= blocked_cost[k]
+        g["dyn"][ci] += 1
+        g["dyn"][b] += 1
+        g["last_entry_s"][ci] = t
+        g["last_entry_s"][b] = t
+        moved.update((i, k))
     return a, g
 
 
@@ -248,6 +284,8 @@ def crowded_world(seed: int, n_agents: int):
     exits_cells = sources
     empty = np.zeros(len(walkable) + 1, dtype=np.int32)
     field = compute_static_field(walkable, factor, sources, w, 0.4, empty, empty[:0], [])
+    west = np.array([r * w + 1 for r in range(1, len(rows) - 1)], dtype=np.int32)
+    back = compute_static_field(walkable, factor, west, w, 0.4, empty, empty[:0], [])
     rng = np.random.default_rng(seed)
     free = np.flatnonzero(walkable)
     cells = rng.choice(free, n_agents, replace=False).astype(np.int32)
@@ -264,17 +302,19 @@ def crowded_world(seed: int, n_agents: int):
             "link_to": empty[:0], "link_len_m": np.zeros(0)}
     agents = {"cell": cells, "state": np.full(n_agents, MOVING, np.uint8),
               "speed_ms": rng.uniform(0.5, 1.5, n_agents).astype(np.float32),
-              "credit_m": rng.uniform(0, 0.6, n_agents), "field_row": np.zeros(n_agents, np.int32),
+              "credit_m": rng.uniform(0, 0.6, n_agents),
+              # Half head east, half west: head-on encounters, where swaps happen.
+              "field_row": (np.arange(n_agents) % 2).astype(np.int32),
               "exit_used": np.full(n_agents, -1, np.int16),
               "out_time_s": np.full(n_agents, np.inf)}
     randoms = {k: rng.random(n_agents) for k in ("u_choice", "u_conflict", "u_friction")}
-    params = {"dt_s": 0.15, "time_s": 0.3, "k_s": 3.0, "k_d": 1.0, "mu": 0.4}
-    return agents, grid, field[None, :], randoms, params
+    params = {"dt_s": 0.15, "time_s": 0.3, "k_s": 3.0, "k_d": 1.0, "mu": 0.4, "swap": 0.7}
+    return agents, grid, np.stack([field, back]), randoms, params
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_movement_step_matches_reference(seed):
-    agents, grid, fields, randoms, params = crowded_world(seed, 20)
+    agents, grid, fields, randoms, params = crowded_world(seed, 30)
     want_a, want_g = reference_step(agents, grid, fields, randoms, params)
     scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
     moved = step_movement(agents, grid, fields, randoms, params, scratch)

@@ -315,3 +315,22 @@ def test_doors_closed_mid_run_slow_and_locking_mid_run_blocks():
     m2.close_door("d")
     m2.open_door("d")
     assert np.array_equal(m2.fields, EvacuationModel(make_scenario(doc, group), 1).fields)
+
+
+def test_head_on_walkers_pass_each_other_only_with_the_swap_rule():
+    """Two people meet head-on in a one-cell-wide corridor, each heading for the far exit."""
+    rows = ["#" * 32,
+            "W" + "." * 30 + "E",
+            "#" * 32]
+    doc = building_doc(rows, {"west": "W", "east": "E"},
+                       regions={"west_end": {"rect_m": [1.0, 0, 1.4, 5], "floor": "ground"},
+                                "east_end": {"rect_m": [12.2, 0, 12.6, 5], "floor": "ground"}})
+    groups = [{"count": 1, "region": "west_end", "knows": ["east"]},
+              {"count": 1, "region": "east_end", "knows": ["west"]}]
+    swapping = EvacuationModel(make_scenario(doc, groups, model={"sight_m": 0},
+                                             time_limit_s=120), 1).run()
+    assert swapping.count_inside() == 0
+    assert swapping.exit_counts() == {"west": 1, "east": 1}
+    locked = EvacuationModel(make_scenario(doc, groups, time_limit_s=120,
+                                           model={"sight_m": 0, "swap_probability": 0.0}), 1).run()
+    assert locked.count_inside() == 2  # without swaps they stand nose to nose

@@ -19,6 +19,9 @@ The rules (documented for users in README.md, "The model"):
 * **Parallel update with friction** (Kirchner, Nishinari & Schadschneider 2003): all
   occupants choose at once; when several choose the same cell one of them, drawn at random,
   wins, and with probability ``mu`` none of them moves.
+* **Head-on swaps**: two occupants who stay because each wants the other's cell (people
+  heading different ways) exchange places with probability ``swap`` (an exchange rule in the
+  spirit of Weng et al. 2006); without it, counter-flows lock solid.
 * **Capacity**: a cell accepts a new occupant no sooner than ``headway_s`` after it accepted the
   last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
   metre per second and is what makes door flow realistic (see README, "Door flow").
@@ -48,7 +51,7 @@ ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
 def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, passable,
                      occ, last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m,
                      u_choice, width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, cand_buf,
-                     expo_buf, len_buf, desired, cost_m):
+                     expo_buf, len_buf, desired, cost_m, blocked, blocked_cost):
     # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
     # own slots, so the result does not depend on the order or the threads.
     n = cell.shape[0]
@@ -57,6 +60,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         i = order[k_ord]
         desired[i] = -1
         cost_m[i] = 0.0
+        blocked[i] = -1
         if state[i] != MOVING or field_row[i] < 0:
             continue
         c = cell[i]
@@ -71,14 +75,15 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         expo = expo_buf[t]
         length = len_buf[t]
         m = 0
+        blk = -1  # the occupied neighbour this occupant would most like (for a swap)
+        blk_slope = 0.0
+        blk_len = 0.0
         for dr in (-1, 0, 1):
             for dc in (-1, 0, 1):
                 if dr == 0 and dc == 0:
                     continue
                 j = c + dr * width + dc
-                if not passable[j] or occ[j] >= 0:
-                    continue
-                if time_s - last_entry_s[j] < headway_s[j]:
+                if not passable[j]:
                     continue
                 if dr != 0 and dc != 0:
                     if not passable[c + dr * width] or not passable[c + dc]:
@@ -87,7 +92,14 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 else:
                     step_len = cell_m
                 sj = fields[row, j]
-                if not np.isfinite(sj) or m >= 9:
+                if not np.isfinite(sj):
+                    continue
+                if occ[j] >= 0:
+                    slope = (s0 - sj) / step_len
+                    if slope > blk_slope:
+                        blk, blk_slope, blk_len = j, slope, step_len
+                    continue
+                if time_s - last_entry_s[j] < headway_s[j] or m >= 9:
                     continue
                 cand[m] = j
                 expo[m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
@@ -133,6 +145,13 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             cap = diag / factor[c]
             if credit_m[i] > cap:
                 credit_m[i] = cap
+            if blk >= 0:
+                # Maybe a head-on swap with the one in the way (decided in the resolve pass).
+                full_b = blk_len / factor[blk]
+                cost_b = min(max(blk_slope * blk_len, ZIGZAG_DISCOUNT * full_b), full_b)
+                if credit_m[i] >= cost_b:
+                    blocked[i] = blk
+                    blocked_cost[i] = cost_b
             continue
         full = length[chosen] / factor[j]
         gain = s0 - fields[row, j]
@@ -153,7 +172,8 @@ SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than 
 @kernel
 def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_friction, mu,
                       time_s, dt_s, exit_of_cell, occ, last_entry_s, dyn, claim_count,
-                      claim_best, claim_key, exit_used, out_time_s, moved):
+                      claim_best, claim_key, exit_used, out_time_s, moved, blocked,
+                      blocked_cost, swap_p):
     n = cell.shape[0]
     # Claims: count contenders per cell, keep the one with the highest key.
     for i in range(n):
@@ -198,6 +218,31 @@ def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_fric
             cell[i] = j
         moved[i] = True
         n_moved += 1
+    # Head-on swaps: two occupants who stayed, each wanting the other's cell, exchange
+    # places with probability swap_p (each pair once, the lower index deciding).
+    for i in range(n):
+        b = blocked[i]
+        if b < 0 or moved[i] or state[i] != MOVING:
+            continue
+        k = occ[b]
+        if k <= i or moved[k] or state[k] != MOVING or blocked[k] != cell[i]:
+            continue
+        if u_friction[i] >= swap_p:
+            continue
+        ci = cell[i]
+        occ[ci] = k
+        occ[b] = i
+        cell[i] = b
+        cell[k] = ci
+        credit_m[i] -= blocked_cost[i]
+        credit_m[k] -= blocked_cost[k]
+        dyn[ci] += 1.0
+        dyn[b] += 1.0
+        last_entry_s[ci] = time_s
+        last_entry_s[b] = time_s
+        moved[i] = True
+        moved[k] = True
+        n_moved += 2
     # Reset the claim scratch arrays for the next step (only the touched cells).
     for i in range(n):
         j = desired[i]
@@ -217,7 +262,8 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     float32 (s), ``factor`` float64, ``exit_of_cell`` int16, ``dyn`` float32, links, ``width``,
     ``cell_m``. ``fields``: (n_rows, n_cells) float32 static fields in effective metres.
     ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float64 in
-    [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``.
+    [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
+    probability, default 0).
     ``scratch``: preallocated ``desired`` int64 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int64 (n_cells,), ``claim_key``
     float64 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
@@ -241,12 +287,13 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
                   g["factor"], g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"],
                   g["width"], g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"],
                   cheapest_move_m(g), s["cand_buf"], s["expo_buf"], s["len_buf"],
-                  s["desired"], s["cost_m"])
+                  s["desired"], s["cost_m"], s["blocked"], s["blocked_cost"])
     return _resolve_and_move(a["cell"], a["state"], a["credit_m"], s["desired"], s["cost_m"],
                              r["u_conflict"], r["u_friction"], p["mu"], p["time_s"], p["dt_s"],
                              g["exit_of_cell"], g["occ"], g["last_entry_s"], g["dyn"],
                              s["claim_count"], s["claim_best"], s["claim_key"],
-                             a["exit_used"], a["out_time_s"], s["moved"])
+                             a["exit_used"], a["out_time_s"], s["moved"], s["blocked"],
+                             s["blocked_cost"], float(p.get("swap", 0.0)))
 
 
 @kernel
@@ -295,6 +342,8 @@ def make_scratch(n_occupants, n_cells):
         "desired": np.full(n_occupants, -1, dtype=np.int64),
         "cost_m": np.zeros(n_occupants, dtype=np.float64),
         "moved": np.zeros(n_occupants, dtype=np.bool_),
+        "blocked": np.full(n_occupants, -1, dtype=np.int64),
+        "blocked_cost": np.zeros(n_occupants, dtype=np.float64),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
         "claim_best": np.full(n_cells, -1, dtype=np.int64),
         "claim_key": np.zeros(n_cells, dtype=np.float64),

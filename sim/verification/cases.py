@@ -423,9 +423,11 @@ def imo04() -> Outcome:
 def imo08() -> Outcome:
     t = {}
     for k in (0, 10, 50, 100):
-        m = run(f"imo08_counterflow_{k}")
-        group = m.agents_state["out_time_s"][:100]
-        t[k] = float(group.max()) if np.all(np.isfinite(group)) else math.inf
+        times = []
+        for seed in SEEDS:
+            group = run(f"imo08_counterflow_{k}", seed=seed).agents_state["out_time_s"][:100]
+            times.append(float(group.max()) if np.all(np.isfinite(group)) else math.inf)
+        t[k] = float(np.mean(times))
     values = [t[k] for k in (0, 10, 50, 100)]
     # Times that rise because the counter-flow deadlocks do not count as a pass.
     ok = all(math.isfinite(v) for v in values) and \
@@ -436,10 +438,10 @@ def imo08() -> Outcome:
                    "their time increases with the counter-flow",
                    ", ".join(f"{k} against: {('%.0f s' % v) if math.isfinite(v) else 'not all out'}"
                              for k, v in t.items()), "pass" if ok else "fail",
-                   notes="Time until the last of the 100 leaves by the far wall of room 2. "
-                         "'Not all out' means the two streams locked in the corridor: the "
-                         "cellular automaton has no rule for passing someone head-on (a swap "
-                         "rule, as in Weng et al. 2006, would give one).")
+                   notes="Time until the last of the 100 leaves by the far wall of room 2, mean "
+                         "of 3 seeds. People heading different ways pass each other by the "
+                         "head-on swap rule (probability 0.5 per step); without it the streams "
+                         "lock solid in the corridor.")
 
 
 def nist11() -> Outcome:
