@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run one scenario variant and write its outputs")
+    run.set_defaults(func=cmd_run)
     run.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
     run.add_argument("--variant", default=None, help="variant to run (default: base)")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
@@ -36,10 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-record", action="store_true", help="write the summary only")
 
     check = sub.add_parser("check", help="validate a building or scenario file")
+    check.set_defaults(func=cmd_check)
     check.add_argument("file", help="building or scenario file (.toml)")
 
     replay = sub.add_parser("replay", help="replay one run record, or two side by side, in "
                                              "the trainer window")
+    replay.set_defaults(func=cmd_replay)
     replay.add_argument("runs", nargs="+", metavar="RUN",
                         help="run record (record.npz) or the folder holding it; at most two")
     replay.add_argument("--frames", default=None, metavar="DIR",
@@ -49,25 +52,21 @@ def _parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compare", help="run variants over the same seeds and write a "
                                           "report comparing them")
-    comp.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    comp.set_defaults(func=cmd_study)
+    _add_study_arguments(comp)
     comp.add_argument("--variants", default=None, metavar="A,B,...",
                       help="variants to compare (default: all of them)")
-    comp.add_argument("--seeds", type=int, default=20, help="runs per variant (default 20)")
-    comp.add_argument("--workers", type=int, default=None,
-                      help="worker processes (default: all cores)")
-    comp.add_argument("--out", required=True, help="output folder")
 
     crit = sub.add_parser("criticality", help="lock each exit in turn and rank the exits by "
                                               "what losing them costs")
-    crit.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    crit.set_defaults(func=cmd_study)
+    _add_study_arguments(crit)
     crit.add_argument("--variant", default=None, help="the variant to start from (default: base)")
-    crit.add_argument("--seeds", type=int, default=20, help="runs per case (default 20)")
-    crit.add_argument("--workers", type=int, default=None)
     crit.add_argument("--doors", action="store_true", help="also lock each named door in turn")
-    crit.add_argument("--out", required=True, help="output folder")
 
     anim = sub.add_parser("animate", help="an animation (GIF or MP4) of one run, or two side "
                                           "by side")
+    anim.set_defaults(func=cmd_animate)
     anim.add_argument("runs", nargs="+", metavar="RUN", help="run record(s): one or two")
     anim.add_argument("--out", required=True, help="output file, .gif or .mp4")
     anim.add_argument("--fps", type=int, default=10, help="frames per second (default 10)")
@@ -75,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="every N-th recorded frame (default: at most 300 frames)")
 
     exp = sub.add_parser("export", help="export a run record as CSV or for PedPy")
+    exp.set_defaults(func=cmd_export)
     exp.add_argument("run", help="run record (record.npz) or the folder holding it")
     exp.add_argument("--format", required=True, choices=("csv", "pedpy"))
     exp.add_argument("--out", required=True,
@@ -83,17 +83,20 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time runs of a scenario: wall time, simulated "
                                          "seconds per wall second, occupant-updates per second")
+    bench.set_defaults(func=cmd_bench)
     bench.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
     bench.add_argument("--variant", default=None)
     bench.add_argument("--seeds", type=int, default=3, help="runs (default 3)")
 
     ver = sub.add_parser("verify", help="run the verification suite (RiMEA, IMO, NIST, "
                                         "empirical data) and write verification.md")
+    ver.set_defaults(func=cmd_verify)
     ver.add_argument("--out", default="docs", help="output folder (default: docs)")
     ver.add_argument("--fast", action="store_true", help="skip the slow tests")
 
     demo = sub.add_parser("demo", help="the built-in demonstration: the hall with all exits "
                                        "open and with two locked, side by side")
+    demo.set_defaults(func=cmd_demo)
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--no-replay", action="store_true",
@@ -101,26 +104,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    """What compare and criticality share: the scenario, seeds, workers and output folder."""
+    parser.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
+    parser.add_argument("--seeds", type=int, default=20, help="runs per case (default 20)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: all cores)")
+    parser.add_argument("--out", required=True, help="output folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "replay":
-            return cmd_replay(args)
-        if args.command in ("compare", "criticality"):
-            return cmd_study(args)
-        if args.command == "bench":
-            return cmd_bench(args)
-        if args.command == "verify":
-            return cmd_verify(args)
-        if args.command == "animate":
-            return cmd_animate(args)
-        if args.command == "export":
-            return cmd_export(args)
-        return cmd_demo(args)
+        return args.func(args)
     except DrillsimError as exc:
         print(f"drillsim: error: {exc}", file=sys.stderr)
         return 2
