@@ -17,18 +17,21 @@ import numpy as np
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
 from .kernels.fields import compute_static_field, update_dynamic_field
-from .kernels.movement import (EVACUATED, MOVING, WAITING, activate, make_scratch,
-                               step_movement)
+from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, activate,
+                               make_scratch, step_movement)
+from .profiles import PROFILES
 from .scenario import Scenario
 
-STATE_NAMES = ("waiting", "moving", "evacuated", "casualty")
+STATE_NAMES = ("waiting", "moving", "evacuated", "casualty", "carried")
+CARRIED = np.uint8(4)  # being carried out by an actor (cell -1, not yet out)
 
 
 @dataclass
 class Frame:
     time_s: float
-    cell: np.ndarray
+    cell: np.ndarray  # every agent row: occupants, then actors; carried ones at their carrier
     state: np.ndarray
+    smoke: np.ndarray | None = None  # extinction coefficient per cell (1/m), float16
 
 
 class Occupant(mesa.Agent):
@@ -89,18 +92,25 @@ def report_inside(model) -> int:
 
 
 def report_evacuated(model) -> int:
-    return int(np.count_nonzero(model.agents_state["state"] == EVACUATED))
+    return int(np.count_nonzero(model.agents_state["state"][:model.n_occupants] == EVACUATED))
 
 
 def report_exit_counts(model) -> tuple[int, ...]:
     """People out by each exit, in the building's exit order (a tuple: DataCollector
     deep-copies what reporters return on every step, and a dict costs far more)."""
-    used = model.agents_state["exit_used"]
+    used = model.agents_state["exit_used"][:model.n_occupants]
     return tuple(np.bincount(used[used >= 0], minlength=model.n_exits).tolist())
 
 
 class EvacuationModel(mesa.Model):
-    """Floor-field evacuation of one scenario variant with one seed."""
+    """Floor-field evacuation of one scenario variant with one seed.
+
+    The agent arrays hold the occupants (rows ``0 .. n_occupants-1``) and then the drill's
+    actors, one row per member (:mod:`sim.drillrun`). ``hazard`` is the fire and smoke state
+    (:mod:`sim.hazard`) or None.
+    """
+
+    CARRIED = CARRIED
 
     def __init__(self, scenario: Scenario, seed: int | None = None, *,
                  record_every_s: float | None = None, make_handles: bool = True):
@@ -132,6 +142,10 @@ class EvacuationModel(mesa.Model):
             else:
                 self.door_locked[b.door_index(name)] = 1
         self.locked_at_start = self.exit_locked.copy()
+        self.smoke_speed = np.ones(n_cells, dtype=np.float64)
+        self.smoke_route = np.ones(n_cells, dtype=np.float64)
+        self.route_factor = np.ones(n_cells, dtype=np.float64)
+        self.burning = np.zeros(n_cells, dtype=bool)
         self.clutter_factor = np.ones(n_cells, dtype=np.float64)
         self.clutter_factor[b.clutter] = b.clutter_factor
         for patch in scenario.clutter:
@@ -175,15 +189,25 @@ class EvacuationModel(mesa.Model):
         self.row_of = np.zeros((0, self.n_exits), dtype=np.int32)
         self._belief_index(0)
 
-        # --- occupants ---
-        self._place_occupants()
-        n = self.n_occupants
+        # --- occupants, then the drill's actors ---
+        from .drillrun import DrillRuntime
+        from .hazard import Hazard
+        self.drill = None
+        n_actor_rows = sum(x.count for x in scenario.drill.actors)
+        self._place_occupants(n_actor_rows)
+        if n_actor_rows or not scenario.drill.empty:
+            self.drill = DrillRuntime(self, scenario.drill, self.n_occupants,
+                                      dict(scenario.access_nodes))
+            self.drill.place_actors(self.rng)
+        self.hazard = Hazard(self, scenario.hazard) if scenario.hazard is not None else None
+        n = self.n_agents
         self.scratch = make_scratch(n, n_cells)
         self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
                            "exit": np.zeros(max(16, n), dtype=np.int16),
                            "door": np.zeros(max(16, n), dtype=np.int16)}
         self.rechoice_every = max(1, round(prm.rechoice_s / self.dt_s))
         self._occupant_phase = np.arange(n) % self.rechoice_every
+        self._occupant_phase[self.n_occupants:] = -1  # actors never choose exits
         self.discoveries = np.zeros(self.n_exits, dtype=np.int64)
         self.door_discoveries = np.zeros(max(1, len(b.doors)), dtype=np.int64)
         self.found_first_hand = np.zeros(n, dtype=np.bool_)
@@ -198,9 +222,9 @@ class EvacuationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={
             "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
             "exits": report_exit_counts})
-        self._log(0.0, "start", occupants=n, locked=[e.name for e in b.exits
-                                                     if self.exit_locked[e.index]])
-        if scenario.alarm_s == 0:
+        self._log(0.0, "start", occupants=self.n_occupants,
+                  locked=[e.name for e in b.exits if self.exit_locked[e.index]])
+        if scenario.alarm_s == 0 and not scenario.drill.scripted_alarm:
             self._log(0.0, "alarm")
         self._record_frame()
 
@@ -208,9 +232,11 @@ class EvacuationModel(mesa.Model):
     def _log(self, time_s: float, kind: str, **data) -> None:
         self.events.append({"time_s": round(float(time_s), 3), "kind": kind, **data})
 
+    log = _log
+
     def _refresh_passable(self) -> None:
         b = self.building
-        passable = self.walkable_base.copy()
+        passable = self.walkable_base & ~self.burning
         for d in b.doors:
             if self.door_locked[d.index]:
                 passable[d.cells] = False
@@ -224,19 +250,20 @@ class EvacuationModel(mesa.Model):
         for d in b.doors:
             if self.door_closed[d.index]:
                 factor[d.cells] *= self.params.closed_door_factor
-        self.grid["factor"][:] = factor
+        self.grid["factor"][:] = factor * self.smoke_speed
+        self.route_factor[:] = factor * self.smoke_route
 
     def _compute_fields(self, mask: int) -> np.ndarray:
         """Static fields of every exit under a belief (set of doors believed locked)."""
         b = self.building
-        walk = self.walkable_base.copy()
+        walk = self.walkable_base & ~self.burning
         walk[b.kind == EXIT] = False
         for d in b.doors:
             if mask >> d.index & 1:
                 walk[d.cells] = False
         out = np.empty((self.n_exits, b.n_cells), dtype=np.float32)
         for e in b.exits:
-            out[e.index] = compute_static_field(walk, self.grid["factor"], e.cells, b.width,
+            out[e.index] = compute_static_field(walk, self.route_factor, e.cells, b.width,
                                                 b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
         return out
 
@@ -246,26 +273,38 @@ class EvacuationModel(mesa.Model):
         fields = self._compute_fields(mask)
         k = len(self.belief_masks)
         self.belief_masks.append(mask)
-        self.row_of = np.vstack([self.row_of, (k * self.n_exits
-                                               + np.arange(self.n_exits)).astype(np.int32)])
+        first = self.fields.shape[0]
+        self.row_of = np.vstack([self.row_of, (first + np.arange(self.n_exits))
+                                 .astype(np.int32)])
         self.fields = np.vstack([self.fields, fields])
         self._update_max_distance()
         return k
 
+    def add_field_row(self, field: np.ndarray) -> int:
+        """Append a field (an actor's goal) to ``fields``; returns its row."""
+        self.fields = np.vstack([self.fields, field[None, :].astype(np.float32)])
+        return self.fields.shape[0] - 1
+
     def _update_max_distance(self) -> None:
-        finite = self.fields[np.isfinite(self.fields)]
+        rows = self.row_of.ravel()
+        part = self.fields[rows]
+        finite = part[np.isfinite(part)]
         self._max_distance_m = float(finite.max()) if finite.size else 0.0
 
     def _recompute_all_fields(self) -> None:
-        self.fields = np.vstack([self._compute_fields(m) for m in self.belief_masks])
+        for k, m in enumerate(self.belief_masks):
+            self.fields[self.row_of[k]] = self._compute_fields(m)
+        if self.drill is not None:
+            self.drill.refresh_goals()
         self._update_max_distance()
         a = self.agents_state
         has = a["target"] >= 0
         a["field_row"][has] = self.row_of[a["belief"][has], a["target"][has]]
 
-    def _place_occupants(self) -> None:
+    def _place_occupants(self, n_actor_rows: int = 0) -> None:
         sc, b, rng = self.scenario, self.building, self.rng
-        n = sc.occupants
+        n_occ = sc.occupants
+        n = n_occ + n_actor_rows
         exit_names = [e.name for e in b.exits]
         self.profile_names = sorted({g.profile for g in sc.groups})
         a = {
@@ -289,8 +328,14 @@ class EvacuationModel(mesa.Model):
             "informant_next": np.full(n, -1, dtype=np.int16),
             "exit_used": np.full(n, -1, dtype=np.int16),
             "out_time_s": np.full(n, np.inf, dtype=np.float64),
+            "premove_s": np.zeros(n, dtype=np.float64),
+            "carrier": np.full(n, -1, dtype=np.int32),
+            "fed": np.zeros(n, dtype=np.float64),
+            "smoke_s": np.zeros(n, dtype=np.float64),
+            "fed_time_s": np.full(n, np.inf, dtype=np.float64),
         }
-        self.profile_of = np.zeros(n, dtype=np.int16)
+        self.profile_of = np.zeros(n_occ, dtype=np.int16)
+        self.needs_assist = np.zeros(n_occ, dtype=bool)
         occ = self.grid["occ"]
         passable = self.grid["passable"].astype(bool)
         staff_mask_exits = 0
@@ -317,7 +362,12 @@ class EvacuationModel(mesa.Model):
             a["cell"][sl] = chosen
             occ[chosen] = np.arange(i0, i0 + g.count, dtype=np.int32)
             a["speed_ms"][sl] = g.speed_ms.sample(rng, g.count)
-            a["start_s"][sl] = sc.alarm_s + g.premove_s.sample(rng, g.count)
+            a["premove_s"][sl] = g.premove_s.sample(rng, g.count)
+            a["start_s"][sl] = np.inf if sc.drill.scripted_alarm else \
+                sc.alarm_s + a["premove_s"][sl]
+            if PROFILES[g.profile].needs_assist:
+                a["start_s"][sl] = np.inf
+                self.needs_assist[sl] = True
             mask = 0
             for nm in g.knows:
                 mask |= 1 << exit_names.index(nm)
@@ -329,7 +379,8 @@ class EvacuationModel(mesa.Model):
             self.profile_of[sl] = self.profile_names.index(g.profile)
             i0 += g.count
         self.agents_state = a
-        self.n_occupants = n
+        self.n_occupants = n_occ
+        self.n_agents = n
 
     # ------------------------------------------------------------------ changes mid-run
     def lock(self, name: str) -> None:
@@ -346,14 +397,86 @@ class EvacuationModel(mesa.Model):
         else:
             self.door_locked[b.door_index(name)] = locked
         self._refresh_passable()
+        self._doors_changed()
 
+    def _doors_changed(self) -> None:
+        if self.hazard is not None:
+            self.hazard.doors_changed()
+        if self.drill is not None:
+            self.drill.refresh_goals()
     def open_door(self, name: str) -> None:
         self.door_closed[self.building.door_index(name)] = False
         self._refresh_factor()
         self._recompute_all_fields()
+        self._doors_changed()
 
     def close_door(self, name: str) -> None:
         self.door_closed[self.building.door_index(name)] = True
+        self._refresh_factor()
+        self._recompute_all_fields()
+        self._doors_changed()
+
+    # --- drill effects on occupants (vectorised over occupants)
+    def _in_area(self, area: str) -> np.ndarray:
+        """Occupants (not actors) whose cell lies in a region, or everyone for "all"."""
+        cells = self.agents_state["cell"][:self.n_occupants]
+        if area == "all":
+            return cells >= 0
+        mask = np.zeros(self.building.n_cells, dtype=bool)
+        mask[self.building.region(area).cells] = True
+        return (cells >= 0) & mask[cells]
+
+    def raise_alarm(self, area: str, t: float) -> None:
+        """Start the pre-movement clocks of occupants in ``area`` who have not heard one."""
+        a = self.agents_state
+        n = self.n_occupants
+        start = a["start_s"][:n]
+        hear = self._in_area(area) & np.isinf(start) & ~self.needs_assist
+        start[hear] = t + a["premove_s"][:n][hear]
+        self._log(t, "alarm", area=area, occupants=int(np.count_nonzero(hear)))
+
+    def hurry(self, cells: np.ndarray, t: float) -> int:
+        """Occupants waiting in ``cells`` start to leave now (a sweep reached them)."""
+        a = self.agents_state
+        n = self.n_occupants
+        mask = np.zeros(self.building.n_cells, dtype=bool)
+        mask[cells] = True
+        c = a["cell"][:n]
+        who = (c >= 0) & mask[np.maximum(c, 0)] & (a["state"][:n] == WAITING) & \
+            ~self.needs_assist
+        a["start_s"][:n][who] = np.minimum(a["start_s"][:n][who], t)
+        return int(np.count_nonzero(who))
+
+    def announce(self, area: str, exit_closed: str | None, use_exit: str | None) -> None:
+        """Tell occupants in ``area`` that an exit is closed and/or which exit to use."""
+        a = self.agents_state
+        who = np.flatnonzero(self._in_area(area))
+        if exit_closed:
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_closed))
+            a["known_locked"][who] |= bit
+        if use_exit:
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(use_exit))
+            a["known"][who] = bit
+            a["known_locked"][who] &= ~bit
+        a["needs_choice"][who] = True
+
+    # --- hazard effects on the grid
+    def burning_changed(self, burning: np.ndarray) -> None:
+        """Cells on fire are impassable; anyone standing in one is a casualty."""
+        self.burning[:] = burning
+        a = self.agents_state
+        n = self.n_occupants
+        c = a["cell"][:n]
+        caught = (c >= 0) & burning[np.maximum(c, 0)] & \
+            ((a["state"][:n] == WAITING) | (a["state"][:n] == MOVING))
+        if np.any(caught):
+            a["state"][:n][caught] = CASUALTY
+            a["fed_time_s"][:n][caught] = self.time_s
+        self._refresh_passable()
+
+    def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:
+        self.smoke_speed[:] = speed
+        self.smoke_route[:] = route
         self._refresh_factor()
         self._recompute_all_fields()
 
@@ -388,16 +511,21 @@ class EvacuationModel(mesa.Model):
     def step(self) -> None:
         a, prm, t = self.agents_state, self.params, self.time_s
         self._apply_due_changes()
-        if self.scenario.alarm_s > 0 and t <= self.scenario.alarm_s < t + self.dt_s:
+        if self.scenario.alarm_s > 0 and t <= self.scenario.alarm_s < t + self.dt_s and \
+                not self.scenario.drill.scripted_alarm:
             self._log(self.scenario.alarm_s, "alarm")
+        if self.drill is not None:
+            self.drill.before_step(t)
         # Start those whose pre-movement is over; each occupant reconsiders its exit every
         # rechoice_s, staggered by id.
         activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t)
         if self.n_steps % 20 == 0:  # visit occupants in cell order: memory locality
             self.scratch["order"] = np.argsort(a["cell"], kind="stable")
-        n = self.n_occupants
+        n = self.n_agents
         u = self.rng.random((4, n), dtype=np.float32)
         self._discover(u[3])
+        if n > self.n_occupants:
+            a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
@@ -409,13 +537,26 @@ class EvacuationModel(mesa.Model):
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
                              prm.diffusion, prm.decay, self._dyn_next)
         self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]
+        if self.drill is not None:
+            self.drill.after_step(t + self.dt_s)
+        if self.hazard is not None:
+            self.hazard.step(t, self.dt_s)
+            hit = self.hazard.dose(a, 0, self.n_occupants, t, self.dt_s, CASUALTY, WAITING,
+                                   MOVING)
+            if hit:
+                self._log(t + self.dt_s, "incapacitated", occupants=int(hit))
         self.n_steps += 1
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
         remaining = self.count_inside()
+        if self.drill is not None and remaining == 0 and self.drill.busy():
+            remaining_actors = True
+        else:
+            remaining_actors = False
         self.occupant_steps += remaining
-        if remaining == 0 or self.time_s >= self.scenario.time_limit_s - 1e-9:
+        if (remaining == 0 and not remaining_actors) or \
+                self.time_s >= self.scenario.time_limit_s - 1e-9:
             self.running = False
             if self.frames[-1].time_s != self.time_s:
                 self._record_frame()
@@ -464,21 +605,48 @@ class EvacuationModel(mesa.Model):
 
     def _record_frame(self) -> None:
         a = self.agents_state
-        self.frames.append(Frame(self.time_s, a["cell"].copy(), a["state"].copy()))
+        cell = a["cell"].copy()
+        carried = np.flatnonzero(a["carrier"] >= 0)
+        if carried.size:
+            cell[carried] = cell[a["carrier"][carried]]
+        smoke = self.hazard.smoke_frame() if self.hazard is not None else None
+        self.frames.append(Frame(self.time_s, cell, a["state"].copy(), smoke))
+        self._track_regions()
+
+    def _track_regions(self) -> None:
+        """Per region: when it became untenable (hazard) and when it was last occupied."""
+        if not hasattr(self, "_region_masks"):
+            self._region_masks = {}
+            for r in self.building.regions:
+                mask = np.zeros(self.building.n_cells, dtype=bool)
+                mask[r.cells] = True
+                self._region_masks[r.name] = mask
+            self.region_last_occupied = {r.name: None for r in self.building.regions}
+        a = self.agents_state
+        n = self.n_occupants
+        s = a["state"][:n]
+        c = a["cell"][:n][(s == WAITING) | (s == MOVING) | (s == CASUALTY)]
+        for name, mask in self._region_masks.items():
+            if c.size and np.any(mask[c]):
+                self.region_last_occupied[name] = self.time_s
+        if self.hazard is not None:
+            self.hazard.update_regions(self.time_s)
 
     # ------------------------------------------------------------------ queries
     @property
     def told(self) -> int:
         """Occupants who learned of a locked exit from others, not by walking up to it."""
-        learned = self.agents_state["known_locked"] != self._known_locked_start
-        return int(np.count_nonzero(learned & ~self.found_first_hand))
+        n = self.n_occupants
+        learned = self.agents_state["known_locked"][:n] != self._known_locked_start[:n]
+        return int(np.count_nonzero(learned & ~self.found_first_hand[:n]))
 
     def count_inside(self) -> int:
-        s = self.agents_state["state"]
-        return int(np.count_nonzero((s == WAITING) | (s == MOVING)))
+        """Occupants still in the building and able to leave or be carried (not casualties)."""
+        s = self.agents_state["state"][:self.n_occupants]
+        return int(np.count_nonzero((s == WAITING) | (s == MOVING) | (s == CARRIED)))
 
     def exit_counts(self) -> dict[str, int]:
-        used = self.agents_state["exit_used"]
+        used = self.agents_state["exit_used"][:self.n_occupants]
         counts = np.bincount(used[used >= 0], minlength=self.n_exits)
         return {e.name: int(counts[e.index]) for e in self.building.exits}
 

@@ -12,6 +12,10 @@ Speeds are free walking speeds on the flat in m/s, drawn per occupant. Sources (
 * mobility_impaired: RiMEA band 0.46–0.76 m/s, N(0.61, 0.05) as JuPedSim [§1.1, C].
 * wheelchair: Boyce, Shields & Silcock (1999) manual wheelchair 0.69 m/s, electric 0.89 m/s
   [§4.10, M]: N(0.69, 0.1) truncated to 0.45–0.95 m/s.
+* bedridden: cannot leave unassisted (speed 0). A drill's ``assist`` action sends staff who
+  fetch them; the pair then moves at the assisted speed of that action (default 0.5 m/s, an
+  assumption: the references give no carry or evacuation-chair speeds, §4.10 "open"; the
+  slowest walking-aid speed there is 0.57 m/s with a rollator, Boyce et al. 1999).
 
 Pre-movement defaults to zero (immediate reaction); scenarios set it per group, because it
 depends on the occupancy, the alarm and the management (PD 7974-6, §4.8), not on the person.
@@ -78,6 +82,7 @@ class Profile:
     premove_s: Distribution
     knows: str  # "all" or "entrance"
     knows_locked: bool
+    needs_assist: bool = False  # cannot leave without a helper (bedridden)
 
 
 PROFILES = {
@@ -98,4 +103,6 @@ PROFILES = {
     "wheelchair": Profile("wheelchair",
                           Distribution("normal", mean=0.69, sd=0.1, low=0.45, high=0.95),
                           Distribution("fixed", 0.0), "all", False),
+    "bedridden": Profile("bedridden", Distribution("fixed", 0.0), Distribution("fixed", 0.0),
+                         "all", False, needs_assist=True),
 }

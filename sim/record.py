@@ -12,7 +12,13 @@ Format ``drillsim.record/1``: a NumPy ``.npz`` archive (zip) holding
 * ``cell_floor`` (C,) int16, ``cell_xy_m`` (C, 2) float32 — where each flat cell lies, so a
   reader turns ``frame_cell`` into positions in metres without knowing the grid layout;
 * ``occupant_profile`` (N,) int16 (index into ``meta.profiles``), ``occupant_speed_ms`` (N,)
-  float32, ``exit_used`` (N,) int16, ``out_time_s`` (N,) float64 (inf when not out).
+  float32, ``exit_used`` (N,) int16, ``out_time_s`` (N,) float64 (inf when not out);
+* with a drill's actors: ``actor_frame_cell`` and ``actor_frame_state`` (F, A), one column per
+  member listed in ``meta.actors`` (state 2 = off-site or outside); ``meta.timeline``;
+* with a hazard: ``frame_smoke_k`` (F, C) float16, the extinction coefficient per cell (1/m),
+  and ``fed`` (N,) float32, each occupant's dose at the end.
+
+Carried occupants (state 4) are recorded at their carrier's cell.
 
 Readers need only numpy and json; the trainer reads records without importing the simulation.
 Files are written to a temporary name and renamed, so a record is either whole or absent.
@@ -101,14 +107,20 @@ def build_record(model, summary: dict) -> tuple[dict, dict]:
                         for r in b.regions],
         },
         "profiles": list(model.profile_names),
+        "actors": model.drill.member_rows() if model.drill is not None else [],
+        "timeline": model.drill.timeline() if model.drill is not None else [],
+        "has_smoke": model.hazard is not None,
         "events": model.events,
         "summary": summary,
     }
-    a = model.agents_state
+    n = model.n_occupants
+    a = {k: v[:n] for k, v in model.agents_state.items()}
+    cells = np.stack([f.cell for f in model.frames]).astype(np.int32)
+    states = np.stack([f.state for f in model.frames]).astype(np.uint8)
     arrays = {
         "frame_time_s": np.array([f.time_s for f in model.frames], dtype=np.float64),
-        "frame_cell": np.stack([f.cell for f in model.frames]).astype(np.int32),
-        "frame_state": np.stack([f.state for f in model.frames]).astype(np.uint8),
+        "frame_cell": np.ascontiguousarray(cells[:, :n]),
+        "frame_state": np.ascontiguousarray(states[:, :n]),
         "cell_floor": floor.astype(np.int16),
         "cell_xy_m": np.stack([x, y], axis=1).astype(np.float32),
         "occupant_profile": model.profile_of.astype(np.int16),
@@ -116,6 +128,12 @@ def build_record(model, summary: dict) -> tuple[dict, dict]:
         "exit_used": a["exit_used"].astype(np.int16),
         "out_time_s": a["out_time_s"].astype(np.float64),
     }
+    if cells.shape[1] > n:
+        arrays["actor_frame_cell"] = np.ascontiguousarray(cells[:, n:])
+        arrays["actor_frame_state"] = np.ascontiguousarray(states[:, n:])
+    if model.hazard is not None:
+        arrays["frame_smoke_k"] = np.stack([f.smoke for f in model.frames]).astype(np.float16)
+        arrays["fed"] = a["fed"].astype(np.float32)
     return meta, arrays
 
 

@@ -19,7 +19,9 @@ SUMMARY_SCHEMA = "drillsim.summary/1"
 
 def summarise(model: EvacuationModel, wall_s: float) -> dict:
     """The run summary (``drillsim.summary/1``) of a finished model."""
-    a, b, sc = model.agents_state, model.building, model.scenario
+    b, sc = model.building, model.scenario
+    n = model.n_occupants
+    a = {k: v[:n] for k, v in model.agents_state.items()}
     state = a["state"]
     out = np.sort(a["out_time_s"][state == EVACUATED])
     inside = model.count_inside()
@@ -31,7 +33,7 @@ def summarise(model: EvacuationModel, wall_s: float) -> dict:
     def pct(q):
         return round(float(np.percentile(out, q)), 2) if out.size else None
 
-    return {
+    summary = {
         "schema": SUMMARY_SCHEMA,
         "scenario": sc.name,
         "title": sc.title,
@@ -63,8 +65,63 @@ def summarise(model: EvacuationModel, wall_s: float) -> dict:
             "occupants": int(np.count_nonzero(affected)),
             "mean": round(float(a["lost_s"][affected].mean()), 1) if affected.any() else 0.0,
         },
-        "events": model.events,
+        "profiles": _profiles(model, a),
+        "regions": _regions(model),
     }
+    if model.hazard is not None:
+        hz = model.hazard
+        inside_ever = a["fed"] > 0
+        summary.update({
+            "harmed": int(np.count_nonzero(a["fed"] >= 0.3)),
+            "peak_fed": round(float(a["fed"].max()), 4) if n else 0.0,
+            "occupant_seconds_in_smoke": round(float(a["smoke_s"].sum()), 1),
+            "occupants_exposed": int(np.count_nonzero(inside_ever)),
+            "fires": {fs.fire.name: {"ignition_s": None if fs.start_s is None
+                                     else round(fs.start_s, 2),
+                                     "suppressed_s": None if fs.suppressed_s is None
+                                     else round(fs.suppressed_s, 2)}
+                      for fs in hz.fires},
+            "peak_hrr_kw": round(hz.peak_hrr_kw, 1),
+            "detectors": {d.name: (round(hz.detector_fired[d.name], 2)
+                                   if d.name in hz.detector_fired else None)
+                          for d in hz.spec.detectors},
+        })
+    if model.drill is not None:
+        summary["timeline"] = model.drill.timeline()
+        summary["kpis"] = model.drill.kpis(summary)
+    summary["events"] = model.events
+    return summary
+
+
+def _profiles(model, a) -> dict:
+    """Per occupant profile: how many, how many out, when the last of them was out."""
+    out = {}
+    for k, name in enumerate(model.profile_names):
+        mine = model.profile_of == k
+        done = a["out_time_s"][mine & (a["state"] == EVACUATED)]
+        total = int(np.count_nonzero(mine))
+        out[name] = {"occupants": total, "evacuated": int(done.size),
+                     "all_out_s": round(float(done.max()), 2) if done.size == total and total
+                     else None}
+    return out
+
+
+def _regions(model) -> dict:
+    """Per region: when it was cleared of occupants (RSET) and, with a fire, when it became
+    untenable (ASET). ``cleared_s`` is null if someone was still there at the end."""
+    last = getattr(model, "region_last_occupied", {})
+    step = model.record_every_steps * model.dt_s
+    out = {}
+    for r in model.building.regions:
+        t = last.get(r.name)
+        cleared = 0.0 if t is None else (None if t >= model.time_s - 1e-9
+                                         else round(min(t + step, model.time_s), 2))
+        entry = {"cleared_s": cleared}
+        if model.hazard is not None:
+            u = model.hazard.untenable_s.get(r.name)
+            entry["untenable_s"] = None if u is None else round(u, 2)
+        out[r.name] = entry
+    return out
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, out_dir: str | Path | None = None,
@@ -118,5 +175,34 @@ def format_summary(s: dict) -> str:
         lines.append(f"  {s['locked_exit_discoveries']} occupants walked up to a locked exit, "
                      f"{s['told_of_locked_exits']} more were told; {lost['occupants']} lost "
                      f"{lost['mean']:.0f} s each on average heading for it")
+    if "harmed" in s:
+        lines.append(f"  smoke: {s['casualties']} incapacitated (FED >= 1), {s['harmed']} harmed "
+                     f"(FED >= 0.3), peak FED {s['peak_fed']:.3f}, "
+                     f"{s['occupant_seconds_in_smoke']:.0f} occupant-seconds in smoke")
+        late = [(name, r) for name, r in s["regions"].items()
+                if r.get("untenable_s") is not None]
+        for name, r in late:
+            cleared = r["cleared_s"]
+            verdict = "still occupied" if cleared is None else (
+                "cleared first" if cleared <= r["untenable_s"] else "cleared too late")
+            lines.append(f"    {name:<20} untenable at {format_duration(r['untenable_s'])}, "
+                         f"cleared {format_duration(cleared) if cleared is not None else '-'}"
+                         f"  ({verdict})")
+    if s.get("timeline"):
+        lines.append("  drill timeline (planned / actual):")
+        for row in s["timeline"]:
+            planned = "-" if row["planned_s"] is None else f"{row['planned_s']:.0f} s"
+            actual = "never" if row["actual_s"] is None else f"{row['actual_s']:.0f} s"
+            who = row["actor"] or "-"
+            lines.append(f"    {planned:>7} / {actual:>7}  {who:<16} {row['action']} "
+                         f"{row['target']}  [{row['trigger']}]"
+                         + (f"  ({row['note']})" if row.get("note") else ""))
+    if s.get("kpis"):
+        lines.append("  KPIs:")
+        for k in s["kpis"]:
+            unit = k["unit"]
+            value = "never" if k["value"] is None else f"{k['value']:g}{' ' + unit if unit else ''}"
+            lines.append(f"    {'MET   ' if k['met'] else 'MISSED'} {k['name']}: {value} "
+                         f"(target <= {k['target']:g}{' ' + unit if unit else ''})")
     lines.append(f"  {s['steps']} steps of {s['dt_s']} s in {s['wall_s']:.2f} s wall time")
     return "\n".join(lines)

@@ -15,7 +15,9 @@ from importlib import resources
 from pathlib import Path
 
 from .building import Building, load_building
+from .drill import Drill, Names, parse_drill
 from .errors import BuildingError, ScenarioError
+from .hazard import HazardSpec, parse_hazard
 from .profiles import PROFILES, Distribution
 from .validation import Problems, check_schema, describe, did_you_mean, read_toml
 
@@ -24,7 +26,10 @@ BASE_VARIANT = "base"
 ACTIONS = ("lock", "unlock", "open", "close", "add_clutter", "clear_clutter")
 TOP_KEYS = {"schema", "name", "title", "description", "building", "seed", "time_limit_s",
             "dt_s", "alarm_s", "record_every_s", "model", "occupants", "locked", "clutter",
-            "changes", "variants"}
+            "changes", "variants", "sources", "teaches",
+            # drill scripts (sim.drill) and hazards (sim.hazard)
+            "actors", "timeline", "site", "blocked_roads", "kpis",
+            "hazard", "fires", "detectors", "atmosphere"}
 OVERRIDABLE = TOP_KEYS - {"schema", "name", "building", "variants"}
 
 
@@ -101,10 +106,19 @@ class Scenario:
     locked: tuple[str, ...]
     clutter: tuple[Clutter, ...]
     changes: tuple[Change, ...] = field(default=())
+    drill: Drill = field(default_factory=Drill)
+    hazard: HazardSpec | None = None
+    access_nodes: tuple[tuple[str, str], ...] = ()  # (exit, road node) where responders arrive
+    teaches: str = ""
+    sources: tuple[str, ...] = ()
 
     @property
     def occupants(self) -> int:
         return sum(g.count for g in self.groups)
+
+    @property
+    def fires(self):
+        return self.hazard.fires if self.hazard is not None else ()
 
 
 def _library_dir(kind: str) -> Path:
@@ -329,13 +343,37 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
         changes.append(Change(t, action, target, factor))
     changes.sort(key=lambda c: c.time_s)
 
+    timeline_raw = merged.get("timeline", [])
+    ignited = {t.get("target") for t in timeline_raw if isinstance(t, dict)
+               and t.get("action") == "ignite"} if isinstance(timeline_raw, list) else set()
+    hazard = parse_hazard(merged, where_of, regions, p, ignited)
+    known = Names(exits, doors, regions,
+                  fires=[f.name for f in hazard.fires] if hazard else [],
+                  detectors=[d.name for d in hazard.detectors] if hazard else [],
+                  profiles=sorted({g.profile for g in groups}))
+    drill = parse_drill(merged, where_of, known, p, default_speed_ms=PROFILES["staff"].speed_ms.mean,
+                        alarm_given="alarm_s" in merged)
+    site = merged.get("site", {})
+    access = site.get("access", {}) if isinstance(site, dict) else {}
+    access_nodes = tuple((str(e), str(node)) for node, e in access.items()) \
+        if isinstance(access, dict) else ()
+    teaches = merged.get("teaches", "")
+    sources = merged.get("sources", [])
+    if not isinstance(teaches, str):
+        p.add("teaches", f"got {describe(teaches)}, expected text")
+        teaches = ""
+    if not isinstance(sources, list) or not all(isinstance(x, str) for x in sources):
+        p.add("sources", f"got {describe(sources)}, expected a list of texts")
+        sources = []
+
     p.raise_if_any()
     return Scenario(path=source, name=name, title=title, description=description,
                     variant=variant, variants=tuple(names), building=building,
                     seed=int(seed if seed is not None else file_seed), dt_s=dt_s,
                     time_limit_s=time_limit, alarm_s=alarm_s, record_every_s=record_every,
                     params=params, groups=tuple(groups), locked=tuple(locked_raw),
-                    clutter=tuple(clutter), changes=tuple(changes))
+                    clutter=tuple(clutter), changes=tuple(changes), drill=drill, hazard=hazard,
+                    access_nodes=access_nodes, teaches=teaches, sources=tuple(sources))
 
 
 def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None:

@@ -1,0 +1,822 @@
+"""Playing a drill script inside a running model: triggers, actors, the responders' approach.
+
+Actors are agents of the model: each member of an actor (a person, or one of a team) is a row
+of the model's agent arrays after the occupants, so they walk the same grid through the same
+crowd with the same kernels. They differ from occupants in what steers them: an actor follows
+a *goal field* (distance to the place it was sent to) instead of choosing an exit, and stands
+still when it has nothing to do. All of that is Python per actor and per action — a handful per
+drill — never per occupant; occupants are touched only through vectorised array operations.
+
+Semantics (docs/drills.md):
+
+* An action fires when its trigger holds (``at_s``; ``after`` another action is *done*; or a
+  ``when`` condition) plus its ``delay_s``. Without ``by`` it takes effect at once (remote
+  unlock, a PA announcement); ``clear_lane`` then takes its ``duration_s``.
+* With ``by``, the actor carries it out: single-target actions go to the nearest free member
+  of the team, who walks to the target, works ``duration_s`` and then the effect happens; work
+  actions (``sweep``, ``assist``) are shared by every member. A busy member queues the task.
+* Off-site actors do nothing until called; a ``call`` sends them along the road network
+  (turnout, then the quickest route; a blocked fire lane is either closed, forcing a detour,
+  or costs its clearing time unless a ``clear_lane`` action clears it first). On arrival they
+  are *on scene* and enter the building by their access exit, against the flow.
+* ``assist``: a member goes to the nearest person in the area who cannot leave alone, spends
+  ``duration_s`` on the transfer, and brings them out through the nearest open exit at the
+  action's ``speed_ms``; then comes back in for the next, until nobody there needs help.
+* ``sweep``: a member visits every room of the region (nearest first); waiting occupants in a
+  visited room start to leave at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from .building import DOOR, EXIT, FLOOR, STAIR
+from .drill import Action, Drill
+from .kernels.fields import compute_static_field
+from .kernels.movement import EVACUATED, MOVING, WAITING
+
+INF = float("inf")
+
+
+@dataclass
+class Task:
+    action: Action
+    rooms: list = field(default_factory=list)  # sweep: rooms (cell arrays) still to visit
+
+
+@dataclass
+class Member:
+    row: int
+    actor: str
+    index: int  # within the team
+    speed_ms: float
+    state: str = "idle"  # idle, offsite, travelling, entering, walking, working, carrying
+    queue: list = field(default_factory=list)
+    task: Task | None = None
+    goal: str | None = None
+    goal_place: str | None = None
+    work_until: float = 0.0
+    carrying: int = -1
+    fetching: int = -1
+    entry_exit: int = -1
+
+
+@dataclass
+class ActionState:
+    triggered_s: float | None = None
+    due_s: float | None = None
+    started_s: float | None = None
+    done_s: float | None = None
+    who: str | None = None
+    note: str = ""
+    failed: bool = False
+
+
+@dataclass
+class Trip:
+    actor: str
+    called_s: float
+    depart_s: float
+    route: list = field(default_factory=list)  # road names
+    nodes: list = field(default_factory=list)
+    leg: int = -1
+    phase: str = "turnout"  # turnout, clearing, driving, arrived, no_route
+    phase_end_s: float = 0.0
+    arrived_s: float | None = None
+    free_s: float | None = None  # the trip's length with every lane clear
+
+
+class DrillRuntime:
+    """The drill's state inside one model; the model calls :meth:`before_step` and
+    :meth:`after_step` once per time step."""
+
+    def __init__(self, model, drill: Drill, first_row: int, access_nodes: dict[str, str]):
+        self.m = model
+        self.d = drill
+        b = model.building
+        self.members: list[Member] = []
+        self.team: dict[str, list[Member]] = {}
+        row = first_row
+        for a in drill.actors:
+            team = []
+            for k in range(a.count):
+                mem = Member(row, a.name, k, a.speed_ms, "offsite" if a.offsite else "idle")
+                team.append(mem)
+                self.members.append(mem)
+                row += 1
+            self.team[a.name] = team
+        self.n_rows = row - first_row
+        self.status = {x.id: ActionState() for x in drill.actions}
+        self.pending = [x for x in drill.actions]
+        self.arrivals: dict[tuple[str, str], float] = {}
+        self.on_scene: dict[str, float] = {}
+        self.first_out: dict[int, float] = {}
+        self.trips: dict[str, Trip] = {}
+        self.cleared_roads: dict[str, float] = {}
+        self.blocked = set(drill.blocked_roads)
+        self.access_nodes = access_nodes  # exit name -> road node
+        self.goal_rows: dict[str, int] = {}
+        self.goal_cells: dict[str, np.ndarray] = {}
+        self.claimed = np.zeros(model.n_occupants, dtype=bool)
+        self.needs_assist = model.needs_assist
+        self._region_mask: dict[str, np.ndarray] = {}
+        self._rooms: dict[str, list[np.ndarray]] = {}
+        self.graph = nx.MultiGraph()
+        for r in drill.roads:
+            self.graph.add_edge(r.a, r.b, key=r.name, road=r)
+        self.road = {r.name: r for r in drill.roads}
+        self.planned = self._planned_times()
+        self.walk_exit = b.kind == EXIT
+        self._later: list[tuple[float, Action]] = []
+        self._arrive: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ set-up
+    def place_actors(self, rng) -> None:
+        """Put in-building actors on free cells of their start region (after occupants)."""
+        m, a = self.m, self.m.agents_state
+        occ = m.grid["occ"]
+        passable = m.grid["passable"].astype(bool)
+        for actor in self.d.actors:
+            team = self.team[actor.name]
+            for mem in team:
+                a["speed_ms"][mem.row] = mem.speed_ms
+                a["start_s"][mem.row] = INF
+                a["target"][mem.row] = -1
+            if actor.offsite:
+                for mem in team:
+                    a["state"][mem.row] = EVACUATED
+                    a["cell"][mem.row] = -1
+                continue
+            cells = m.building.region(actor.start).cells
+            free = cells[(occ[cells] < 0) & passable[cells] & (m.building.kind[cells] != DOOR)]
+            if len(free) < len(team):
+                from .errors import ScenarioError
+                raise ScenarioError(m.scenario.path, [f"actors.{actor.name}: {len(team)} "
+                                                      f"member(s) do not fit in region "
+                                                      f"'{actor.start}'"])
+            chosen = rng.choice(free, size=len(team), replace=False)
+            for mem, c in zip(team, chosen):
+                a["cell"][mem.row] = c
+                a["state"][mem.row] = WAITING
+                occ[c] = mem.row
+            self.arrivals[(actor.name, actor.start)] = 0.0
+
+    def _planned_times(self) -> dict[str, float | None]:
+        by_id = {x.id: x for x in self.d.actions}
+        out: dict[str, float | None] = {}
+
+        def plan(aid: str, depth: int = 0) -> float | None:
+            if aid in out:
+                return out[aid]
+            x = by_id[aid]
+            if x.planned_s is not None:
+                value = x.planned_s
+            elif x.trigger.kind == "at":
+                value = x.trigger.at_s + x.trigger.delay_s
+            elif x.trigger.kind == "after" and x.trigger.after in by_id and depth < 100:
+                parent = plan(x.trigger.after, depth + 1)
+                value = None if parent is None else parent + x.trigger.delay_s
+            else:
+                value = None
+            out[aid] = value
+            return value
+
+        for x in self.d.actions:
+            plan(x.id)
+        return out
+
+    # ------------------------------------------------------------------ places and goals
+    def region_mask(self, name: str) -> np.ndarray:
+        if name not in self._region_mask:
+            mask = np.zeros(self.m.building.n_cells, dtype=bool)
+            if name == "all":
+                mask[:] = True
+            else:
+                mask[self.place_cells(name)] = True
+            self._region_mask[name] = mask
+        return self._region_mask[name]
+
+    def place_cells(self, name: str) -> np.ndarray:
+        """Cells one stands on to be 'at' a place: a region's cells; beside an exit or door."""
+        b = self.m.building
+        if name in self.goal_cells:
+            return self.goal_cells[name]
+        if any(r.name == name for r in b.regions):
+            cells = b.region(name).cells
+        else:
+            portal = next((e for e in b.exits if e.name == name), None) or \
+                next((d for d in b.doors if d.name == name), None)
+            if portal is None:  # a fire: its region
+                fire = next(f for f in self.m.scenario.fires if f.name == name)
+                cells = b.region(fire.region).cells
+            else:
+                w = b.width
+                near = set()
+                for c in portal.cells:
+                    for off in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
+                        j = int(c + off)
+                        if b.kind[j] in (FLOOR, STAIR):
+                            near.add(j)
+                cells = np.array(sorted(near), dtype=np.int32)
+        self.goal_cells[name] = cells
+        return cells
+
+    def goal_row(self, key: str, sources: np.ndarray) -> int:
+        """Row of the model's fields holding the distance to ``sources`` (computed once, and
+        again whenever the model recomputes its fields)."""
+        if key not in self.goal_rows:
+            self.goal_cells.setdefault(key, sources)
+            self.goal_rows[key] = self.m.add_field_row(self._goal_field(sources, key))
+        return self.goal_rows[key]
+
+    def _goal_field(self, sources: np.ndarray, key: str) -> np.ndarray:
+        m, b = self.m, self.m.building
+        walk = m.grid["passable"].astype(bool) & ~self.walk_exit
+        if key.startswith("exit:"):
+            walk = walk | np.isin(np.arange(b.n_cells), sources)
+        src = sources[walk[sources]]
+        return compute_static_field(walk, m.route_factor, src, b.width, b.cell_m, b.link_ptr,
+                                    b.link_to, b.link_len_m)
+
+    def refresh_goals(self) -> None:
+        for key, row in self.goal_rows.items():
+            self.m.fields[row] = self._goal_field(self.goal_cells[key], key)
+
+    def _arrive_mask(self, key: str) -> np.ndarray:
+        """Cells where a member sent to ``key`` has arrived: its goal cells and the ring of
+        cells around them (a person, or a locked exit, is reached from next to it)."""
+        if key not in self._arrive:
+            b = self.m.building
+            mask = np.zeros(b.n_cells, dtype=bool)
+            cells = self.goal_cells[key]
+            w = b.width
+            for off in (0, -w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
+                mask[cells + off] = True
+            if len(self._arrive) > 64:
+                self._arrive.clear()
+            self._arrive[key] = mask
+        return self._arrive[key]
+
+    def rooms_of(self, region: str) -> list[np.ndarray]:
+        if region not in self._rooms:
+            from .building import _components
+            self._rooms[region] = [np.array(c, dtype=np.int32) for c in
+                                   _components(self.m.building.region(region).cells,
+                                               self.m.building)]
+        return self._rooms[region]
+
+    # ------------------------------------------------------------------ the step
+    def before_step(self, t: float) -> None:
+        self._advance_trips(t)
+        self._enter_building(t)
+        self._fire_triggers(t)
+        self._run_members(t)
+
+    def after_step(self, t: float) -> None:
+        """After movement: members who reached the outside with someone, arrivals."""
+        a = self.m.agents_state
+        for mem in self.members:
+            if mem.state == "carrying" and a["state"][mem.row] == EVACUATED:
+                p = mem.carrying
+                a["state"][p] = EVACUATED
+                a["out_time_s"][p] = a["out_time_s"][mem.row]
+                a["exit_used"][p] = a["exit_used"][mem.row]
+                a["carrier"][p] = -1
+                self.m.log(t, "assisted_out", actor=mem.actor, occupant=int(p),
+                           exit=self.m.building.exits[int(a["exit_used"][mem.row])].name)
+                mem.carrying = -1
+                mem.entry_exit = int(a["exit_used"][mem.row])
+                mem.state = "entering"
+                a["speed_ms"][mem.row] = mem.speed_ms
+        used = a["exit_used"][:self.m.n_occupants]
+        for e in range(self.m.n_exits):
+            if e not in self.first_out and np.any(used == e):
+                self.first_out[e] = t
+
+    # --- roads
+    def _advance_trips(self, t: float) -> None:
+        for trip in self.trips.values():
+            guard = 0
+            while trip.phase not in ("arrived",) and t >= trip.phase_end_s and guard < 100:
+                guard += 1
+                now = trip.phase_end_s
+                if trip.phase in ("turnout", "no_route"):
+                    if not self._route(trip, max(now, trip.depart_s)):
+                        trip.phase, trip.phase_end_s = "no_route", t + 1.0
+                        continue
+                    trip.leg = -1
+                    trip.phase = "driving"
+                    trip.phase_end_s = max(now, trip.depart_s)
+                    continue
+                if trip.phase == "clearing":
+                    road = trip.route[trip.leg]
+                    self.cleared_roads.setdefault(road, now)
+                    trip.phase, trip.phase_end_s = "driving", now + self.road[road].travel_s
+                    continue
+                # end of a leg (or of the start): next leg
+                trip.leg += 1
+                if trip.leg >= len(trip.route):
+                    trip.phase, trip.arrived_s = "arrived", now
+                    self._arrive(trip.actor, now)
+                    break
+                road = self.road[trip.route[trip.leg]]
+                if road.name in self.blocked and road.name not in self.cleared_roads:
+                    trip.phase, trip.phase_end_s = "clearing", now + road.clear_s
+                    self.m.log(now, "lane_blocked", actor=trip.actor, road=road.name)
+                else:
+                    trip.phase_end_s = now + road.travel_s
+            if trip.phase == "clearing":
+                road = trip.route[trip.leg]
+                done = self.cleared_roads.get(road)
+                if done is not None and done <= t:
+                    trip.phase = "driving"
+                    trip.phase_end_s = max(done, t) + self.road[road].travel_s
+
+    def _route(self, trip: Trip, t: float) -> bool:
+        actor = self.d.actor(trip.actor)
+        dest = self.access_nodes.get(actor.access)
+        if not self.d.roads or dest is None:
+            trip.route, trip.nodes, trip.free_s = [], [], 0.0
+            return True
+
+        def weight(u, v, data):
+            best = INF
+            for key, attr in data.items():
+                r = attr["road"]
+                cost = r.travel_s
+                if r.name in self.blocked and r.name not in self.cleared_roads:
+                    if r.when_blocked == "detour":
+                        continue
+                    cost += r.clear_s
+                best = min(best, cost)
+            return None if best == INF else best
+
+        try:
+            nodes = nx.dijkstra_path(self.graph, actor.station, dest, weight=weight)
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            return False
+        route = []
+        for u, v in zip(nodes, nodes[1:]):
+            options = []
+            for key, attr in self.graph.get_edge_data(u, v).items():
+                r = attr["road"]
+                blocked = r.name in self.blocked and r.name not in self.cleared_roads
+                if blocked and r.when_blocked == "detour":
+                    continue
+                options.append((r.travel_s + (r.clear_s if blocked else 0.0), r.name))
+            route.append(min(options)[1])
+        trip.route, trip.nodes = route, nodes
+        free = nx.dijkstra_path_length(self.graph, actor.station, dest,
+                                       weight=lambda u, v, d: min(x["road"].travel_s
+                                                                  for x in d.values()))
+        trip.free_s = float(free)
+        return True
+
+    def _arrive(self, actor: str, t: float) -> None:
+        self.on_scene[actor] = t
+        self.m.log(t, "on_scene", actor=actor)
+        a = self.d.actor(actor)
+        e = self.m.building.exit_index(a.access)
+        for mem in self.team[actor]:
+            mem.state = "entering"
+            mem.entry_exit = e
+
+    def _enter_building(self, t: float) -> None:
+        """Members waiting outside an exit step in when a cell inside it is free."""
+        m, a = self.m, self.m.agents_state
+        occ = m.grid["occ"]
+        for mem in self.members:
+            if mem.state != "entering":
+                continue
+            exit_ = m.building.exits[mem.entry_exit]
+            cells = self.place_cells(exit_.name)
+            free = cells[(occ[cells] < 0) & m.grid["passable"][cells].astype(bool)]
+            if free.size == 0:
+                continue
+            c = int(free[0])
+            occ[c] = mem.row
+            a["cell"][mem.row] = c
+            a["state"][mem.row] = WAITING
+            a["credit_m"][mem.row] = 0.0
+            mem.state = "idle"
+            self.arrivals[(mem.actor, exit_.name)] = t
+
+    # --- triggers
+    def _holds(self, x: Action, t: float) -> float | None:
+        """The time the trigger's condition became true (before the delay), or None."""
+        tr = x.trigger
+        m = self.m
+        if tr.kind == "at":
+            return tr.at_s
+        if tr.kind == "after":
+            return self.status[tr.after].done_s
+        if tr.kind == "arrived":
+            return self.arrivals.get((tr.arg("actor"), tr.arg("place")))
+        if tr.kind == "on_scene":
+            return self.on_scene.get(tr.arg("actor"))
+        if tr.kind == "first_out":
+            return self.first_out.get(m.building.exit_index(tr.arg("exit")))
+        a = m.agents_state
+        n = m.n_occupants
+        if tr.kind == "out":
+            out = a["state"][:n] == EVACUATED
+            prof = tr.arg("profile")
+            if prof:
+                out &= m.profile_of == m.profile_names.index(prof)
+            return t if np.count_nonzero(out) >= tr.arg("count") else None
+        if tr.kind == "area_empty":
+            inside = (a["state"][:n] == WAITING) | (a["state"][:n] == MOVING)
+            cells = a["cell"][:n][inside]
+            return t if not np.any(self.region_mask(tr.arg("region"))[cells]) else None
+        if tr.kind == "all_out":
+            return t if m.count_inside() == 0 else None
+        if m.hazard is None:
+            return None
+        if tr.kind == "detector":
+            return m.hazard.detector_fired.get(tr.arg("detector"))
+        if tr.kind == "smoke":
+            return m.hazard.smoke_reached(tr.arg("region"), tr.arg("extinction_per_m", 0.1), t)
+        return None
+
+    def _fire_triggers(self, t: float) -> None:
+        still = []
+        for x in self.pending:
+            st = self.status[x.id]
+            if st.triggered_s is None:
+                when = self._holds(x, t)
+                if when is None or when >= t + self.m.dt_s - 1e-9:
+                    still.append(x)
+                    continue
+                st.triggered_s = when
+                st.due_s = when + x.trigger.delay_s
+            if st.due_s >= t + self.m.dt_s - 1e-9:
+                still.append(x)
+                continue
+            # Due within this step: it happens at its due time (or now, if that has passed).
+            if not self._dispatch(x, max(t, st.due_s)):
+                still.append(x)
+        self.pending = still
+
+    def _dispatch(self, x: Action, t: float) -> bool:
+        """Start a due action; False if it must wait (for an actor to be on scene)."""
+        st = self.status[x.id]
+        if x.by is None or x.action == "clear_lane":
+            st.started_s = t
+            st.who = x.by
+            if x.action == "clear_lane":
+                duration = x.duration_s if x.duration_s >= 0 else self.road[x.target].clear_s
+                if x.by is not None and self.d.actor(x.by).offsite:
+                    # Police or property management clear it once they are on scene.
+                    start = self.on_scene.get(x.by)
+                    if start is None:
+                        st.started_s = None
+                        return False  # wait for them
+                    t = max(t, start)
+                st.note = f"takes {duration:g} s"
+                self._finish_later(x, t + duration)
+                return True
+            self._apply(x, t, None)
+            return True
+        team = self.team[x.by]
+        if x.action in ("sweep", "assist"):
+            for mem in team:
+                task = Task(x, rooms=list(self.rooms_of(x.target)) if x.action == "sweep"
+                            else [])
+                mem.queue.append(task)
+            return True
+        mem = self._nearest_free(team, x.target)
+        mem.queue.append(Task(x))
+        return True
+
+    def _finish_later(self, x: Action, done_s: float) -> None:
+        self._later.append((done_s, x))
+
+    def _nearest_free(self, team: list[Member], target: str) -> Member:
+        a, b = self.m.agents_state, self.m.building
+        free = [mem for mem in team if mem.task is None and not mem.queue
+                and mem.state in ("idle",)]
+        pool = free or team
+        cells = self.place_cells(target) if target else np.zeros(0, dtype=np.int32)
+        if cells.size == 0:
+            return min(pool, key=lambda mm: len(mm.queue))
+        _, tx, ty = b.cell_position(cells[:1])
+
+        def dist(mm):
+            c = a["cell"][mm.row]
+            if c < 0:
+                return INF
+            _, x, y = b.cell_position(np.array([c]))
+            return float(math.hypot(x[0] - tx[0], y[0] - ty[0])) + 1e6 * len(mm.queue)
+
+        return min(pool, key=dist)
+
+    # --- members
+    def _run_members(self, t: float) -> None:
+        for done_s, x in list(self._later):
+            if done_s < t + self.m.dt_s - 1e-9:
+                self._later.remove((done_s, x))
+                self._apply(x, done_s, self.status[x.id].who)
+        a = self.m.agents_state
+        for mem in self.members:
+            if mem.state in ("offsite", "travelling", "entering", "carrying"):
+                if mem.state == "carrying":
+                    self._keep_exit(mem)
+                continue
+            if mem.task is None:
+                if not mem.queue:
+                    continue
+                mem.task = mem.queue.pop(0)
+                st = self.status[mem.task.action.id]
+                if st.started_s is None:
+                    st.started_s = t
+                    st.who = mem.actor
+                mem.state = "idle"
+            task = mem.task
+            kind = task.action.action
+            if mem.state == "working":
+                if t + 1e-9 < mem.work_until:
+                    continue
+                self._work_done(mem, t)
+                continue
+            if mem.state == "walking":
+                row = int(a["field_row"][mem.row])
+                c = a["cell"][mem.row]
+                if self._arrive_mask(mem.goal)[c]:
+                    self._arrived(mem, t)
+                elif not math.isfinite(self.m.fields[row, c]):
+                    self._fail(mem, t, f"cannot reach {mem.goal_place or 'the person'}")
+                continue
+            # idle with a task: decide the next goal
+            if kind == "sweep":
+                if not task.rooms:
+                    self._task_done(mem, t)
+                    continue
+                room = self._nearest_room(mem, task.rooms)
+                task.rooms = [r for r in task.rooms if r is not room]
+                self._go(mem, f"room:{task.action.target}:{int(room[0])}", room,
+                         task.action.target)
+            elif kind == "assist":
+                who = self._next_person(mem, task.action.target)
+                if who < 0:
+                    self._task_done(mem, t)
+                    continue
+                self.claimed[who] = True
+                mem.fetching = who
+                c = int(a["cell"][who])
+                self._go(mem, f"person:{who}", np.array([c], dtype=np.int32), None,
+                         include_source=True)
+            else:
+                self._go(mem, task.action.target, self.place_cells(task.action.target),
+                         task.action.target)
+
+    def _go(self, mem: Member, key: str, cells: np.ndarray, place: str | None,
+            include_source: bool = False) -> None:
+        a = self.m.agents_state
+        if include_source:
+            row = self._goal_row_through(key, cells)
+        else:
+            row = self.goal_row(key, cells)
+        a["field_row"][mem.row] = row
+        a["target"][mem.row] = -1
+        a["state"][mem.row] = MOVING
+        mem.goal, mem.goal_place, mem.state = key, place, "walking"
+
+    def _goal_row_through(self, key: str, cells: np.ndarray) -> int:
+        """A goal on an occupied cell (a person): the field is 0 there and grows outwards;
+        the member stops next to it."""
+        if key not in self.goal_rows:
+            m, b = self.m, self.m.building
+            walk = m.grid["passable"].astype(bool) & ~self.walk_exit
+            walk[cells] = True
+            field_ = compute_static_field(walk, m.route_factor, cells, b.width, b.cell_m,
+                                          b.link_ptr, b.link_to, b.link_len_m)
+            self.goal_cells[key] = cells
+            self.goal_rows[key] = self.m.add_field_row(field_)
+        return self.goal_rows[key]
+
+    def _arrived(self, mem: Member, t: float) -> None:
+        a = self.m.agents_state
+        a["state"][mem.row] = WAITING
+        a["start_s"][mem.row] = INF
+        if mem.goal_place:
+            self.arrivals.setdefault((mem.actor, mem.goal_place), t)
+        task = mem.task
+        kind = task.action.action
+        if kind == "sweep":
+            room = self.goal_cells[mem.goal]
+            self.m.hurry(room, t)
+        duration = task.action.duration_s
+        mem.state = "working"
+        mem.work_until = t + max(0.0, duration)
+
+    def _work_done(self, mem: Member, t: float) -> None:
+        task = mem.task
+        kind = task.action.action
+        if kind == "sweep":
+            mem.state = "idle"
+            return
+        if kind == "assist":
+            self._pick_up(mem, t)
+            return
+        self._apply(task.action, t, mem.actor)
+        mem.task, mem.state = None, "idle"
+
+    def _task_done(self, mem: Member, t: float) -> None:
+        x = mem.task.action
+        mem.task, mem.state = None, "idle"
+        # A shared task is done when no member of the team is still on it.
+        team = self.team[mem.actor]
+        if not any(mm.task is not None and mm.task.action.id == x.id for mm in team) and \
+                not any(tk.action.id == x.id for mm in team for tk in mm.queue):
+            self._apply(x, t, mem.actor)
+
+    def _fail(self, mem: Member, t: float, why: str) -> None:
+        x = mem.task.action
+        self.status[x.id].note = why
+        self.status[x.id].failed = True
+        self.m.log(t, "action_failed", id=x.id, actor=mem.actor, reason=why)
+        a = self.m.agents_state
+        a["state"][mem.row] = WAITING
+        if mem.fetching >= 0:
+            self.claimed[mem.fetching] = False
+            mem.fetching = -1
+        mem.task, mem.state = None, "idle"
+
+    def _nearest_room(self, mem: Member, rooms: list[np.ndarray]) -> np.ndarray:
+        b = self.m.building
+        c = self.m.agents_state["cell"][mem.row]
+        f0, x0, y0 = b.cell_position(np.array([c]))
+        best, best_d = rooms[0], INF
+        for room in rooms:
+            f, x, y = b.cell_position(room[len(room) // 2:len(room) // 2 + 1])
+            d = math.hypot(x[0] - x0[0], y[0] - y0[0]) + (0 if f[0] == f0[0] else 1e4)
+            if d < best_d:
+                best, best_d = room, d
+        return best
+
+    def _next_person(self, mem: Member, region: str) -> int:
+        m, a = self.m, self.m.agents_state
+        n = m.n_occupants
+        cells = a["cell"][:n]
+        cand = np.flatnonzero(self.needs_assist & ~self.claimed & (a["state"][:n] == WAITING)
+                              & (cells >= 0))
+        if cand.size == 0:
+            return -1
+        cand = cand[self.region_mask(region)[cells[cand]]]
+        if cand.size == 0:
+            return -1
+        b = m.building
+        _, x, y = b.cell_position(cells[cand])
+        _, x0, y0 = b.cell_position(np.array([a["cell"][mem.row]]))
+        f, _, _ = b.cell_position(cells[cand])
+        f0, _, _ = b.cell_position(np.array([a["cell"][mem.row]]))
+        d = np.hypot(x - x0[0], y - y0[0]) + np.where(f == f0[0], 0.0, 1e4)
+        return int(cand[int(np.argmin(d))])
+
+    def _pick_up(self, mem: Member, t: float) -> None:
+        m, a = self.m, self.m.agents_state
+        p = mem.fetching
+        mem.fetching = -1
+        c = int(a["cell"][p])
+        m.grid["occ"][c] = -1
+        a["cell"][p] = -1
+        a["state"][p] = m.CARRIED
+        a["carrier"][p] = mem.row
+        mem.carrying = p
+        a["speed_ms"][mem.row] = min(mem.speed_ms, mem.task.action.option("speed_ms", 0.5))
+        m.log(t, "picked_up", actor=mem.actor, occupant=int(p))
+        mem.state = "carrying"
+        a["state"][mem.row] = MOVING
+        self._keep_exit(mem, force=True)
+
+    def _keep_exit(self, mem: Member, force: bool = False) -> None:
+        """A carrying member heads for the nearest exit that is open (they know)."""
+        m, a = self.m, self.m.agents_state
+        if not force and m.n_steps % 7:
+            return
+        c = a["cell"][mem.row]
+        if c < 0:
+            return
+        best, best_d = -1, INF
+        for e in m.building.exits:
+            if m.exit_locked[e.index]:
+                continue
+            row = self.goal_row_exit(e)
+            d = m.fields[row, c]
+            if d < best_d:
+                best, best_d = row, d
+        if best >= 0:
+            a["field_row"][mem.row] = best
+
+    def goal_row_exit(self, e) -> int:
+        key = f"exit:{e.name}"
+        if key not in self.goal_rows:
+            self.goal_cells[key] = e.cells
+            self.goal_rows[key] = self.m.add_field_row(self._goal_field(e.cells, key))
+        return self.goal_rows[key]
+
+    # --- effects
+    def _apply(self, x: Action, t: float, who: str | None) -> None:
+        m = self.m
+        st = self.status[x.id]
+        st.done_s = t
+        st.who = who or st.who
+        kind, target = x.action, x.target
+        if kind == "alarm":
+            m.raise_alarm(target, t)
+        elif kind == "call":
+            actor = self.d.actor(target)
+            self.trips[target] = Trip(target, t, t + actor.turnout_s, phase="turnout",
+                                      phase_end_s=t + actor.turnout_s)
+            for mem in self.team[target]:
+                mem.state = "travelling"
+        elif kind in ("unlock", "lock"):
+            (m.unlock if kind == "unlock" else m.lock)(target)
+        elif kind == "open":
+            m.open_door(target)
+        elif kind == "close":
+            m.close_door(target)
+        elif kind == "clear_clutter":
+            m.clear_clutter(target)
+        elif kind == "announce":
+            m.announce(target, x.option("exit_closed"), x.option("use_exit"))
+        elif kind == "clear_lane":
+            self.cleared_roads.setdefault(target, t)
+        elif kind == "ignite":
+            m.hazard.ignite(target, t)
+        elif kind == "suppress":
+            m.hazard.suppress(target, t, x.option("mode", "extinguish"))
+        m.log(t, "action", id=x.id, action=kind, target=target, actor=st.who)
+        if kind in ("unlock", "lock", "open", "close", "clear_clutter"):
+            self.refresh_goals()
+
+    def busy(self) -> bool:
+        """Is part of the drill still under way (a vehicle on the road, an action started but
+        not done)? The run goes on after the last occupant is out until it is not."""
+        if any(tr.phase != "arrived" for tr in self.trips.values()) or self._later:
+            return True
+        if any(m.state in ("carrying", "entering", "travelling") for m in self.members):
+            return True
+        return any(st.triggered_s is not None and st.done_s is None and not st.failed
+                   for st in self.status.values())
+
+    # ------------------------------------------------------------------ results
+    def timeline(self) -> list[dict]:
+        rows = []
+        for x in self.d.actions:
+            st = self.status[x.id]
+            rows.append({"id": x.id, "actor": st.who or x.by, "action": x.action,
+                         "target": x.target, "trigger": x.trigger.describe(),
+                         "planned_s": _r(self.planned.get(x.id)),
+                         "triggered_s": _r(st.triggered_s), "actual_s": _r(st.done_s),
+                         **({"note": st.note} if st.note else {})})
+        for name, trip in self.trips.items():
+            call = next((x.id for x in self.d.actions if x.action == "call" and
+                         x.target == name), None)
+            planned_call = self.planned.get(call) if call else None
+            actor = self.d.actor(name)
+            planned = None if planned_call is None or trip.free_s is None else \
+                planned_call + actor.turnout_s + trip.free_s
+            rows.append({"id": f"arrive_{name}", "actor": name, "action": "arrive",
+                         "target": actor.access, "trigger": f"after {call} + turnout "
+                         f"{actor.turnout_s:g} s + drive" + (f" ({' > '.join(trip.route)})"
+                                                            if trip.route else ""),
+                         "planned_s": _r(planned), "triggered_s": _r(trip.called_s),
+                         "actual_s": _r(trip.arrived_s)})
+        return rows
+
+    def kpis(self, summary: dict) -> list[dict]:
+        """Each KPI with its value from the run and whether the target was met (value <=
+        target; a time that never came is missed)."""
+        out = []
+        for k in self.d.kpis:
+            if k.metric == "all_out_s":
+                value = summary["evacuation_time_s"]
+            elif k.metric == "out_s":
+                value = summary["profiles"].get(k.arg("profile"), {}).get("all_out_s")
+            elif k.metric == "on_scene_s":
+                value = _r(self.on_scene.get(k.arg("actor")))
+            elif k.metric == "action_s":
+                value = _r(self.status[k.arg("action")].done_s)
+            elif k.metric in ("casualties", "harmed"):
+                value = summary.get(k.metric, 0)
+            else:
+                value = summary.get("peak_fed", 0.0)
+            unit = "" if k.metric in ("casualties", "harmed", "peak_fed") else "s"
+            out.append({"name": k.name, "metric": k.metric,
+                        **({"of": dict(k.args)} if k.args else {}),
+                        "target": k.target, "unit": unit, "value": value,
+                        "met": value is not None and value <= k.target + 1e-9})
+        return out
+
+    def member_rows(self) -> list[dict]:
+        return [{"actor": mem.actor, "member": mem.index, "row": mem.row,
+                 "role": self.d.actor(mem.actor).role} for mem in self.members]
+
+
+def _r(v):
+    return None if v is None or not math.isfinite(v) else round(float(v), 2)

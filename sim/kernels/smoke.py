@@ -1,0 +1,175 @@
+"""Smoke spread and its effects on people: kernels over the flat cell arrays.
+
+The smoke state is one field ``y``: the mass of fuel burned whose products are in a cell's
+air, per cubic metre (kg/m³), well mixed over the ceiling height (no clear layer: a
+conservative simplification). Soot, CO, CO₂, the O₂ deficit and the temperature rise are all
+proportional to it through the fuel's yields (see :mod:`sim.hazard`).
+
+Spread is gradient diffusion with an effective diffusivity ``D`` over the cells smoke can pass
+(conductance ``g``: 1 in open cells and doorways, a leakage fraction at closed doors and
+locked exits, 0 in walls), through stair links too. Open exits are sinks: their cells hold no
+smoke, so what reaches them is lost to the outside. Per sub-step of length ``h``, cell ``c``
+changes by ``Σ_j g_cj D h / (Δx L_cj) (y_j − y_c)`` with ``g_cj = min(g_c, g_j)``, ``L_cj`` the
+distance between the cells (``Δx`` between grid neighbours, the link length on stairs); the
+exchange is pairwise and symmetric, so smoke is conserved apart from sources and exits.
+
+Stability (explicit FTCS, and no new extrema): the coefficients of each cell must sum to at
+most 1, ``Σ_j D h / (Δx L_cj) ≤ 1`` — on the open grid ``4 D h / Δx² ≤ 1``. :func:`substeps`
+picks the number of sub-steps per model step that keeps the largest sum at or below 0.9.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .jit import kernel, serial_and_parallel
+
+
+def _diffuse_py(y, out, g, sink, source, width, coef_axial, link_ptr, link_to, link_coef,
+                src_per_step):
+    n = y.shape[0]
+    for c in prange(n):
+        gc = g[c]
+        if gc <= 0.0:
+            out[c] = y[c]
+            continue
+        if sink[c]:
+            out[c] = 0.0
+            continue
+        yc = y[c]
+        acc = 0.0
+        for j in (c - 1, c + 1, c - width, c + width):
+            gj = g[j]
+            if gj > 0.0:
+                acc += min(gc, gj) * (y[j] - yc)
+        acc *= coef_axial
+        for k in range(link_ptr[c], link_ptr[c + 1]):
+            j = link_to[k]
+            gj = g[j]
+            if gj > 0.0:
+                acc += min(gc, gj) * link_coef[k] * (y[j] - yc)
+        out[c] = yc + acc + source[c] * src_per_step
+
+
+_diffuse, _diffuse_serial = serial_and_parallel(_diffuse_py)
+
+
+def substeps(diffusivity, dt_s, cell_m, link_ptr, link_len_m):
+    """Sub-steps per model step for a stable explicit update (module docstring)."""
+    axial = 4.0 * diffusivity * dt_s / (cell_m * cell_m)
+    worst = axial
+    if link_len_m.size:
+        per_link = diffusivity * dt_s / (cell_m * link_len_m)
+        counts = np.diff(link_ptr)
+        sums = np.zeros(counts.shape[0])
+        owner = np.repeat(np.arange(counts.shape[0]), counts)
+        np.add.at(sums, owner, per_link)
+        worst = axial + float(sums.max())
+    return max(1, int(math.ceil(worst / 0.9)))
+
+
+def spread(y, scratch, g, sink, source_kg_s, volume_m3, width, dt_s, cell_m, diffusivity,
+           link_ptr, link_to, link_len_m, n_sub):
+    """Advance the smoke field ``y`` by one model step of ``dt_s`` (in place).
+
+    ``source_kg_s``: fuel burned per second in each cell (kg/s); ``volume_m3``: one cell's air
+    volume. Returns ``y`` (the same array)."""
+    h = dt_s / n_sub
+    coef_axial = diffusivity * h / (cell_m * cell_m)
+    link_coef = diffusivity * h / (cell_m * link_len_m) if link_len_m.size else link_len_m
+    src = h / volume_m3
+    run = _diffuse if y.shape[0] >= 50_000 else _diffuse_serial
+    a, b = y, scratch
+    for _ in range(n_sub):
+        run(a, b, g, sink, source_kg_s, width, coef_axial, link_ptr, link_to, link_coef, src)
+        a, b = b, a
+    if a is not y:
+        y[:] = a
+    return y
+
+
+# --- conditions and dose -------------------------------------------------------------------
+
+def _conditions_py(y, fixed_k, fixed_co, fixed_co2, fixed_o2, fixed_t, soot_k, co_ppm_per,
+                   co2_pct_per, o2_pct_per, dtemp_per, speed_floor, fn_slope, k_out,
+                   speed_out, fed_rate_out, temp_out):
+    n = y.shape[0]
+    for c in prange(n):
+        yc = y[c]
+        k = soot_k * yc
+        co = co_ppm_per * yc
+        co2 = co2_pct_per * yc
+        o2 = 20.9 - o2_pct_per * yc
+        temp = 20.0 + dtemp_per * yc
+        if fixed_k[c] >= 0.0:
+            k = fixed_k[c]
+        if fixed_co[c] >= 0.0:
+            co = fixed_co[c]
+        if fixed_co2[c] >= 0.0:
+            co2 = fixed_co2[c]
+        if fixed_o2[c] >= 0.0:
+            o2 = fixed_o2[c]
+        if fixed_t[c] >= 0.0:
+            temp = fixed_t[c]
+        if o2 < 0.0:
+            o2 = 0.0
+        k_out[c] = k
+        temp_out[c] = temp
+        # Frantzich & Nilsson (2003): v = v0 (1 + (beta/alpha) K), floor as FDS+Evac.
+        f = 1.0 + fn_slope * k
+        speed_out[c] = f if f > speed_floor else speed_floor
+        fed_rate_out[c] = fed_rate(co, co2, o2, temp)
+    return 0
+
+
+_conditions, _conditions_serial = serial_and_parallel(_conditions_py)
+
+
+@kernel
+def fed_rate(co_ppm, co2_pct, o2_pct, temp_c):
+    """FED accumulated per second (Purser; FDS+Evac's per-second forms, verification.md §4.6):
+    ``FED_CO · V_CO2 + FED_O2`` plus heat ``1/t_tol(T)`` (clothed person, t in minutes)."""
+    fco = 4.607e-7 * co_ppm ** 1.036 if co_ppm > 0.0 else 0.0
+    vco2 = math.exp(0.1930 * co2_pct + 2.0004) / 7.1 if co2_pct > 0.0 else 1.0
+    if vco2 < 1.0:
+        vco2 = 1.0
+    fo2 = 1.0 / (60.0 * math.exp(8.13 - 0.54 * (20.9 - o2_pct))) if o2_pct < 20.9 else 0.0
+    heat = 0.0
+    if temp_c > 25.0:
+        t_tol_min = 2e31 * temp_c ** -16.963 + 4e8 * temp_c ** -3.7561
+        heat = 1.0 / (60.0 * t_tol_min)
+    return fco * vco2 + fo2 + heat
+
+
+def conditions(y, fixed, p, out):
+    """Extinction coefficient K (1/m), walking-speed factor, FED rate (1/s) and temperature
+    (°C) of every cell from the smoke field and the fixed atmospheres (``-1`` = not fixed)."""
+    run = _conditions if y.shape[0] >= 50_000 else _conditions_serial
+    run(y, fixed["k"], fixed["co"], fixed["co2"], fixed["o2"], fixed["t"], p["soot_k"],
+        p["co_ppm_per"], p["co2_pct_per"], p["o2_pct_per"], p["dtemp_per"], p["speed_floor"],
+        p["fn_slope"], out["k"], out["speed"], out["fed_rate"], out["temp"])
+
+
+@kernel
+def dose(cell, state, fed, smoke_s, out_cell_k, fed_rate_, dt_s, smoke_k, first, last,
+         casualty_code, inside_a, inside_b, fed_time_s, time_s):
+    """Accumulate FED and time in smoke for occupants ``first``..``last-1`` inside the building
+    (states ``inside_a`` or ``inside_b``); those reaching FED 1 become casualties where they
+    stand. Returns how many were incapacitated this step."""
+    hit = 0
+    for i in range(first, last):
+        s = state[i]
+        c = cell[i]
+        if c < 0 or (s != inside_a and s != inside_b):
+            continue
+        fed[i] += fed_rate_[c] * dt_s
+        if out_cell_k[c] >= smoke_k:
+            smoke_s[i] += dt_s
+        if fed[i] >= 1.0:
+            state[i] = casualty_code
+            fed_time_s[i] = time_s + dt_s
+            hit += 1
+    return hit
