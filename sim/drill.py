@@ -67,7 +67,8 @@ KPI_METRICS = {
     "peak_fed": (),
 }
 ACTION_KEYS = {"id", "action", "target", "by", "at_s", "after", "when", "delay_s",
-               "duration_s", "planned_s", "exit_closed", "use_exit", "speed_ms", "mode",
+               "duration_s", "planned_s", "exit_closed", "exit_open", "use_exit", "speed_ms",
+               "mode",
                "actor", "place", "exit", "count", "region", "detector", "profile",
                "extinction_per_m", "note"}
 
@@ -84,6 +85,7 @@ class Actor:
     turnout_s: float = 0.0
     access: str | None = None  # exit the actor enters the building by
     title: str = ""
+    destination: str | None = None  # road node where an off-site actor is on scene
 
     @property
     def offsite(self) -> bool:
@@ -223,9 +225,14 @@ def parse_drill(merged: dict, where_of: dict, names: Names, p: Problems, *,
             elif nodes and a.station not in nodes:
                 p.add(f"{where}.station", f"'{a.station}' is not a node of the road network"
                       f"{did_you_mean(a.station, nodes)}; nodes: " + ", ".join(sorted(nodes)))
+            if a.destination is not None and nodes and a.destination not in nodes:
+                p.add(f"{where}.destination", f"'{a.destination}' is not a node of the road "
+                      f"network{did_you_mean(a.destination, nodes)}")
             if a.access is None:
-                p.add(f"{where}.access", "an off-site actor needs the exit they enter the "
-                      "building by (access)")
+                if a.destination is None:
+                    p.add(f"{where}.access", "an off-site actor needs the exit they enter the "
+                          "building by (access), or the road node where they are on scene "
+                          "(destination) if they stay outside")
             elif a.access not in names.exits:
                 p.add(f"{where}.access", f"'{a.access}' is not an exit"
                       f"{did_you_mean(a.access, names.exits)}")
@@ -244,7 +251,7 @@ def parse_drill(merged: dict, where_of: dict, names: Names, p: Problems, *,
               "exit name")
         access_nodes = {}
     for a in actors:
-        if a.offsite and a.station and roads:
+        if a.offsite and a.station and roads and a.access and not a.destination:
             node = next((n for n, e in access_nodes.items() if e == a.access), None)
             if node is None:
                 p.add(f"actors.{a.name}.access", f"no road node of [site.access] leads to exit "
@@ -282,7 +289,7 @@ def _actors(doc, where_of, names: Names, p: Problems, default_speed_ms) -> list[
     for k, a in enumerate(raw):
         where = f"{base}[{k}]"
         p.check_keys(a, where, {"name", "role", "count", "start", "keys", "speed_ms",
-                                "station", "turnout_s", "access", "title"},
+                                "station", "turnout_s", "access", "destination", "title"},
                      required=("name", "role", "start"))
         name = p.string(a, "name", where, "")
         if name in seen:
@@ -316,11 +323,17 @@ def _actors(doc, where_of, names: Names, p: Problems, default_speed_ms) -> list[
         if access is not None and not isinstance(access, str):
             p.add(f"{where}.access", f"got {describe(access)}, expected an exit name")
             access = None
-        if start != "offsite" and (station is not None or access is not None):
-            p.add(where, "station and access are for off-site actors (start = \"offsite\")")
+        destination = a.get("destination")
+        if destination is not None and not isinstance(destination, str):
+            p.add(f"{where}.destination", f"got {describe(destination)}, expected a road node")
+            destination = None
+        if start != "offsite" and (station is not None or access is not None
+                                   or destination is not None):
+            p.add(where, "station, access and destination are for off-site actors "
+                  "(start = \"offsite\")")
         out.append(Actor(name, role or "volunteer", int(count or 1), start or "offsite",
                          tuple(keys), float(speed), station, float(turnout or 0.0), access,
-                         str(a.get("title", ""))))
+                         str(a.get("title", "")), destination))
     return out
 
 
@@ -465,7 +478,8 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
             planned = None
         options = {}
         if kind == "announce":
-            for key, allowed in (("exit_closed", names.exits), ("use_exit", names.exits)):
+            for key, allowed in (("exit_closed", names.exits), ("exit_open", names.exits),
+                                 ("use_exit", names.exits)):
                 if key in t:
                     v = p.string(t, key, where, "")
                     if v and v not in allowed:
@@ -473,7 +487,7 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
                               f"{did_you_mean(v, allowed)}")
                     options[key] = v
             if not options:
-                p.add(where, "an announcement needs exit_closed = \"<exit>\" and/or use_exit = "
+                p.add(where, "an announcement needs exit_closed, exit_open and/or use_exit = "
                       "\"<exit>\"")
         elif kind == "assist":
             options["speed_ms"] = p.number(t, "speed_ms", where, 0.5, minimum=0.1, maximum=1.5)

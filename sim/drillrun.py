@@ -40,6 +40,7 @@ from .kernels.fields import compute_static_field
 from .kernels.movement import EVACUATED, MOVING, WAITING
 
 INF = float("inf")
+GIVE_UP_S = 300.0  # a member who has not reached a room or person in this long gives it up
 
 
 @dataclass
@@ -63,6 +64,8 @@ class Member:
     carrying: int = -1
     fetching: int = -1
     entry_exit: int = -1
+    worked: bool = False  # has had a task (an idle member who has not stays at their post)
+    walk_start_s: float = 0.0
 
 
 @dataclass
@@ -132,7 +135,8 @@ class DrillRuntime:
         self.planned = self._planned_times()
         self.walk_exit = b.kind == EXIT
         self._later: list[tuple[float, Action]] = []
-        self._arrive: dict[str, np.ndarray] = {}
+        self._arrive_masks: dict[str, np.ndarray] = {}
+        self._free_rows: list[int] = []
 
     # ------------------------------------------------------------------ set-up
     def place_actors(self, rng) -> None:
@@ -210,9 +214,8 @@ class DrillRuntime:
         else:
             portal = next((e for e in b.exits if e.name == name), None) or \
                 next((d for d in b.doors if d.name == name), None)
-            if portal is None:  # a fire: its region
-                fire = next(f for f in self.m.scenario.fires if f.name == name)
-                cells = b.region(fire.region).cells
+            if portal is None:  # a fire: where one can stand to fight it (changes as it grows)
+                return self._fire_front(name)
             else:
                 w = b.width
                 near = set()
@@ -225,13 +228,37 @@ class DrillRuntime:
         self.goal_cells[name] = cells
         return cells
 
+    def _fire_front(self, name: str) -> np.ndarray:
+        """Cells not burning within two cells of the fire's region: where one attacks it."""
+        m, b = self.m, self.m.building
+        fire = next(f for f in m.scenario.fires if f.name == name)
+        mask = np.zeros(b.n_cells, dtype=bool)
+        mask[b.region(fire.region).cells] = True
+        w = b.width
+        for _ in range(2):
+            grown = mask.copy()
+            for off in (-w, -1, 1, w):
+                grown |= np.roll(mask, off)
+            mask = grown
+        mask &= m.walkable_base & ~m.burning & (b.kind != EXIT)
+        return np.flatnonzero(mask).astype(np.int32)
+
     def goal_row(self, key: str, sources: np.ndarray) -> int:
-        """Row of the model's fields holding the distance to ``sources`` (computed once, and
-        again whenever the model recomputes its fields)."""
+        """Row of the model's fields holding the distance to ``sources`` (computed when first
+        needed, and again when the building changes while a member follows it)."""
         if key not in self.goal_rows:
             self.goal_cells.setdefault(key, sources)
-            self.goal_rows[key] = self.m.add_field_row(self._goal_field(sources, key))
+            self.goal_rows[key] = self._store_row(self._goal_field(sources, key))
         return self.goal_rows[key]
+
+    def _store_row(self, field_: np.ndarray) -> int:
+        """Put a goal field in a free row of the model's fields (rows of goals nobody follows
+        any more are reused), or append one."""
+        if self._free_rows:
+            row = self._free_rows.pop()
+            self.m.fields[row] = field_
+            return row
+        return self.m.add_field_row(field_)
 
     def _goal_field(self, sources: np.ndarray, key: str) -> np.ndarray:
         m, b = self.m, self.m.building
@@ -243,23 +270,31 @@ class DrillRuntime:
                                     b.link_to, b.link_len_m)
 
     def refresh_goals(self) -> None:
-        for key, row in self.goal_rows.items():
-            self.m.fields[row] = self._goal_field(self.goal_cells[key], key)
+        """The building changed (a door, a lock, smoke): recompute the goals members follow
+        now; forget the others (they are recomputed if needed again)."""
+        in_use = {int(self.m.agents_state["field_row"][mem.row]) for mem in self.members
+                  if mem.state in ("walking", "carrying")}
+        for key, row in list(self.goal_rows.items()):
+            if row in in_use:
+                self.m.fields[row] = self._goal_field(self.goal_cells[key], key)
+            else:
+                del self.goal_rows[key]
+                self._free_rows.append(row)
 
     def _arrive_mask(self, key: str) -> np.ndarray:
         """Cells where a member sent to ``key`` has arrived: its goal cells and the ring of
         cells around them (a person, or a locked exit, is reached from next to it)."""
-        if key not in self._arrive:
+        if key not in self._arrive_masks:
             b = self.m.building
             mask = np.zeros(b.n_cells, dtype=bool)
             cells = self.goal_cells[key]
             w = b.width
             for off in (0, -w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
                 mask[cells + off] = True
-            if len(self._arrive) > 64:
-                self._arrive.clear()
-            self._arrive[key] = mask
-        return self._arrive[key]
+            if len(self._arrive_masks) > 64:
+                self._arrive_masks.clear()
+            self._arrive_masks[key] = mask
+        return self._arrive_masks[key]
 
     def rooms_of(self, region: str) -> list[np.ndarray]:
         if region not in self._rooms:
@@ -280,6 +315,10 @@ class DrillRuntime:
         """After movement: members who reached the outside with someone, arrivals."""
         a = self.m.agents_state
         for mem in self.members:
+            if mem.state == "leaving" and a["state"][mem.row] == EVACUATED:
+                mem.state = "outside"
+                mem.entry_exit = int(a["exit_used"][mem.row])
+                continue
             if mem.state == "carrying" and a["state"][mem.row] == EVACUATED:
                 p = mem.carrying
                 a["state"][p] = EVACUATED
@@ -338,7 +377,7 @@ class DrillRuntime:
 
     def _route(self, trip: Trip, t: float) -> bool:
         actor = self.d.actor(trip.actor)
-        dest = self.access_nodes.get(actor.access)
+        dest = actor.destination or self.access_nodes.get(actor.access)
         if not self.d.roads or dest is None:
             trip.route, trip.nodes, trip.free_s = [], [], 0.0
             return True
@@ -380,6 +419,10 @@ class DrillRuntime:
         self.on_scene[actor] = t
         self.m.log(t, "on_scene", actor=actor)
         a = self.d.actor(actor)
+        if a.access is None:  # they stay outside (police at the fire lane)
+            for mem in self.team[actor]:
+                mem.state = "outside_scene"
+            return
         e = self.m.building.exit_index(a.access)
         for mem in self.team[actor]:
             mem.state = "entering"
@@ -464,6 +507,10 @@ class DrillRuntime:
     def _dispatch(self, x: Action, t: float) -> bool:
         """Start a due action; False if it must wait (for an actor to be on scene)."""
         st = self.status[x.id]
+        if x.action == "clear_lane" and x.target not in self.blocked:
+            st.started_s, st.who, st.note = t, x.by, "lane was clear"
+            self._apply(x, t, x.by)
+            return True
         if x.by is None or x.action == "clear_lane":
             st.started_s = t
             st.who = x.by
@@ -481,12 +528,16 @@ class DrillRuntime:
                 return True
             self._apply(x, t, None)
             return True
+        if x.action in ("unlock", "lock") and self.m.is_locked(x.target) == (x.action == "lock"):
+            st.started_s, st.who = t, x.by
+            st.note = "already " + ("locked" if x.action == "lock" else "unlocked")
+            self._apply(x, t, x.by)  # nothing to walk to: done at once
+            return True
         team = self.team[x.by]
         if x.action in ("sweep", "assist"):
-            for mem in team:
-                task = Task(x, rooms=list(self.rooms_of(x.target)) if x.action == "sweep"
-                            else [])
-                mem.queue.append(task)
+            rooms = list(self.rooms_of(x.target)) if x.action == "sweep" else []
+            for mem in team:  # one shared list: each room is visited by one member
+                mem.queue.append(Task(x, rooms=rooms))
             return True
         mem = self._nearest_free(team, x.target)
         mem.queue.append(Task(x))
@@ -522,14 +573,29 @@ class DrillRuntime:
                 self._apply(x, done_s, self.status[x.id].who)
         a = self.m.agents_state
         for mem in self.members:
-            if mem.state in ("offsite", "travelling", "entering", "carrying"):
+            if mem.state == "outside" and mem.queue:
+                mem.state = "entering"  # back in for the next task
+            if mem.state in ("offsite", "travelling", "entering", "carrying", "outside",
+                             "outside_scene"):
                 if mem.state == "carrying":
                     self._keep_exit(mem)
                 continue
+            if mem.state == "leaving":
+                if not mem.queue:
+                    self._keep_exit(mem)
+                    continue
+                mem.state = "idle"
+                a["state"][mem.row] = WAITING
             if mem.task is None:
                 if not mem.queue:
+                    if mem.worked and mem.state == "idle":
+                        # Done: leave the building rather than stand in someone's way.
+                        mem.state = "leaving"
+                        a["state"][mem.row] = MOVING
+                        self._keep_exit(mem, force=True)
                     continue
                 mem.task = mem.queue.pop(0)
+                mem.worked = True
                 st = self.status[mem.task.action.id]
                 if st.started_s is None:
                     st.started_s = t
@@ -549,14 +615,16 @@ class DrillRuntime:
                     self._arrived(mem, t)
                 elif not math.isfinite(self.m.fields[row, c]):
                     self._fail(mem, t, f"cannot reach {mem.goal_place or 'the person'}")
+                elif t - mem.walk_start_s > GIVE_UP_S:
+                    self._give_up(mem, t)
                 continue
             # idle with a task: decide the next goal
             if kind == "sweep":
                 if not task.rooms:
                     self._task_done(mem, t)
                     continue
-                room = self._nearest_room(mem, task.rooms)
-                task.rooms = [r for r in task.rooms if r is not room]
+                k = self._nearest_room(mem, task.rooms)
+                room = task.rooms.pop(k)
                 self._go(mem, f"room:{task.action.target}:{int(room[0])}", room,
                          task.action.target)
             elif kind == "assist":
@@ -569,6 +637,13 @@ class DrillRuntime:
                 c = int(a["cell"][who])
                 self._go(mem, f"person:{who}", np.array([c], dtype=np.int32), None,
                          include_source=True)
+            elif kind == "suppress":
+                key = f"fire:{task.action.target}"
+                if key in self.goal_rows:  # the fire has grown since: a fresh goal
+                    self._free_rows.append(self.goal_rows.pop(key))
+                self.goal_cells.pop(key, None)
+                self._arrive_masks.pop(key, None)
+                self._go(mem, key, self._fire_front(task.action.target), task.action.target)
             else:
                 self._go(mem, task.action.target, self.place_cells(task.action.target),
                          task.action.target)
@@ -584,6 +659,7 @@ class DrillRuntime:
         a["target"][mem.row] = -1
         a["state"][mem.row] = MOVING
         mem.goal, mem.goal_place, mem.state = key, place, "walking"
+        mem.walk_start_s = self.m.time_s
 
     def _goal_row_through(self, key: str, cells: np.ndarray) -> int:
         """A goal on an occupied cell (a person): the field is 0 there and grows outwards;
@@ -595,7 +671,7 @@ class DrillRuntime:
             field_ = compute_static_field(walk, m.route_factor, cells, b.width, b.cell_m,
                                           b.link_ptr, b.link_to, b.link_len_m)
             self.goal_cells[key] = cells
-            self.goal_rows[key] = self.m.add_field_row(field_)
+            self.goal_rows[key] = self._store_row(field_)
         return self.goal_rows[key]
 
     def _arrived(self, mem: Member, t: float) -> None:
@@ -646,16 +722,32 @@ class DrillRuntime:
             mem.fetching = -1
         mem.task, mem.state = None, "idle"
 
-    def _nearest_room(self, mem: Member, rooms: list[np.ndarray]) -> np.ndarray:
+    def _give_up(self, mem: Member, t: float) -> None:
+        """A member who has not reached a room or a person in GIVE_UP_S (the way is jammed or
+        blocked) gives that one up and goes on with the rest of the task."""
+        x = mem.task.action
+        self.m.log(t, "gave_up", id=x.id, actor=mem.actor, goal=mem.goal)
+        self.status[x.id].note = "some targets could not be reached"
+        a = self.m.agents_state
+        a["state"][mem.row] = WAITING
+        if x.action in ("sweep", "assist"):
+            if mem.fetching >= 0:  # leave that person to someone else (stays claimed: no loop)
+                mem.fetching = -1
+            mem.state = "idle"
+            return
+        self._fail(mem, t, f"could not reach {mem.goal_place} in {GIVE_UP_S:g} s")
+
+    def _nearest_room(self, mem: Member, rooms: list[np.ndarray]) -> int:
+        """Index of the room nearest to the member (straight line; other floors last)."""
         b = self.m.building
         c = self.m.agents_state["cell"][mem.row]
         f0, x0, y0 = b.cell_position(np.array([c]))
-        best, best_d = rooms[0], INF
-        for room in rooms:
+        best, best_d = 0, INF
+        for k, room in enumerate(rooms):
             f, x, y = b.cell_position(room[len(room) // 2:len(room) // 2 + 1])
             d = math.hypot(x[0] - x0[0], y[0] - y0[0]) + (0 if f[0] == f0[0] else 1e4)
             if d < best_d:
-                best, best_d = room, d
+                best, best_d = k, d
         return best
 
     def _next_person(self, mem: Member, region: str) -> int:
@@ -716,7 +808,7 @@ class DrillRuntime:
         key = f"exit:{e.name}"
         if key not in self.goal_rows:
             self.goal_cells[key] = e.cells
-            self.goal_rows[key] = self.m.add_field_row(self._goal_field(e.cells, key))
+            self.goal_rows[key] = self._store_row(self._goal_field(e.cells, key))
         return self.goal_rows[key]
 
     # --- effects
@@ -743,7 +835,8 @@ class DrillRuntime:
         elif kind == "clear_clutter":
             m.clear_clutter(target)
         elif kind == "announce":
-            m.announce(target, x.option("exit_closed"), x.option("use_exit"))
+            m.announce(target, x.option("exit_closed"), x.option("use_exit"),
+                       x.option("exit_open"))
         elif kind == "clear_lane":
             self.cleared_roads.setdefault(target, t)
         elif kind == "ignite":
@@ -782,7 +875,7 @@ class DrillRuntime:
             planned = None if planned_call is None or trip.free_s is None else \
                 planned_call + actor.turnout_s + trip.free_s
             rows.append({"id": f"arrive_{name}", "actor": name, "action": "arrive",
-                         "target": actor.access, "trigger": f"after {call} + turnout "
+                         "target": actor.access or actor.destination, "trigger": f"after {call} + turnout "
                          f"{actor.turnout_s:g} s + drive" + (f" ({' > '.join(trip.route)})"
                                                             if trip.route else ""),
                          "planned_s": _r(planned), "triggered_s": _r(trip.called_s),

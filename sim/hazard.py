@@ -26,6 +26,8 @@ The model (parameters in ``[hazard]``, defaults below; reference/verification.md
   as long (an assumption), so occupants take another route when one exists.
 * **Dose** (§4.6): FED per second ``FED_CO · V_CO2 + FED_O2`` plus heat ``1/t_tol(T)``;
   incapacitated (a casualty, stays put) at FED 1, *harmed* at 0.3.
+* **Updates**: smoke spreads every time step; the conditions derived from it are refreshed
+  every second, and the route fields every ``route_update_s``.
 * **Tenability of a region**: untenable once its mean visibility is below 10 m, its mean
   temperature above 60 °C, or its mean FED rate would give 0.3 within 5 minutes.
 """
@@ -282,6 +284,10 @@ class Hazard:
         self.smoke_first: dict[tuple[str, float], float] = {}
         self.peak_hrr_kw = 0.0
         self._last_route_update = -math.inf
+        # Conditions (K, speed, FED rate, temperature) are refreshed once a second: they change
+        # slowly, and the powers and exponentials per cell cost more than the spread itself.
+        self.conditions_every = max(1, round(1.0 / model.dt_s))
+        self._steps = 0
         self._conductance()
         self._conditions()
 
@@ -358,7 +364,9 @@ class Hazard:
         K.spread(self.y, self._scratch, self.g, self.sink, self.source, self.volume_m3, b.width,
                  dt, b.cell_m, pr.diffusivity_m2_s, b.link_ptr, b.link_to, b.link_len_m,
                  self.n_sub)
-        self._conditions()
+        self._steps += 1
+        if self._steps % self.conditions_every == 0:
+            self._conditions()
         if burning_changed:
             m.burning_changed(self.burning)
         for d in self.spec.detectors:

@@ -390,6 +390,12 @@ class EvacuationModel(mesa.Model):
     def unlock(self, name: str) -> None:
         self._set_lock(name, False)
 
+    def is_locked(self, name: str) -> bool:
+        b = self.building
+        if name in {e.name for e in b.exits}:
+            return bool(self.exit_locked[b.exit_index(name)])
+        return bool(self.door_locked[b.door_index(name)])
+
     def _set_lock(self, name: str, locked: bool) -> None:
         b = self.building
         if name in {e.name for e in b.exits}:
@@ -447,17 +453,26 @@ class EvacuationModel(mesa.Model):
         a["start_s"][:n][who] = np.minimum(a["start_s"][:n][who], t)
         return int(np.count_nonzero(who))
 
-    def announce(self, area: str, exit_closed: str | None, use_exit: str | None) -> None:
-        """Tell occupants in ``area`` that an exit is closed and/or which exit to use."""
+    def announce(self, area: str, exit_closed: str | None, use_exit: str | None,
+                 exit_open: str | None = None) -> None:
+        """Tell occupants in ``area`` that an exit is closed, that one is open, and/or which
+        exit to use."""
         a = self.agents_state
         who = np.flatnonzero(self._in_area(area))
+        if exit_open:
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_open))
+            a["known"][who] |= bit
+            a["known_locked"][who] &= ~bit
         if exit_closed:
             bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_closed))
             a["known_locked"][who] |= bit
         if use_exit:
+            # "Leave by X": they head for X and, told not to use the others, treat those as
+            # closed (exits they come to see stay in that list).
             bit = np.uint64(1) << np.uint64(self.building.exit_index(use_exit))
+            every = np.uint64((1 << self.n_exits) - 1)
             a["known"][who] = bit
-            a["known_locked"][who] &= ~bit
+            a["known_locked"][who] = (a["known_locked"][who] | every) & ~bit
         a["needs_choice"][who] = True
 
     # --- hazard effects on the grid

@@ -99,6 +99,13 @@ def _conditions_py(y, fixed_k, fixed_co, fixed_co2, fixed_o2, fixed_t, soot_k, c
     n = y.shape[0]
     for c in prange(n):
         yc = y[c]
+        if yc < 1e-8 and fixed_k[c] < 0.0 and fixed_co[c] < 0.0 and fixed_co2[c] < 0.0 \
+                and fixed_o2[c] < 0.0 and fixed_t[c] < 0.0:
+            k_out[c] = 0.0  # clean air (K < 5e-6 /m): the common case, without the powers
+            temp_out[c] = 20.0
+            speed_out[c] = 1.0
+            fed_rate_out[c] = 0.0
+            continue
         k = soot_k * yc
         co = co_ppm_per * yc
         co2 = co2_pct_per * yc
