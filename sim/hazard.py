@@ -47,7 +47,7 @@ NFPA_ALPHA = {"slow": 0.00293, "medium": 0.01172, "fast": 0.0469, "ultrafast": 0
 HAZARD_LIMITS = {
     "ceiling_m": (2.0, 20.0, 3.0),
     "diffusivity_m2_s": (0.01, 20.0, 1.0),
-    "door_leakage": (0.0, 1.0, 0.05),
+    "door_leakage": (0.0, 1.0, 0.01),
     "heat_of_combustion_mj_kg": (5.0, 50.0, 20.0),
     "soot_yield": (0.0, 0.5, 0.05),
     "co_yield": (0.0, 0.5, 0.02),
@@ -72,7 +72,9 @@ UNTENABLE_FED_RATE = 0.3 / 300.0
 class HazardParams:
     ceiling_m: float = 3.0
     diffusivity_m2_s: float = 1.0
-    door_leakage: float = 0.05
+    # A closed door's gaps (a few mm around a 0.9 m x 2.1 m leaf, ~0.02 m²) against the ~1.9 m²
+    # of the open doorway: about 1 % (an order-of-magnitude assumption).
+    door_leakage: float = 0.01
     heat_of_combustion_mj_kg: float = 20.0
     soot_yield: float = 0.05
     co_yield: float = 0.02
@@ -265,7 +267,7 @@ class Hazard:
             "o2_pct_per": hc * O2_KG_PER_MJ / O2_KG_M3 * 100.0,
             "dtemp_per": (1.0 - pr.heat_loss_fraction) * hc * 1000.0 / RHO_CP_KJ_M3K,
             "speed_floor": pr.speed_floor,
-            "fn_slope": -0.057 / 0.706,
+            "fn_slope": K.FN_SLOPE,
         }
         self.fixed = {k: np.full(n, -1.0) for k in ("k", "co", "co2", "o2", "t")}
         for atm in spec.atmospheres:

@@ -27,6 +27,10 @@ from numba import prange
 
 from .jit import kernel, serial_and_parallel
 
+# Frantzich & Nilsson (2003): v/v0 = 1 + (beta/alpha) K, alpha = 0.706 m/s, beta = -0.057 m²/s
+# (reference/verification.md §4.5).
+FN_SLOPE = -0.057 / 0.706
+
 
 def _diffuse_py(y, out, g, sink, source, width, coef_axial, link_ptr, link_to, link_coef,
                 src_per_step):

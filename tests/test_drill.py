@@ -1,0 +1,375 @@
+"""Drill scripts: triggers, actors walking to do things, assisted evacuation, the responders'
+roads, KPIs, and validation of every part (sim.drill, sim.drillrun)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.errors import ScenarioError
+from sim.model import EvacuationModel
+from sim.run import summarise
+from tests.worlds import building_doc, make_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A ward: a residents' room (r) and a staff room (s) west of a corridor (c), the main exit X at
+# the east end of the corridor, and a rear exit R in the corridor's south wall.
+WARD = [
+    "######################################",
+    "#r...........#s.....#................#",
+    "#............#......#................#",
+    "#............+......+................X",
+    "#............+......+................X",
+    "#............+......+.......c........X",
+    "#............#......#................#",
+    "###########################RRR########",
+]
+
+
+def ward(**extra):
+    return building_doc(WARD, {"main": "X", "rear": "R"},
+                        regions={"room": {"symbol": "r"}, "staff_room": {"symbol": "s"},
+                                 "corridor": {"symbol": "c"}}, **extra)
+
+
+def staff(count=1, keys=("rear",), start="staff_room"):
+    return [{"name": "nurse", "role": "night_duty", "start": start, "count": count,
+             "keys": list(keys)}]
+
+
+def drill(occupants=None, **top):
+    occupants = occupants or [{"count": 3, "region": "room", "premove_s": 5}]
+    return make_scenario(ward(), occupants, **top)
+
+
+def run(sc, seed=1, max_steps=None):
+    m = EvacuationModel(sc, seed, make_handles=False)
+    m.run(max_steps)
+    return m, summarise(m, 0.0)
+
+
+def row(summary, action_id):
+    return next(r for r in summary["timeline"] if r["id"] == action_id)
+
+
+# --------------------------------------------------------------------------- triggers
+
+def test_absolute_and_after_triggers_fire_at_their_times():
+    sc = drill(actors=staff(), timeline=[
+        {"id": "alarm", "action": "alarm", "at_s": 12},
+        {"id": "announce", "action": "announce", "target": "all", "use_exit": "main",
+         "after": "alarm", "delay_s": 20},
+        {"id": "second", "action": "announce", "target": "all", "exit_open": "main",
+         "after": "announce", "delay_s": 5}])
+    m, s = run(sc)
+    assert row(s, "alarm")["actual_s"] == pytest.approx(12, abs=sc.dt_s)
+    assert row(s, "announce")["actual_s"] == pytest.approx(32, abs=sc.dt_s)
+    assert row(s, "second")["actual_s"] == pytest.approx(37, abs=sc.dt_s)
+    assert row(s, "second")["planned_s"] == 37.0  # planned through the chain
+    assert row(s, "announce")["trigger"] == "after alarm + 20 s"
+
+
+def test_scripted_alarm_holds_everyone_until_it_sounds():
+    sc = drill(timeline=[{"id": "alarm", "action": "alarm", "at_s": 30}])
+    m, s = run(sc)
+    out = m.agents_state["out_time_s"][:m.n_occupants]
+    # premove 5 s after an alarm at 30 s: nobody can be out before 35 s
+    assert out.min() > 35.0
+    assert s["evacuation_time_s"] is not None
+
+
+def test_alarm_covers_only_its_area():
+    sc = drill(occupants=[{"count": 2, "region": "room", "premove_s": 0},
+                          {"count": 2, "region": "corridor", "premove_s": 0}],
+               timeline=[{"id": "alarm", "action": "alarm", "target": "corridor", "at_s": 0}],
+               time_limit_s=60)
+    m, s = run(sc)
+    state = m.agents_state["state"][:4]
+    region = np.isin(m.agents_state["cell"][:4], m.building.region("room").cells)
+    assert s["evacuated"] == 2  # the two in the corridor
+    assert np.all(region[state != 2])  # those left are in the room, never alarmed
+
+
+def test_condition_trigger_on_occupants_out():
+    sc = drill(occupants=[{"count": 5, "region": "corridor", "premove_s": 0}],
+               timeline=[{"id": "count", "action": "announce", "target": "all",
+                          "use_exit": "main", "when": "out", "count": 3}])
+    m, s = run(sc)
+    third = np.sort(m.agents_state["out_time_s"][:5])[2]
+    assert row(s, "count")["actual_s"] == pytest.approx(third, abs=2 * sc.dt_s)
+    assert row(s, "count")["planned_s"] is None
+
+
+# --------------------------------------------------------------------------- actors
+
+def test_guard_walks_to_the_exit_and_it_stays_locked_until_then():
+    sc = drill(occupants=[{"count": 1, "region": "room", "premove_s": 1000}],
+               locked=["rear"], actors=staff(),
+               timeline=[{"id": "unlock", "action": "unlock", "target": "rear", "by": "nurse",
+                          "at_s": 1}], time_limit_s=120)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    rear = m.building.exit_index("rear")
+    while m.running and m.drill.status["unlock"].done_s is None:
+        assert m.exit_locked[rear] == 1  # locked until the nurse is there and done
+        m.step()
+    done = m.drill.status["unlock"].done_s
+    assert m.exit_locked[rear] == 0
+    # The walk: from the staff room to beside the rear exit is at least ~4 m at <= 2 m/s,
+    # plus the 10 s it takes to unlock.
+    assert done >= 1 + 10 + 2.0
+    nurse = m.drill.members[0]
+    c = m.agents_state["cell"][nurse.row]
+    near = m.drill.place_cells("rear")
+    w = m.building.width
+    assert any(abs(int(c) - int(x)) in (0, 1, w - 1, w, w + 1) for x in near)
+
+
+def test_unlocking_an_open_exit_needs_no_walk():
+    sc = drill(actors=staff(), timeline=[{"id": "unlock", "action": "unlock",
+                                          "target": "rear", "by": "nurse", "at_s": 3}])
+    m, s = run(sc)
+    assert row(s, "unlock")["actual_s"] == pytest.approx(3, abs=sc.dt_s)
+    assert row(s, "unlock")["note"] == "already unlocked"
+
+
+def test_actor_without_a_key_is_refused():
+    with pytest.raises(ScenarioError, match="holds no key to 'rear'"):
+        drill(locked=["rear"], actors=staff(keys=()),
+              timeline=[{"action": "unlock", "target": "rear", "by": "nurse", "at_s": 0}])
+
+
+def bedridden_drill(n_staff: int, assist: bool = True):
+    timeline = [{"id": "alarm", "action": "alarm", "at_s": 0}]
+    if assist:
+        timeline.append({"id": "fetch", "action": "assist", "target": "room", "by": "nurse",
+                         "after": "alarm", "duration_s": 20, "speed_ms": 0.6})
+    return drill(occupants=[{"profile": "bedridden", "count": 4, "region": "room"}],
+                 actors=staff(count=n_staff), timeline=timeline, time_limit_s=600)
+
+
+def test_bedridden_residents_leave_only_with_staff():
+    m, s = run(bedridden_drill(1, assist=False))
+    assert s["evacuated"] == 0 and s["inside"] == 4  # nobody fetched them
+    m, s = run(bedridden_drill(1))
+    assert s["evacuated"] == 4
+    kinds = [e["kind"] for e in m.events]
+    assert kinds.count("picked_up") == 4 and kinds.count("assisted_out") == 4
+    # Each was carried out by the nurse: out at the same time as the nurse stepped out.
+    assert s["profiles"]["bedridden"]["all_out_s"] == pytest.approx(row(s, "fetch")["actual_s"],
+                                                                   abs=30)
+
+
+def test_more_staff_get_the_bedridden_out_sooner():
+    times = {}
+    for n in (1, 2, 4):
+        _, s = run(bedridden_drill(n))
+        times[n] = s["profiles"]["bedridden"]["all_out_s"]
+    assert times[1] > times[2] > times[4]
+    assert times[1] > 1.5 * times[4]
+
+
+def test_sweep_hurries_waiting_occupants():
+    slow = [{"count": 3, "region": "room", "premove_s": 500}]
+    base = dict(occupants=slow, actors=staff(), time_limit_s=900)
+    _, lazy = run(drill(**base, timeline=[{"id": "alarm", "action": "alarm", "at_s": 0}]))
+    _, swept = run(drill(**base, timeline=[
+        {"id": "alarm", "action": "alarm", "at_s": 0},
+        {"id": "sweep", "action": "sweep", "target": "room", "by": "nurse", "after": "alarm"}]))
+    assert lazy["first_out_s"] > 500
+    assert swept["evacuation_time_s"] < 200
+
+
+# --------------------------------------------------------------------------- roads
+
+ROADS = [
+    {"name": "avenue", "from": "station", "to": "junction", "length_m": 2000, "speed_kmh": 40},
+    {"name": "fire_lane", "from": "junction", "to": "gate", "length_m": 100, "speed_kmh": 10,
+     "clear_s": 300},
+    {"name": "back_road", "from": "junction", "to": "gate", "length_m": 1000, "speed_kmh": 20},
+]
+BRIGADE = {"name": "brigade", "role": "fire_rescue", "start": "offsite", "count": 2,
+           "station": "station", "turnout_s": 60, "access": "main"}
+
+
+def brigade_drill(roads, blocked=(), extra=()):
+    return drill(actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": roads},
+                 blocked_roads=list(blocked),
+                 timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 10},
+                           *extra],
+                 kpis=[{"name": "on scene", "metric": "on_scene_s", "actor": "brigade",
+                        "target": 400}])
+
+
+def on_scene(sc):
+    m, s = run(sc)
+    return m.drill.on_scene["brigade"], s
+
+
+def test_brigade_arrival_is_turnout_plus_route_time():
+    t, s = on_scene(brigade_drill(ROADS))
+    expected = 10 + 60 + 2000 / (40 / 3.6) + 100 / (10 / 3.6)
+    assert t == pytest.approx(expected, abs=0.2)
+    assert s["kpis"][0]["met"] is True and s["kpis"][0]["value"] == pytest.approx(t, abs=0.01)
+    arrive = row(s, "arrive_brigade")
+    assert arrive["planned_s"] == pytest.approx(expected, abs=0.01)
+    assert "avenue > fire_lane" in arrive["trigger"]
+
+
+def test_blocked_fire_lane_costs_its_clearing_time_or_a_detour():
+    free, _ = on_scene(brigade_drill(ROADS))
+    # The back road (180 s) is quicker than waiting 300 s for the cars: a detour.
+    detour, s = on_scene(brigade_drill(ROADS, blocked=["fire_lane"]))
+    assert detour == pytest.approx(free - 36 + 180, abs=0.2)
+    assert "back_road" in row(s, "arrive_brigade")["trigger"]
+    # Without the back road, the engine waits at the lane while the cars are cleared.
+    only_lane = [r for r in ROADS if r["name"] != "back_road"]
+    waited, s = on_scene(brigade_drill(only_lane, blocked=["fire_lane"]))
+    assert waited == pytest.approx(free + 300, abs=0.2)
+    assert s["kpis"][0]["met"] is False
+    # Police clearing the lane first cut the wait.
+    cleared, _ = on_scene(brigade_drill(only_lane, blocked=["fire_lane"], extra=[
+        {"id": "move_cars", "action": "clear_lane", "target": "fire_lane", "at_s": 10,
+         "duration_s": 250}]))
+    assert free < cleared < waited
+    # The engine reaches the lane at 250 s and waits until the cars are gone at 260 s.
+    assert cleared == pytest.approx(10 + 250 + 100 / (10 / 3.6), abs=0.3)
+
+
+def test_detour_lane_is_closed_while_blocked():
+    roads = copy.deepcopy(ROADS)
+    roads[1]["when_blocked"] = "detour"
+    roads[1]["clear_s"] = 10  # would be quick to clear, but a 'detour' lane is not usable
+    t, s = on_scene(brigade_drill(roads, blocked=["fire_lane"]))
+    assert "back_road" in row(s, "arrive_brigade")["trigger"]
+
+
+def test_responders_enter_by_their_access_exit_and_do_their_tasks():
+    sc = brigade_drill(ROADS, extra=[{"id": "search", "action": "sweep", "target": "room",
+                                      "by": "brigade", "when": "on_scene",
+                                      "actor": "brigade"}])
+    m, s = run(sc)
+    arrived = m.drill.on_scene["brigade"]
+    assert row(s, "search")["triggered_s"] == pytest.approx(arrived, abs=0.2)
+    assert row(s, "search")["actual_s"] > arrived
+
+
+# --------------------------------------------------------------------------- KPIs, output
+
+def test_kpis_report_met_and_missed_with_their_values():
+    sc = drill(kpis=[{"name": "fast", "metric": "all_out_s", "target": 1},
+                     {"name": "slow", "metric": "all_out_s", "target": 1000},
+                     {"name": "safe", "metric": "casualties", "target": 0}])
+    _, s = run(sc)
+    k = {x["name"]: x for x in s["kpis"]}
+    assert k["fast"]["met"] is False and k["slow"]["met"] is True
+    assert k["fast"]["value"] == s["evacuation_time_s"]
+    assert k["safe"]["met"] is True and k["safe"]["value"] == 0
+
+
+def test_an_action_that_never_happens_has_no_actual_time():
+    sc = drill(actors=staff(), timeline=[
+        {"id": "late", "action": "announce", "target": "all", "use_exit": "main",
+         "at_s": 5000}], time_limit_s=100)
+    _, s = run(sc)
+    assert row(s, "late")["actual_s"] is None and row(s, "late")["planned_s"] == 5000
+
+
+def test_runs_are_reproducible_with_actors():
+    sc = bedridden_drill(2)
+    a, _ = run(sc, seed=3)
+    b, _ = run(sc, seed=3)
+    assert np.array_equal(a.agents_state["cell"], b.agents_state["cell"])
+    assert np.array_equal(a.agents_state["out_time_s"], b.agents_state["out_time_s"])
+    assert a.events == b.events
+
+
+# --------------------------------------------------------------------------- validation
+
+def problems(**top) -> list[str]:
+    with pytest.raises(ScenarioError) as exc:
+        drill(**top)
+    return exc.value.problems
+
+
+def test_validation_reports_every_problem_at_once_with_suggestions():
+    got = problems(actors=staff() + [{"name": "guard", "role": "securty", "start": "lobby"}],
+                   timeline=[
+                       {"id": "a", "action": "unlok", "target": "rear", "at_s": 0},
+                       {"id": "b", "action": "unlock", "target": "reer", "by": "nurse",
+                        "at_s": 0},
+                       {"id": "c", "action": "sweep", "target": "room", "by": "nurce",
+                        "at_s": 0},
+                       {"id": "d", "action": "alarm", "after": "alarn"},
+                       {"id": "e", "action": "alarm", "at_s": 0, "when": "all_out"},
+                       {"id": "f", "action": "alarm", "at_s": 0, "colour": "red"},
+                   ])
+    text = "\n".join(got)
+    assert "did you mean 'security'" in text
+    assert "start: got 'lobby'" in text
+    assert "did you mean 'unlock'" in text
+    assert "'reer' is not an exit or named door (did you mean 'rear'?)" in text
+    assert "'nurce' is not an actor (did you mean 'nurse'?)" in text
+    assert "'alarn' is not the id of an action" in text
+    assert "expected exactly one trigger" in text
+    assert "timeline[5].colour: unknown key" in text
+    assert len(got) >= 8
+
+
+def test_trigger_cycles_are_reported():
+    got = problems(timeline=[{"id": "x", "action": "alarm", "after": "y"},
+                             {"id": "y", "action": "announce", "target": "all",
+                              "use_exit": "main", "after": "x"}])
+    assert any("trigger cycle: x -> y -> x" in p or "trigger cycle: y -> x -> y" in p
+               for p in got)
+
+
+def test_actions_that_can_never_fire_are_reported():
+    got = problems(actors=staff() + [BRIGADE], site={"access": {"gate": "main"},
+                                                      "roads": ROADS},
+                   timeline=[{"id": "search", "action": "sweep", "target": "room",
+                              "by": "brigade", "at_s": 0},
+                             {"id": "after_search", "action": "alarm", "after": "search"},
+                             {"id": "wait", "action": "alarm", "when": "arrived",
+                              "actor": "nurse", "place": "rear"},
+                             {"id": "smoke", "action": "alarm", "when": "smoke",
+                              "region": "room"}])
+    text = "\n".join(got)
+    assert "off-site and never called" in text
+    assert "'after_search' comes after 'search', which can never happen" in text
+    assert "no action sends them there" in text
+    assert "no [[fires]]" in text
+
+
+def test_road_and_actor_references_are_checked():
+    got = problems(actors=[{**BRIGADE, "station": "statoin", "access": "mian"}],
+                   site={"access": {"gate": "main"}, "roads": ROADS},
+                   blocked_roads=["fire_lan"],
+                   timeline=[{"action": "call", "target": "brigade", "at_s": 0}],
+                   kpis=[{"metric": "on_scene_s", "actor": "brigadier", "target": 1},
+                         {"metric": "speed", "target": 1}])
+    text = "\n".join(got)
+    assert "'statoin' is not a node of the road network (did you mean 'station'?)" in text
+    assert "'mian' is not an exit (did you mean 'main'?)" in text
+    assert "'fire_lan' is not a road of [site] (did you mean 'fire_lane'?)" in text
+    assert "'brigadier' is not an actor of this scenario (did you mean 'brigade'?)" in text
+    assert "kpis[1].metric" in text
+
+
+def test_cli_check_exits_2_on_a_bad_drill(tmp_path, capsys):
+    from sim.cli import main
+    text = (ROOT / "scenarios" / "nursing_home.toml").read_text()
+    bad = text.replace('by = "night_staff"\nafter = "alarm"\n\n[[timeline]]\nid = "fetch',
+                       'by = "night_stafff"\nafter = "alarm"\n\n[[timeline]]\nid = "fetch', 1)
+    assert bad != text
+    path = tmp_path / "bad.toml"
+    path.write_text(bad)
+    (tmp_path.parent / "buildings").mkdir(exist_ok=True)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'night_stafff' is not an actor (did you mean 'night_staff'?)" in err
+    assert "Traceback" not in err

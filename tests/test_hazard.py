@@ -1,0 +1,215 @@
+"""Fire and smoke (sim.hazard, sim.kernels.smoke): t² growth, mass balance, stability, doors,
+walking in smoke, dose and incapacitation, detectors, tenability, and the summary."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.hazard import NFPA_ALPHA, FireState, Fire
+from sim.kernels import smoke as K
+from sim.kernels.movement import CASUALTY
+from sim.model import EvacuationModel
+from sim.run import summarise
+from tests.worlds import building_doc, make_scenario
+
+# Two rooms joined by a named door D; the exit X is in the far room, so smoke must pass the
+# door to be lost.
+TWO_ROOMS = [
+    "#######################",
+    "#f.........#g.........#",
+    "#..........#..........#",
+    "#..........D..........X",
+    "#..........D..........X",
+    "#..........#..........#",
+    "#######################",
+]
+
+
+def two_rooms(door_state="open"):
+    return building_doc(TWO_ROOMS, {"east": "X"},
+                        doors={"middle": {"symbol": "D", "state": door_state}},
+                        regions={"fire_room": {"symbol": "f"}, "far_room": {"symbol": "g"}})
+
+
+def fire_scenario(door_state="open", occupants=None, **top):
+    top.setdefault("fires", [{"name": "fire", "region": "fire_room", "growth": "fast",
+                              "max_kw": 500}])
+    top.setdefault("time_limit_s", 120)
+    occ = occupants or [{"count": 1, "region": "far_room", "premove_s": 100000}]
+    return make_scenario(two_rooms(door_state), occ, **top)
+
+
+def test_t_squared_growth_matches_the_nfpa_classes():
+    # reference/verification.md §4.7: time to 1055 kW is 600, 300, 150 and 75 s.
+    for cls, t_1055 in (("slow", 600), ("medium", 300), ("fast", 150), ("ultrafast", 75)):
+        fs = FireState(Fire("f", "r", None, NFPA_ALPHA[cls], 5000.0, 10.0, 60.0),
+                       np.array([0]))
+        assert fs.hrr_kw(10.0 + t_1055) == pytest.approx(1055, rel=0.01)
+        for t in (0.0, 30.0, 90.0):
+            assert fs.hrr_kw(10.0 + t) == pytest.approx(NFPA_ALPHA[cls] * t * t)
+        assert fs.hrr_kw(5.0) == 0.0  # not started
+        assert fs.hrr_kw(10.0 + 10 * t_1055) == 5000.0  # capped
+
+
+def test_suppression_decays_or_holds_the_fire():
+    fire = Fire("f", "r", None, 0.1, 5000.0, 0.0, 30.0)
+    fs = FireState(fire, np.array([0]))
+    fs.suppressed_kw, fs.suppressed_s, fs.mode = fs.hrr_kw(100.0), 100.0, "extinguish"
+    assert fs.hrr_kw(130.0) == pytest.approx(1000.0 * math.exp(-1.0))
+    fs.mode = "control"
+    assert fs.hrr_kw(500.0) == pytest.approx(1000.0)
+
+
+def test_smoke_mass_is_conserved_in_a_closed_room_apart_from_the_source():
+    # The exit is locked and doors do not leak: nothing leaves; the smoke in the air must be
+    # exactly the fuel burned (midpoint rule, as the model integrates the source).
+    sc = fire_scenario(locked=["east"], hazard={"door_leakage": 0.0}, time_limit_s=60)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    hz = m.hazard
+    burned = 0.0
+    for _ in range(300):
+        t = m.time_s
+        burned += hz.fires[0].hrr_kw(t + 0.5 * m.dt_s) / 1000.0 / 20.0 * m.dt_s
+        m.step()
+    in_air = hz.y.sum() * hz.volume_m3
+    assert burned > 0.01
+    assert in_air == pytest.approx(burned, rel=1e-9)
+    assert hz.y.min() >= 0.0
+
+
+def test_open_exits_lose_smoke():
+    closed = EvacuationModel(fire_scenario(locked=["east"], hazard={"door_leakage": 0.0}), 1,
+                             make_handles=False).run(400)
+    open_ = EvacuationModel(fire_scenario(), 1, make_handles=False).run(400)
+    assert open_.hazard.y.sum() < closed.hazard.y.sum()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.floats(0.05, 5.0), st.integers(1, 6))
+def test_spread_keeps_smoke_positive_and_bounded(seed, diffusivity, extra_sub):
+    """With the sub-steps chosen by ``substeps`` (and more), no cell goes negative or above
+    the largest initial value, and without sources or sinks the total is unchanged."""
+    rng = np.random.default_rng(seed)
+    w, h = 12, 10
+    g = np.zeros(w * h)
+    for r in range(1, h - 1):
+        g[r * w + 1:r * w + w - 1] = rng.choice([0.0, 0.05, 1.0], w - 2, p=[0.1, 0.1, 0.8])
+    y = np.where(g > 0, rng.random(w * h), 0.0)
+    total, top = y.sum(), y.max()
+    empty_ptr = np.zeros(w * h + 1, dtype=np.int32)
+    none_i, none_f = np.zeros(0, dtype=np.int32), np.zeros(0)
+    n_sub = K.substeps(diffusivity, 0.15, 0.4, empty_ptr, none_f) + extra_sub - 1
+    K.spread(y, np.zeros_like(y), g, np.zeros(w * h, dtype=np.bool_), np.zeros(w * h), 1.0, w,
+             0.15, 0.4, diffusivity, empty_ptr, none_i, none_f, n_sub)
+    assert y.min() >= -1e-15
+    assert y.max() <= top + 1e-12
+    assert y.sum() == pytest.approx(total, rel=1e-12)
+
+
+def test_substeps_follow_the_stability_condition():
+    ptr = np.zeros(11, dtype=np.int32)
+    none = np.zeros(0)
+    # 4 D h / dx² <= 0.9 per sub-step
+    for d in (0.1, 1.0, 5.0):
+        n = K.substeps(d, 0.15, 0.4, ptr, none)
+        assert 4 * d * (0.15 / n) / 0.16 <= 0.9 + 1e-12
+        assert n == 1 or 4 * d * (0.15 / (n - 1)) / 0.16 > 0.9
+
+
+def test_a_door_closed_before_the_fire_keeps_the_far_room_tenable_longer():
+    def far_room_untenable(door):
+        sc = fire_scenario(door, time_limit_s=600,
+                           fires=[{"name": "fire", "region": "fire_room", "growth": "fast",
+                                   "max_kw": 1000}])
+        m = EvacuationModel(sc, 1, make_handles=False).run()
+        s = summarise(m, 0.0)
+        return s["regions"]["far_room"]["untenable_s"], m
+
+    t_open, m_open = far_room_untenable("open")
+    t_closed, m_closed = far_room_untenable("closed")
+    assert t_open is not None
+    assert t_closed is None or t_closed > 2 * t_open
+    far = m_open.building.region("far_room").cells
+    assert m_closed.hazard.out["k"][far].mean() < 0.5 * m_open.hazard.out["k"][far].mean()
+
+
+def test_walking_in_smoke_follows_frantzich_nilsson_with_its_floor():
+    y = np.array([0.0, 1e-3, 1e-2, 1.0])
+    fixed = {k: np.full(4, -1.0) for k in ("k", "co", "co2", "o2", "t")}
+    out = {k: np.zeros(4) for k in ("k", "speed", "fed_rate", "temp")}
+    p = {"soot_k": 435.0, "co_ppm_per": 1.0, "co2_pct_per": 0.0, "o2_pct_per": 0.0,
+         "dtemp_per": 0.0, "speed_floor": 0.1, "fn_slope": K.FN_SLOPE}
+    K.conditions(y, fixed, p, out)
+    assert out["k"] == pytest.approx(435.0 * y)
+    assert out["speed"][0] == 1.0
+    assert out["speed"][1] == pytest.approx(1 - 0.057 / 0.706 * 0.435)
+    assert out["speed"][3] == 0.1  # K = 435 /m: the floor
+
+
+def test_an_incapacitated_occupant_is_a_casualty_and_stays_put():
+    sc = make_scenario(two_rooms(), [{"count": 2, "region": "far_room", "premove_s": 100000}],
+                       atmosphere=[{"region": "far_room", "co_ppm": 8000, "co2_pct": 3.0}],
+                       time_limit_s=400)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    cells = m.agents_state["cell"][:2].copy()
+    m.run()
+    a = m.agents_state
+    assert np.all(a["state"][:2] == CASUALTY)
+    assert np.array_equal(a["cell"][:2], cells)
+    s = summarise(m, 0.0)
+    assert s["casualties"] == 2 and s["harmed"] == 2 and s["peak_fed"] >= 1.0
+    assert s["evacuation_time_s"] is None
+
+
+def test_detector_fires_and_raises_the_alarm():
+    sc = fire_scenario(occupants=[{"count": 3, "region": "far_room", "premove_s": 5}],
+                       detectors=[{"name": "d", "region": "fire_room"}],
+                       timeline=[{"id": "alarm", "action": "alarm", "when": "detector",
+                                  "detector": "d"}], time_limit_s=300)
+    m = EvacuationModel(sc, 1, make_handles=False).run()
+    s = summarise(m, 0.0)
+    fired = s["detectors"]["d"]
+    assert fired is not None and fired > 0
+    alarm = next(r for r in s["timeline"] if r["id"] == "alarm")
+    assert alarm["actual_s"] == pytest.approx(fired, abs=2 * sc.dt_s)
+    assert s["first_out_s"] > fired + 5
+
+
+def test_summary_reports_exposure_and_regions():
+    sc = fire_scenario(occupants=[{"count": 5, "region": "far_room", "premove_s": 60}],
+                       time_limit_s=600)
+    m = EvacuationModel(sc, 1, make_handles=False).run()
+    s = summarise(m, 0.0)
+    for key in ("harmed", "peak_fed", "occupant_seconds_in_smoke", "regions", "casualties"):
+        assert key in s
+    assert s["occupant_seconds_in_smoke"] > 0
+    assert 0 < s["peak_fed"] < 1
+    assert s["regions"]["far_room"]["cleared_s"] == pytest.approx(s["evacuation_time_s"],
+                                                                  abs=1.0)
+    assert s["regions"]["fire_room"]["untenable_s"] is not None
+    assert s["regions"]["fire_room"]["cleared_s"] == 0.0  # nobody was ever there
+    # The run ends when everyone is out; the fire has grown as 0.0469 t² until then.
+    assert s["peak_hrr_kw"] == pytest.approx(min(500.0, 0.0469 * s["simulated_s"] ** 2),
+                                             rel=0.02)
+
+
+def test_occupants_avoid_a_smoke_logged_route_when_another_exists():
+    # A hall 16 m long with an exit at each end; everyone starts in the middle. The last 4 m
+    # before the west exit are smoke-logged (a fixed atmosphere, K = 3 /m).
+    rows = ["#" * 42] + ["W" + "." * 40 + "E"] * 3 + ["#" * 42]
+    doc = building_doc(rows, {"west": "W", "east": "E"},
+                       regions={"middle": {"rect_m": [7.0, 0.0, 10.2, 5.0], "floor": "ground"},
+                                "west_end": {"rect_m": [0.0, 0.0, 4.4, 5.0],
+                                             "floor": "ground"}})
+    occ = [{"count": 20, "region": "middle", "premove_s": 0}]
+    clear = EvacuationModel(make_scenario(doc, occ, time_limit_s=200), 1,
+                            make_handles=False).run()
+    smoky = EvacuationModel(make_scenario(doc, occ, time_limit_s=200, atmosphere=[
+        {"region": "west_end", "extinction_per_m": 3.0}]), 1, make_handles=False).run()
+    assert clear.exit_counts()["west"] >= 6
+    assert smoky.exit_counts()["west"] <= clear.exit_counts()["west"] // 3
