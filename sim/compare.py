@@ -191,7 +191,10 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
                             "runs_not_everyone_out": s["runs_not_everyone_out"],
                             "max_still_inside": s["max_still_inside"],
                             "casualties_mean": s["casualties_mean"]})
+        # Costliest first: runs where someone never got out, then people incapacitated
+        # (with a fire), then the added 95th-percentile time.
         ranking.sort(key=lambda r: (-(r["runs_not_everyone_out"]),
+                                    -(r["casualties_mean"] or 0.0),
                                     -(r["extra_p95_s"] if r["extra_p95_s"] is not None
                                       else math.inf)))
     sc0 = load_scenario(scenario_path, labels[0][1])

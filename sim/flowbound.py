@@ -43,12 +43,19 @@ def exit_windows(model) -> list[tuple[float, float]]:
 
 def arrival_times(model) -> np.ndarray:
     """(n_occupants, n_exits): the earliest time each occupant could reach each exit."""
-    a = model.agents_state
-    inside = a["cell"] >= 0
+    n = model.n_occupants
+    a = {k: v[:n] for k, v in model.agents_state.items()}
+    # Occupants who cannot walk are left out (a bound on fewer people is still a bound); an
+    # alarm the drill raises later is taken as raised at once; and where a drill sweeps rooms
+    # (hurrying people out before their pre-movement time is up) nobody waits at all.
+    inside = (a["cell"] >= 0) & ~model.needs_assist
     cells = a["cell"][inside]
+    start = np.where(np.isfinite(a["start_s"]), a["start_s"], a["premove_s"])[inside]
+    if any(x.action == "sweep" for x in model.scenario.drill.actions):
+        start = np.zeros_like(start)
     # Fields of belief 0 treat every door as usable: the shortest routes in the building.
     dist = model.fields[model.row_of[0]][:, cells].T.astype(float)  # (n, exits)
-    t = a["start_s"][inside][:, None] + dist / a["speed_ms"][inside][:, None].astype(float)
+    t = start[:, None] + dist / a["speed_ms"][inside][:, None].astype(float)
     return t
 
 
