@@ -115,7 +115,8 @@ class TrainerApp:
         times = sorted(set().union(*[set(r.time_s.tolist()) for r in replays]))
         self.playback = Playback(times)
         self.floor = 0
-        self.layers = {"trails": False, "density": False, "smoke": False}
+        self.layers = {"trails": False, "density": False,
+                       "smoke": any(r.has_smoke for r in replays)}
         self.show_help = False
         self.banner: tuple[str, float] | None = None
         self.dragging_bar = False
@@ -201,8 +202,8 @@ class TrainerApp:
                 self.layers["density"] = not self.layers["density"]
             elif key == pg.K_s:
                 self.layers["smoke"] = not self.layers["smoke"]
-                if self.layers["smoke"]:
-                    self.banner = ("This record has no smoke (hazards are not modelled in it).",
+                if self.layers["smoke"] and not any(r.has_smoke for r in self.replays):
+                    self.banner = ("This record has no smoke (no fire in its scenario).",
                                    time.monotonic() + 4)
             elif key == pg.K_HOME:
                 self.fit()
@@ -268,11 +269,14 @@ class TrainerApp:
         for k, (rep, view, fr) in enumerate(zip(self.replays, self.views, frames)):
             floor = min(self.floor, len(rep.floors) - 1)
             d.draw_plan(self.screen, self.map_surface(k), rep, floor, view, t)
+            if self.layers["smoke"]:
+                d.draw_smoke(self.screen, rep, fr, floor, view)
             if self.layers["density"]:
                 d.draw_density(self.screen, rep, fr, floor, view)
             if self.layers["trails"]:
                 d.draw_trails(self.screen, rep, fr, floor, view)
             d.draw_occupants(self.screen, rep, fr, floor, view)
+            d.draw_actors(self.screen, rep, fr, floor, view)
             d.draw_finished(self.screen, self.fonts["bold"], rep, t, view)
             left, head_top, w, _ = self.headers[k]
             pg.draw.rect(self.screen, d.PANEL, pg.Rect(self.headers[k]))

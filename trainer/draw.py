@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pygame
 
-from .records import CASUALTY, MOVING, WAITING, Replay
+from .records import CARRIED, CASUALTY, MOVING, WAITING, Replay
 from .view import View
 
 BACKGROUND = (28, 30, 36)
@@ -33,8 +33,13 @@ STATE_COLOURS = {
     WAITING: (150, 150, 160),   # not moving yet (pre-movement)
     MOVING: (30, 110, 220),     # moving
     CASUALTY: (20, 20, 20),     # incapacitated
+    CARRIED: (150, 60, 190),    # being carried out (drawn at the carrier)
 }
 STAFF_COLOUR = (0, 175, 170)
+ROLE_COLOURS = {"fire_rescue": (220, 50, 30), "police": (20, 40, 140),
+                "medical": (240, 240, 240)}
+ACTOR_COLOUR = (245, 150, 0)  # venue staff, night duty, property management, volunteers...
+SMOKE_COLOUR = (70, 70, 70)
 TRAIL_COLOUR = (120, 160, 230)
 
 LEGEND = [
@@ -42,6 +47,9 @@ LEGEND = [
     ("moving", STATE_COLOURS[MOVING]),
     ("staff", STAFF_COLOUR),
     ("casualty", STATE_COLOURS[CASUALTY]),
+    ("carried out", STATE_COLOURS[CARRIED]),
+    ("drill staff (square)", ACTOR_COLOUR),
+    ("fire brigade (square)", ROLE_COLOURS["fire_rescue"]),
     ("exit open", EXIT_OPEN),
     ("exit locked", EXIT_LOCKED),
     ("exit unlocked during run", EXIT_UNLOCKED),
@@ -160,6 +168,53 @@ def draw_occupants(surface: pygame.Surface, replay: Replay, frame: int, floor: i
     sx, sy = view.to_screen(x, y)
     radius = max(1, round(0.2 * view.scale))
     return draw_dots(surface, sx, sy, occupant_colours(replay, idx, state), radius, view.rect)
+
+
+def draw_actors(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
+                view: View) -> int:
+    """The drill's actors as squares in their role's colour. Returns how many were drawn."""
+    idx, fl, x, y = replay.actors_at(frame)
+    on = fl == floor
+    if not np.any(on):
+        return 0
+    sx, sy = view.to_screen(x[on], y[on])
+    half = max(2, round(0.3 * view.scale))
+    roles = replay.actors
+    clip = surface.get_clip()
+    surface.set_clip(pygame.Rect(view.rect))
+    for k, px, py in zip(idx[on], sx, sy):
+        role = roles[k]["role"] if k < len(roles) else ""
+        colour = ROLE_COLOURS.get(role, ACTOR_COLOUR)
+        box = pygame.Rect(round(px) - half, round(py) - half, 2 * half, 2 * half)
+        pygame.draw.rect(surface, colour, box)
+        pygame.draw.rect(surface, (0, 0, 0), box, 1)
+    surface.set_clip(clip)
+    return int(np.count_nonzero(on))
+
+
+def draw_smoke(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
+               view: View) -> None:
+    """Smoke as a grey veil: faint where visibility drops below 30 m (K = 0.1 /m), opaque
+    grey at K = 3 /m (visibility 1 m with reflecting signs)."""
+    k = replay.smoke_grid(frame, floor)
+    if k is None:
+        return
+    rows, cols = k.shape
+    level = np.clip(np.log10(np.maximum(k, 1e-6) / 0.1) / np.log10(30.0), 0.0, 1.0)
+    rgb = np.zeros((cols, rows, 3), dtype=np.uint8)
+    rgb[...] = SMOKE_COLOUR
+    small = pygame.Surface((cols, rows), pygame.SRCALPHA)
+    pygame.surfarray.blit_array(small, rgb)
+    alpha = pygame.surfarray.pixels_alpha(small)
+    alpha[:] = np.where(k.T >= 0.1, 40 + 190 * level.T, 0).astype(np.uint8)
+    del alpha
+    cell = replay.meta["building"]["cell_m"]
+    left, top = view.to_screen(0.0, rows * cell)
+    size = (max(1, round(cols * cell * view.scale)), max(1, round(rows * cell * view.scale)))
+    clip = surface.get_clip()
+    surface.set_clip(pygame.Rect(view.rect))
+    surface.blit(pygame.transform.scale(small, size), (round(left), round(top)))
+    surface.set_clip(clip)
 
 
 def draw_trails(surface: pygame.Surface, replay: Replay, frame: int, floor: int, view: View,
@@ -281,6 +336,26 @@ def describe_event(ev: dict) -> str:
         return f"{what} found locked"
     if kind in ("lock", "unlock", "open", "close", "add_clutter", "clear_clutter"):
         return f"{kind.replace('_', ' ')} {ev.get('target', '')}"
+    if kind == "action":
+        who = f"{ev['actor']}: " if ev.get("actor") else ""
+        target = "" if ev.get("target") in (None, "", "all") else f" {ev['target']}"
+        return f"{who}{ev.get('action', '').replace('_', ' ')}{target}"
+    if kind == "alarm":
+        return "alarm" + ("" if ev.get("area", "all") == "all" else f" ({ev['area']})")
+    if kind == "picked_up":
+        return f"{ev.get('actor')} picks up a resident"
+    if kind == "assisted_out":
+        return f"{ev.get('actor')} brings a resident out"
+    if kind == "on_scene":
+        return f"{ev.get('actor')} on scene"
+    if kind == "detector":
+        return f"detector {ev.get('detector')} fires"
+    if kind == "fire":
+        return f"fire starts in {ev.get('region')}"
+    if kind == "incapacitated":
+        return f"{ev.get('occupants')} overcome by smoke"
+    if kind == "lane_blocked":
+        return f"{ev.get('actor')} held up: {ev.get('road')} blocked"
     if kind == "all_out":
         return "everyone is out"
     if kind == "time_limit":

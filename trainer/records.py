@@ -14,7 +14,8 @@ REQUIRED = ("frame_time_s", "frame_cell", "frame_state", "cell_floor", "cell_xy_
             "occupant_profile")
 
 # Occupant states in records.
-WAITING, MOVING, EVACUATED, CASUALTY = 0, 1, 2, 3
+WAITING, MOVING, EVACUATED, CASUALTY, CARRIED = 0, 1, 2, 3, 4
+OPTIONAL = ("actor_frame_cell", "actor_frame_state", "frame_smoke_k")
 
 
 class ReplayError(Exception):
@@ -33,6 +34,41 @@ class Replay:
     cell_floor: np.ndarray  # (C,)
     cell_xy: np.ndarray  # (C, 2) metres
     profile: np.ndarray  # (N,)
+    actor_cell: np.ndarray | None = None  # (F, A) the drill's actors, -1 when outside
+    smoke_k: np.ndarray | None = None  # (F, C) extinction coefficient per cell, 1/m
+
+    @property
+    def has_smoke(self) -> bool:
+        return self.smoke_k is not None
+
+    @property
+    def actors(self) -> list[dict]:
+        return self.meta.get("actors", [])
+
+    def actors_at(self, frame: int):
+        """(member indices, floor, x, y) of the actors inside at ``frame``."""
+        if self.actor_cell is None:
+            empty = np.zeros(0)
+            return empty.astype(int), empty.astype(int), empty, empty
+        cells = self.actor_cell[frame]
+        idx = np.flatnonzero(cells >= 0)
+        c = cells[idx]
+        return idx, self.cell_floor[c], self.cell_xy[c, 0], self.cell_xy[c, 1]
+
+    def smoke_grid(self, frame: int, floor: int) -> np.ndarray | None:
+        """K (1/m) on the map cells of ``floor``, shape (rows, cols); None without smoke."""
+        if self.smoke_k is None:
+            return None
+        fl = self.floors[floor]
+        rows, cols = fl["rows"], fl["cols"]
+        cell = self.meta["building"]["cell_m"]
+        on = np.flatnonzero(self.cell_floor == floor)
+        col = np.floor(self.cell_xy[on, 0] / cell).astype(int)
+        row = rows - 1 - np.floor(self.cell_xy[on, 1] / cell).astype(int)
+        ok = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+        grid = np.zeros((rows, cols), dtype=np.float32)
+        grid[row[ok], col[ok]] = self.smoke_k[frame, on[ok]].astype(np.float32)
+        return grid
 
     @property
     def n_frames(self) -> int:
@@ -65,7 +101,7 @@ class Replay:
 
     def counts_at(self, frame: int) -> dict[str, int]:
         s = self.state[frame]
-        return {"inside": int(np.count_nonzero((s == WAITING) | (s == MOVING))),
+        return {"inside": int(np.count_nonzero((s == WAITING) | (s == MOVING) | (s == CARRIED))),
                 "out": int(np.count_nonzero(s == EVACUATED)),
                 "casualties": int(np.count_nonzero(s == CASUALTY))}
 
@@ -75,8 +111,9 @@ class Replay:
         for ev in self.meta.get("events", []):
             if ev["time_s"] > time_s:
                 break
-            if ev["kind"] in ("lock", "unlock") and ev.get("target") in state:
-                state[ev["target"]] = ev["kind"] == "lock"
+            kind = ev.get("action") if ev["kind"] == "action" else ev["kind"]
+            if kind in ("lock", "unlock") and ev.get("target") in state:
+                state[ev["target"]] = kind == "lock"
         return state
 
     def staff_mask(self) -> np.ndarray:
@@ -107,7 +144,7 @@ def load_replay(path: str | Path) -> Replay:
             missing = [k for k in REQUIRED if k not in data.files]
             if missing:
                 raise ReplayError(f"{path}: incomplete record, missing {', '.join(missing)}")
-            arrays = {k: data[k] for k in REQUIRED}
+            arrays = {k: data[k] for k in REQUIRED + OPTIONAL if k in data.files}
     except FileNotFoundError:
         raise ReplayError(f"{path}: file not found") from None
     except ReplayError:
@@ -119,4 +156,5 @@ def load_replay(path: str | Path) -> Replay:
         raise ReplayError(f"{path}: the record has no frames")
     return Replay(str(path), meta, arrays["frame_time_s"], arrays["frame_cell"],
                   arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
-                  arrays["occupant_profile"])
+                  arrays["occupant_profile"], arrays.get("actor_frame_cell"),
+                  arrays.get("frame_smoke_k"))
