@@ -60,7 +60,37 @@ def variant_stats(label: str, summaries: list[dict], out_times: list[np.ndarray]
         if any(b is not None for b in bounds) else None,
         "time_limit_s": summaries[0]["simulated_s"] if any(math.isinf(t) for t in times)
         else None,
+        **_drill_stats(summaries),
     }
+
+
+def _drill_stats(summaries: list[dict]) -> dict:
+    """With a fire: exposure; with a drill: when each profile was out, and how often each KPI
+    was met. Means over runs (per-profile times: median, null if any run left one inside)."""
+    out: dict = {}
+    s0 = summaries[0]
+    out["last_out_median_s"] = _finite(percentile(
+        [s["last_out_s"] if s.get("last_out_s") is not None else math.inf
+         for s in summaries], 50))
+    if "harmed" in s0:
+        out.update({
+            "hazard": True,
+            "harmed_mean": float(np.mean([s["harmed"] for s in summaries])),
+            "occupant_seconds_in_smoke_mean": float(np.mean(
+                [s["occupant_seconds_in_smoke"] for s in summaries])),
+            "peak_fed_max": float(max(s["peak_fed"] for s in summaries)),
+        })
+    if "profiles" in s0:
+        out["profile_all_out_median_s"] = {
+            p: _finite(percentile([s["profiles"][p]["all_out_s"]
+                                   if s["profiles"][p]["all_out_s"] is not None else math.inf
+                                   for s in summaries], 50))
+            for p in s0["profiles"]}
+    if s0.get("kpis"):
+        out["kpis_met"] = {k["name"]: sum(bool(s["kpis"][i]["met"]) for s in summaries)
+                           for i, k in enumerate(s0["kpis"])}
+        out["kpi_targets"] = {k["name"]: k["target"] for k in s0["kpis"]}
+    return out
 
 
 def _finite(x: float) -> float | None:
@@ -84,14 +114,26 @@ def bootstrap_median_difference(a: list[float], b: list[float], n: int = 2000,
 def headline(reference: dict, other: dict) -> str:
     """One plain sentence (or two) on what ``other`` costs against ``reference``."""
     new_locks = [e for e in other["locked"] if e not in reference["locked"]]
-    what = (f"With {' and '.join(new_locks)} locked" if new_locks
-            else f"In the '{other['label']}' variant")
+    label = other["label"]
+    if new_locks and (label.endswith("locked") or label.startswith("without ")):
+        what = f"With {' and '.join(new_locks)} locked"  # the lock is all that differs
+    elif new_locks:
+        what = f"In '{label}' ({' and '.join(new_locks)} locked)"
+    else:
+        what = f"In the '{label}' variant"
     n = other["runs"]
     words = []
-    if other["runs_not_everyone_out"]:
+    if other["max_still_inside"]:
         words.append(f"{what}, in {other['runs_not_everyone_out']} of {n} runs people were still "
                      f"inside when the simulation stopped (up to {other['max_still_inside']} of "
                      f"{other['occupants']}).")
+    if other.get("hazard"):
+        words.append(
+            f"{what}, on average {other['casualties_mean']:.1f} people were overcome by smoke "
+            f"(against {reference['casualties_mean']:.1f}), {other['harmed_mean']:.1f} were "
+            f"harmed (FED 0.3 or more; against {reference['harmed_mean']:.1f}), and occupants "
+            f"spent {other['occupant_seconds_in_smoke_mean']:,.0f} person-seconds in smoke "
+            f"(against {reference['occupant_seconds_in_smoke_mean']:,.0f}).")
     r95, o95 = reference["p95_s"], other["p95_s"]
     if r95 is not None and o95 is not None:
         diff = o95 - r95
@@ -107,13 +149,36 @@ def headline(reference: dict, other: dict) -> str:
         if lo <= 0.0 <= hi:
             words.append(f"The difference ({med:+.0f} s in the median) is within the run-to-run "
                          f"spread of {n} runs: run more seeds before relying on it.")
-    if other["locked_exit_discoveries_mean"]:
-        words.append(f"On average {other['locked_exit_discoveries_mean']:.0f} people walked up to "
-                     f"a locked exit and {other['told_of_locked_exits_mean']:.0f} more heard of it "
-                     "from others.")
+    slow = _slowest_profile(reference, other)
+    if slow is not None:
+        name, o_t, r_t = slow
+        words.append(f"The last {name.replace('_', ' ')} occupant was out after "
+                     f"{format_duration(o_t)} in the median run, against {format_duration(r_t)}.")
+    found = other["locked_exit_discoveries_mean"]
+    if found >= 0.5:
+        told = other["told_of_locked_exits_mean"]
+        words.append(f"On average {_people(found)} walked up to a locked exit"
+                     + (f" and {told:.0f} more heard of it from others." if told >= 0.5
+                        else "."))
     if n < 10:
         words.append(f"Only {n} runs: treat the 95th percentile as rough.")
     return " ".join(words)
+
+
+def _people(x: float) -> str:
+    return "1 person" if round(x) == 1 else f"{x:.0f} people"
+
+
+def _slowest_profile(reference: dict, other: dict):
+    """(profile, other's median, reference's median) for the profile that is out last in the
+    reference, when a drill reports profiles and both medians exist."""
+    a = reference.get("profile_all_out_median_s") or {}
+    b = other.get("profile_all_out_median_s") or {}
+    both = [p for p in a if a[p] is not None and b.get(p) is not None]
+    if len(a) < 2 or not both:
+        return None
+    p = max(both, key=lambda k: a[k])
+    return p, b[p], a[p]
 
 
 def reference_of(stats: list[dict]) -> dict:

@@ -227,6 +227,30 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         f"<td>{_fmt(s['min_s'])} – {_fmt(s['max_s'])}</td>"
         f"<td>{s['runs_not_everyone_out']} of {s['runs']}</td>"
         f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
+    drill = ""
+    if any(s.get("hazard") for s in stats):
+        drill += "<h2>Smoke</h2><table><tr><th>variant</th><th>overcome (FED 1), mean</th>" \
+                 "<th>harmed (FED 0.3), mean</th><th>person-seconds in smoke, mean</th>" \
+                 "<th>highest FED</th></tr>" + "".join(
+                     f"<tr><td>{html.escape(s['label'])}</td><td>{s['casualties_mean']:.1f}</td>"
+                     f"<td>{s['harmed_mean']:.1f}</td>"
+                     f"<td>{s['occupant_seconds_in_smoke_mean']:,.0f}</td>"
+                     f"<td>{s['peak_fed_max']:.2f}</td></tr>" for s in stats) + "</table>"
+    if stats[0].get("profile_all_out_median_s"):
+        profiles = list(stats[0]["profile_all_out_median_s"])
+        drill += "<h2>When each kind of occupant was out (median run)</h2><table><tr>" \
+                 "<th>variant</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in profiles) + \
+                 "</tr>" + "".join(
+                     f"<tr><td>{html.escape(s['label'])}</td>" + "".join(
+                         f"<td>{_fmt(s['profile_all_out_median_s'].get(p))}</td>"
+                         for p in profiles) + "</tr>" for s in stats) + "</table>"
+    if stats[0].get("kpis_met"):
+        names = list(stats[0]["kpis_met"])
+        drill += "<h2>KPIs: runs in which each was met</h2><table><tr><th>variant</th>" + \
+                 "".join(f"<th>{html.escape(k)}</th>" for k in names) + "</tr>" + "".join(
+                     f"<tr><td>{html.escape(s['label'])}</td>" + "".join(
+                         f"<td>{s['kpis_met'].get(k, 0)} of {s['runs']}</td>" for k in names)
+                     + "</tr>" for s in stats) + "</table>"
     ranking = ""
     if result["ranking"]:
         ranking = "<h2>Ranking</h2><table><tr><th>lost</th><th>extra time, median</th>" \
@@ -267,6 +291,7 @@ same for every variant), compared with <b>{html.escape(result['reference'])}</b>
 building would give if everyone knew the best exit, walked at their free speed and only the
 exits limited the flow. The gap to the simulated time is what congestion inside the building
 and the occupants' behaviour cost.</p>
+{drill}
 {ranking}
 <h2>Figures</h2>
 {images}

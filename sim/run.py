@@ -46,6 +46,8 @@ def summarise(model: EvacuationModel, wall_s: float) -> dict:
         "inside": inside,
         "evacuation_time_s": round(float(out[-1]), 2) if everyone_out else None,
         "first_out_s": round(float(out[0]), 2) if out.size else None,
+        # the last of those who got out (differs from evacuation_time_s when someone did not)
+        "last_out_s": round(float(out[-1]), 2) if out.size else None,
         "out_time_percentiles_s": {"50": pct(50), "90": pct(90), "95": pct(95)},
         "simulated_s": round(model.time_s, 3),
         "steps": model.n_steps,

@@ -236,3 +236,55 @@ def test_titles_keep_their_english_without_a_cjk_font():
     assert display_title(title, has_cjk=False) == "Nursing home at night"
     assert display_title(title, has_cjk=True) == title
     assert is_cjk("疏") and not is_cjk("—") and not is_cjk("a")
+
+
+# ------------------------------------------------------------------ drills and smoke
+
+@pytest.fixture(scope="module")
+def drill_record(tmp_path_factory):
+    """The restaurant drill: a kitchen fire, waiters and a cook as actors."""
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    out = tmp_path_factory.mktemp("drill")
+    sc = load_scenario(ROOT / "scenarios" / "restaurant.toml", "rear_blocked")
+    run_scenario(sc, out_dir=out, record_every_s=1.0)
+    return out / "record.npz"
+
+
+def test_drill_record_replays_actors_and_smoke(drill_record):
+    rep = load_replay(drill_record)
+    assert rep.has_smoke and rep.actor_cell is not None
+    assert [a["actor"] for a in rep.actors][:1] == ["cook"]
+    idx, fl, x, y = rep.actors_at(0)
+    assert idx.size == 5  # the cook and four waiters start inside
+    late = rep.frame_at(60.0)
+    k = rep.smoke_grid(late, 0)
+    assert k.shape == (rep.floors[0]["rows"], rep.floors[0]["cols"])
+    assert k.max() > 1.0  # the kitchen is smoke-logged after a minute
+    assert rep.smoke_grid(0, 0).max() == 0.0
+    # The exit blocked by stored goods is drawn locked: nobody unlocks it in this drill.
+    assert rep.exit_locked_at(60.0)["rear"] is True
+
+
+def test_trainer_draws_actors_and_the_smoke_veil(drill_record):
+    rep = load_replay(drill_record)
+    app = TrainerApp([rep], size=(1000, 640), headless=True)
+    app.fit()
+    app.playback.seek(60.0)
+    app.layers["smoke"] = False
+    app.draw()
+    clear = pygame.surfarray.array3d(app.screen).copy()
+    app.layers["smoke"] = True
+    app.draw()
+    smoky = pygame.surfarray.array3d(app.screen)
+    view = app.views[0]
+    left, top, w, h = view.rect
+    region = (slice(left, left + w), slice(top, top + h))
+    # The veil darkens part of the plan and nothing else.
+    darker = smoky[region].sum(axis=2) < clear[region].sum(axis=2) - 30
+    assert 0.02 < darker.mean() < 0.8
+    # Actors are drawn as squares in the staff colour.
+    colour = np.array(draw.ACTOR_COLOUR)
+    assert np.any(np.all(smoky[region] == colour, axis=2))
+    app.close()
