@@ -183,8 +183,18 @@ def _check_scenario(path: Path) -> int:
 
     for variant in list_variants(path):
         sc = load_scenario(path, variant)
+        d = sc.drill
+        drill = ""
+        if not d.empty:
+            members = sum(a.count for a in d.actors)
+            drill = (f"; drill: {len(d.actors)} actor(s) ({members} people), "
+                     f"{len(d.actions)} action(s), {len(d.kpis)} KPI(s)"
+                     + (f", blocked roads: {', '.join(d.blocked_roads)}" if d.blocked_roads
+                        else ""))
+        fires = f"; fires: {', '.join(f.name for f in sc.fires)}" if sc.fires else ""
         print(f"{path} [{variant}]: {sc.occupants} occupants in '{sc.building.name}', "
-              f"locked: {', '.join(sc.locked) or 'none'}, {len(sc.changes)} timed change(s)")
+              f"locked: {', '.join(sc.locked) or 'none'}, {len(sc.changes)} timed change(s)"
+              f"{drill}{fires}")
     _, warnings = check_graph(build_graph(sc.building))
     for w in warnings:
         print(f"  warning: {w}")

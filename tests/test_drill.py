@@ -4,7 +4,6 @@ roads, KPIs, and validation of every part (sim.drill, sim.drillrun)."""
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 
 import numpy as np
