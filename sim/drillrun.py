@@ -843,7 +843,8 @@ class DrillRuntime:
             m.hazard.ignite(target, t)
         elif kind == "suppress":
             m.hazard.suppress(target, t, x.option("mode", "extinguish"))
-        m.log(t, "action", id=x.id, action=kind, target=target, actor=st.who)
+        if kind != "alarm":  # the model logs the alarm itself, with how many heard it
+            m.log(t, "action", id=x.id, action=kind, target=target, actor=st.who)
         if kind in ("unlock", "lock", "open", "close", "clear_clutter"):
             self.refresh_goals()
 

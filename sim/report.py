@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from pathlib import Path
 
 import matplotlib
@@ -98,6 +99,47 @@ def plot_exit_usage(ax, stats: list[dict]):
     ax.set_title("Which exits people used")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    return ax
+
+
+def plot_drill_timeline(ax, timelines: dict[str, list[dict]], seed: int):
+    """The drill as a Gantt chart, one run per variant (the same seed): for every action a bar
+    from its trigger to when it was done, the planned time as a hollow diamond, an action that
+    never happened as a cross at its trigger."""
+    ids = []
+    for rows in timelines.values():
+        for r in rows:
+            if r["id"] not in ids:
+                ids.append(r["id"])
+    n = len(timelines)
+    h = 0.8 / n
+    for k, (label, rows) in enumerate(timelines.items()):
+        colour = COLOURS[k % len(COLOURS)]
+        by_id = {r["id"]: r for r in rows}
+        for i, aid in enumerate(ids):
+            r = by_id.get(aid)
+            if r is None:
+                continue
+            y = i + (k - (n - 1) / 2) * h
+            start, done = r.get("triggered_s"), r["actual_s"]
+            if start is not None and done is not None:
+                ax.barh(y, max(done - start, 0.5), left=start, height=h * 0.9, color=colour,
+                        label=label if i == 0 else None)
+                ax.plot(done, y, "o", color=colour, mec="#222", ms=4)  # instant actions too
+            elif start is not None:
+                ax.plot(start, y, "x", color=colour, ms=7)
+            if r["planned_s"] is not None:
+                ax.plot(r["planned_s"], y, "D", mfc="none", mec="#333", ms=5)
+    ax.set_yticks(range(len(ids)), ids, fontsize=8)
+    ax.set_xlim(left=0)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (s)")
+    ax.set_title(f"Drill timeline, seed {seed}: from trigger to done (bar, ● done), "
+                 "planned (◇), never done (x)", fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    if labels:
+        ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
     return ax
 
 
@@ -203,6 +245,14 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         fig, ax = plt.subplots(figsize=(8, 4.2))
         figs.append(("exits", "Exit usage", _save(plot_exit_usage(ax, stats).figure,
                                                   out / "exits.png")))
+    timelines = _first_run_timelines(result)
+    if timelines:
+        n_ids = len({r["id"] for rows in timelines.values() for r in rows})
+        fig, ax = plt.subplots(figsize=(9, 0.45 * n_ids * max(1, len(timelines) / 2) + 1.6),
+                               layout="constrained")
+        figs.append(("timeline", "Drill timeline",
+                     _save(plot_drill_timeline(ax, timelines, result["seeds"][0]).figure,
+                           out / "timeline.png")))
     b = scenario.building
     floors = [k for k in range(len(b.floors))]
     peaks = {s["label"]: np.mean([m["peak_density"] for m in maps[s["label"]]], axis=0)
@@ -263,6 +313,11 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     images = "".join(f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
                      f"<figcaption>{html.escape(alt)}</figcaption></figure>"
                      for _, alt, data in figs)
+    hazard_note = ("Fire and smoke are a training-grade model (t² growth, smoke spread by "
+                   "diffusion, walking speed in smoke after Frantzich and Nilsson, Purser's "
+                   "fractional effective dose; limits in docs/hazards.md): read the smoke "
+                   "figures as comparisons between variants, not as predictions. "
+                   if any(st.get("hazard") for st in stats) else "")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(result['title'])} — drillsim {result['kind']}</title>
@@ -301,13 +356,25 @@ walking speeds, pre-movement times, exit choice by distance and queue, and locke
 occupants only discover when they reach them (then they turn back and tell others). Door flow
 is capped at about 1.45 persons per metre per second. Each run is random: results are
 reported over runs with the same seeds for every variant. A run in which someone did not get
-out counts as "not everyone out", never as the time limit. This is a training tool, not a
-design approval.</p>
+out counts as "not everyone out", never as the time limit. {hazard_note}This is a training
+tool, not a design approval.</p>
 </body></html>
 """
     path = out / "report.html"
     write_atomic_text(path, page)
     return path
+
+
+def _first_run_timelines(result: dict) -> dict[str, list[dict]]:
+    """Each variant's drill timeline in its run with the first seed (empty without a drill)."""
+    out = {}
+    for run in result["runs"]:
+        if run["seed"] != result["seeds"][0] or run["label"] in out:
+            continue
+        summary = json.loads(Path(run["summary"]).read_text())
+        if summary.get("timeline"):
+            out[run["label"]] = summary["timeline"]
+    return out
 
 
 def _delta(x) -> str:

@@ -62,9 +62,10 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
     rear_locked = next(s for s in doc["variants"] if s["label"] == "rear_locked")
     assert rear_locked["locked"] == ["rear"]
     assert "With rear locked" in doc["headlines"]["rear_locked"]
-    for name in ("curves.png", "times.png", "exits.png", "density.png"):
+    for name in ("curves.png", "times.png", "exits.png", "density.png", "timeline.png"):
         assert (out / name).stat().st_size > 10_000
-    assert html.count("data:image/png;base64,") == 4  # self-contained
+    assert html.count("data:image/png;base64,") == 5  # self-contained
+    assert "KPIs: runs in which each was met" in html and "<h2>Smoke</h2>" in html
 
 
 def test_unfinished_runs_are_never_counted_as_the_time_limit():

@@ -354,6 +354,10 @@ def describe_event(ev: dict) -> str:
         return f"fire starts in {ev.get('region')}"
     if kind == "incapacitated":
         return f"{ev.get('occupants')} overcome by smoke"
+    if kind == "gave_up":
+        return f"{ev.get('actor')} gives up on {ev.get('goal', '').split(':')[0]} ({ev.get('id')})"
+    if kind == "action_failed":
+        return f"{ev.get('actor')} cannot do {ev.get('id')}: {ev.get('reason')}"
     if kind == "lane_blocked":
         return f"{ev.get('actor')} held up: {ev.get('road')} blocked"
     if kind == "all_out":
