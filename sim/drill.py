@@ -280,11 +280,8 @@ def _string_list(doc: dict, key: str, where_of: dict, p: Problems) -> list[str]:
 
 
 def _actors(doc, where_of, names: Names, p: Problems, default_speed_ms) -> list[Actor]:
-    raw = doc.get("actors", [])
     base = where_of.get("actors", "actors")
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        p.add(base, f"got {describe(raw)}, expected [[actors]] tables")
-        return []
+    raw = p.table_list(doc, "actors", base)
     out, seen = [], set()
     for k, a in enumerate(raw):
         where = f"{base}[{k}]"
@@ -344,10 +341,7 @@ def _roads(doc, where_of, p: Problems) -> tuple[list[Road], set[str]]:
         p.add(base, f"got {describe(site)}, expected a table")
         return [], set()
     p.check_keys(site, base, {"roads", "access", "note"})
-    raw = site.get("roads", [])
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        p.add(f"{base}.roads", f"got {describe(raw)}, expected [[site.roads]] tables")
-        return [], set()
+    raw = p.table_list(site, "roads", f"{base}.roads")
     roads, nodes = [], set()
     for k, r in enumerate(raw):
         where = f"{base}.roads[{k}]"
@@ -420,11 +414,8 @@ def _trigger(t: dict, where: str, p: Problems, names: Names, actors: list[Actor]
 
 def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
              p: Problems) -> list[Action]:
-    raw = doc.get("timeline", [])
     base = where_of.get("timeline", "timeline")
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        p.add(base, f"got {describe(raw)}, expected [[timeline]] tables")
-        return []
+    raw = p.table_list(doc, "timeline", base)
     actor_by = {a.name: a for a in actors}
     out: list[Action] = []
     ids: dict[str, str] = {}
@@ -595,11 +586,8 @@ def _check_graph(actions: list[Action], actors: list[Actor], names: Names, base:
 
 def _kpis(doc, where_of, names: Names, actors: list[Actor], actions: list[Action],
           p: Problems) -> list[Kpi]:
-    raw = doc.get("kpis", [])
     base = where_of.get("kpis", "kpis")
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        p.add(base, f"got {describe(raw)}, expected [[kpis]] tables")
-        return []
+    raw = p.table_list(doc, "kpis", base)
     out = []
     for k, t in enumerate(raw):
         where = f"{base}[{k}]"

@@ -129,9 +129,9 @@ class HazardSpec:
 def parse_hazard(merged: dict, where_of: dict, regions: list[str], p: Problems,
                  ignited: set[str]) -> HazardSpec | None:
     """Validate ``[hazard]``, ``[[fires]]``, ``[[detectors]]`` and ``[[atmosphere]]``."""
-    fires_raw = _tables(merged, "fires", where_of, p)
-    det_raw = _tables(merged, "detectors", where_of, p)
-    atm_raw = _tables(merged, "atmosphere", where_of, p)
+    fires_raw = p.table_list(merged, "fires", where_of.get("fires", "fires"))
+    det_raw = p.table_list(merged, "detectors", where_of.get("detectors", "detectors"))
+    atm_raw = p.table_list(merged, "atmosphere", where_of.get("atmosphere", "atmosphere"))
     raw = merged.get("hazard", {})
     hwhere = where_of.get("hazard", "hazard")
     if not isinstance(raw, dict):
@@ -207,14 +207,6 @@ def parse_hazard(merged: dict, where_of: dict, regions: list[str], p: Problems,
     if not (fires or atmospheres or detectors):
         return None
     return HazardSpec(params, tuple(fires), tuple(detectors), tuple(atmospheres))
-
-
-def _tables(doc, key, where_of, p: Problems) -> list[dict]:
-    raw = doc.get(key, [])
-    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        p.add(where_of.get(key, key), f"got {describe(raw)}, expected [[{key}]] tables")
-        return []
-    return raw
 
 
 class FireState:

@@ -108,6 +108,14 @@ class Problems:
                 return default
         return value
 
+    def table_list(self, doc: dict, key: str, where: str) -> list[dict]:
+        """An array of tables (``[[key]]``), or [] with a problem recorded."""
+        raw = doc.get(key, [])
+        if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+            self.add(where, f"got {describe(raw)}, expected [[{key}]] tables")
+            return []
+        return raw
+
     def table(self, parent: dict, key: str, where: str) -> dict:
         path = f"{where}.{key}" if where else key
         value = parent.get(key, {})

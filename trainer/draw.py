@@ -192,6 +192,25 @@ def draw_actors(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
     return int(np.count_nonzero(on))
 
 
+def _blit_overlay(surface: pygame.Surface, replay: Replay, view: View, rgb: np.ndarray,
+                  alpha: np.ndarray) -> None:
+    """Blend one value per map cell (``rgb`` (cols, rows, 3), ``alpha`` (cols, rows)) over
+    the plan, scaled to the view and clipped to it."""
+    cols, rows = alpha.shape
+    small = pygame.Surface((cols, rows), pygame.SRCALPHA)
+    pygame.surfarray.blit_array(small, rgb)
+    pixels = pygame.surfarray.pixels_alpha(small)
+    pixels[:] = alpha
+    del pixels
+    cell = replay.meta["building"]["cell_m"]
+    left, top = view.to_screen(0.0, rows * cell)
+    size = (max(1, round(cols * cell * view.scale)), max(1, round(rows * cell * view.scale)))
+    clip = surface.get_clip()
+    surface.set_clip(pygame.Rect(view.rect))
+    surface.blit(pygame.transform.scale(small, size), (round(left), round(top)))
+    surface.set_clip(clip)
+
+
 def draw_smoke(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
                view: View) -> None:
     """Smoke as a grey veil: faint where visibility drops below 30 m (K = 0.1 /m), opaque
@@ -203,18 +222,7 @@ def draw_smoke(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
     level = np.clip(np.log10(np.maximum(k, 1e-6) / 0.1) / np.log10(30.0), 0.0, 1.0)
     rgb = np.zeros((cols, rows, 3), dtype=np.uint8)
     rgb[...] = SMOKE_COLOUR
-    small = pygame.Surface((cols, rows), pygame.SRCALPHA)
-    pygame.surfarray.blit_array(small, rgb)
-    alpha = pygame.surfarray.pixels_alpha(small)
-    alpha[:] = np.where(k.T >= 0.1, 40 + 190 * level.T, 0).astype(np.uint8)
-    del alpha
-    cell = replay.meta["building"]["cell_m"]
-    left, top = view.to_screen(0.0, rows * cell)
-    size = (max(1, round(cols * cell * view.scale)), max(1, round(rows * cell * view.scale)))
-    clip = surface.get_clip()
-    surface.set_clip(pygame.Rect(view.rect))
-    surface.blit(pygame.transform.scale(small, size), (round(left), round(top)))
-    surface.set_clip(clip)
+    _blit_overlay(surface, replay, view, rgb, np.where(k.T >= 0.1, 40 + 190 * level.T, 0).astype(np.uint8))
 
 
 def draw_trails(surface: pygame.Surface, replay: Replay, frame: int, floor: int, view: View,
@@ -256,18 +264,7 @@ def draw_density(surface: pygame.Surface, replay: Replay, frame: int, floor: int
     rgb = np.zeros((cols, rows, 3), dtype=np.uint8)
     rgb[..., 0] = 255
     rgb[..., 1] = (220 * (1 - level)).T.astype(np.uint8)
-    small = pygame.Surface((cols, rows), pygame.SRCALPHA)
-    pygame.surfarray.blit_array(small, rgb)
-    alpha = pygame.surfarray.pixels_alpha(small)
-    alpha[:] = np.where(dens.T >= 1.0, 70 + 130 * level.T, 0).astype(np.uint8)
-    del alpha
-    cell = replay.meta["building"]["cell_m"]
-    left, top = view.to_screen(0.0, rows * cell)
-    size = (max(1, round(cols * cell * view.scale)), max(1, round(rows * cell * view.scale)))
-    clip = surface.get_clip()
-    surface.set_clip(pygame.Rect(view.rect))
-    surface.blit(pygame.transform.scale(small, size), (round(left), round(top)))
-    surface.set_clip(clip)
+    _blit_overlay(surface, replay, view, rgb, np.where(dens.T >= 1.0, 70 + 130 * level.T, 0).astype(np.uint8))
 
 
 def format_clock(time_s: float) -> str:
@@ -329,6 +326,24 @@ def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
     return sorted(out, key=lambda e: e[0])
 
 
+EVENT_TEXT = {
+    "picked_up": "{actor} picks up a resident",
+    "assisted_out": "{actor} brings a resident out",
+    "on_scene": "{actor} on scene",
+    "detector": "detector {detector} fires",
+    "fire": "fire starts in {region}",
+    "incapacitated": "{occupants} overcome by smoke",
+    "action_failed": "{actor} cannot do {id}: {reason}",
+    "lane_blocked": "{actor} held up: {road} blocked",
+    "suppressed": "fire {fire} under control ({mode})",
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return "?"
+
+
 def describe_event(ev: dict) -> str:
     kind = ev["kind"]
     if kind == "found_locked":
@@ -342,24 +357,10 @@ def describe_event(ev: dict) -> str:
         return f"{who}{ev.get('action', '').replace('_', ' ')}{target}"
     if kind == "alarm":
         return "alarm" + ("" if ev.get("area", "all") == "all" else f" ({ev['area']})")
-    if kind == "picked_up":
-        return f"{ev.get('actor')} picks up a resident"
-    if kind == "assisted_out":
-        return f"{ev.get('actor')} brings a resident out"
-    if kind == "on_scene":
-        return f"{ev.get('actor')} on scene"
-    if kind == "detector":
-        return f"detector {ev.get('detector')} fires"
-    if kind == "fire":
-        return f"fire starts in {ev.get('region')}"
-    if kind == "incapacitated":
-        return f"{ev.get('occupants')} overcome by smoke"
     if kind == "gave_up":
         return f"{ev.get('actor')} gives up on {ev.get('goal', '').split(':')[0]} ({ev.get('id')})"
-    if kind == "action_failed":
-        return f"{ev.get('actor')} cannot do {ev.get('id')}: {ev.get('reason')}"
-    if kind == "lane_blocked":
-        return f"{ev.get('actor')} held up: {ev.get('road')} blocked"
+    if kind in EVENT_TEXT:
+        return EVENT_TEXT[kind].format_map(_Blank(ev))
     if kind == "all_out":
         return "everyone is out"
     if kind == "time_limit":
