@@ -15,8 +15,9 @@ Format ``drillsim.record/1``: a NumPy ``.npz`` archive (zip) holding
   float32, ``exit_used`` (N,) int16, ``out_time_s`` (N,) float64 (inf when not out);
 * with a drill's actors: ``actor_frame_cell`` and ``actor_frame_state`` (F, A), one column per
   member listed in ``meta.actors`` (state 2 = off-site or outside); ``meta.timeline``;
-* with a hazard: ``frame_smoke_k`` (F, C) float16, the extinction coefficient per cell (1/m),
-  and ``fed`` (N,) float32, each occupant's dose at the end.
+* with a hazard: ``frame_smoke_k`` (S, C) float16, the extinction coefficient per cell (1/m),
+  for the frames listed in ``smoke_frame`` (S,) int32 (every frame, or every k-th when cells
+  x frames would pass 50 million), and ``fed`` (N,) float32, each occupant's dose at the end.
 
 Carried occupants (state 4) are recorded at their carrier's cell.
 
@@ -37,6 +38,7 @@ import numpy as np
 from .errors import RecordError
 
 FORMAT = "drillsim.record/1"
+SMOKE_VALUES = 50_000_000  # at most this many smoke values (cells x frames) in a record
 SUPPORTED = (FORMAT,)
 
 
@@ -132,7 +134,14 @@ def build_record(model, summary: dict) -> tuple[dict, dict]:
         arrays["actor_frame_cell"] = np.ascontiguousarray(cells[:, n:])
         arrays["actor_frame_state"] = np.ascontiguousarray(states[:, n:])
     if model.hazard is not None:
-        arrays["frame_smoke_k"] = np.stack([f.smoke for f in model.frames]).astype(np.float16)
+        # Every frame's smoke, unless that would pass SMOKE_VALUES: then every k-th frame
+        # (``smoke_frame`` says which frame each row belongs to).
+        n_frames = len(model.frames)
+        every = max(1, -(-n_frames * b.n_cells // SMOKE_VALUES))
+        keep = list(range(0, n_frames, every))
+        arrays["frame_smoke_k"] = np.stack([model.frames[k].smoke for k in keep]) \
+            .astype(np.float16)
+        arrays["smoke_frame"] = np.array(keep, dtype=np.int32)
         arrays["fed"] = a["fed"].astype(np.float32)
     return meta, arrays
 

@@ -94,3 +94,18 @@ def test_atomic_writes_are_readable_by_others(tmp_path):
     write_atomic_text(target, "{}")
     mode = stat.S_IMODE(target.stat().st_mode)
     assert mode & stat.S_IRUSR and mode & stat.S_IRGRP
+
+
+def test_smoke_is_thinned_in_time_when_a_record_would_be_huge(monkeypatch):
+    from sim import record
+    from tests.test_hazard import fire_scenario
+    m = EvacuationModel(fire_scenario(time_limit_s=60), 1, make_handles=False).run()
+    summary = summarise(m, 0.0)
+    _, full = record.build_record(m, summary)
+    assert full["frame_smoke_k"].shape[0] == len(m.frames)
+    monkeypatch.setattr(record, "SMOKE_VALUES", m.building.n_cells * 10)
+    _, thin = record.build_record(m, summary)
+    rows = thin["smoke_frame"]
+    assert thin["frame_smoke_k"].shape[0] == rows.size <= 10
+    assert rows[0] == 0 and np.all(np.diff(rows) == rows[1] - rows[0])
+    assert np.array_equal(thin["frame_smoke_k"], full["frame_smoke_k"][rows])

@@ -15,7 +15,7 @@ REQUIRED = ("frame_time_s", "frame_cell", "frame_state", "cell_floor", "cell_xy_
 
 # Occupant states in records.
 WAITING, MOVING, EVACUATED, CASUALTY, CARRIED = 0, 1, 2, 3, 4
-OPTIONAL = ("actor_frame_cell", "actor_frame_state", "frame_smoke_k")
+OPTIONAL = ("actor_frame_cell", "actor_frame_state", "frame_smoke_k", "smoke_frame")
 
 
 class ReplayError(Exception):
@@ -35,7 +35,8 @@ class Replay:
     cell_xy: np.ndarray  # (C, 2) metres
     profile: np.ndarray  # (N,)
     actor_cell: np.ndarray | None = None  # (F, A) the drill's actors, -1 when outside
-    smoke_k: np.ndarray | None = None  # (F, C) extinction coefficient per cell, 1/m
+    smoke_k: np.ndarray | None = None  # (S, C) extinction coefficient per cell, 1/m
+    smoke_frame: np.ndarray | None = None  # (S,) the frame of each smoke row
 
     @property
     def has_smoke(self) -> bool:
@@ -66,8 +67,11 @@ class Replay:
         col = np.floor(self.cell_xy[on, 0] / cell).astype(int)
         row = rows - 1 - np.floor(self.cell_xy[on, 1] / cell).astype(int)
         ok = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+        k = frame
+        if self.smoke_frame is not None:  # smoke kept for some frames only: the last before
+            k = max(0, int(np.searchsorted(self.smoke_frame, frame, side="right")) - 1)
         grid = np.zeros((rows, cols), dtype=np.float32)
-        grid[row[ok], col[ok]] = self.smoke_k[frame, on[ok]].astype(np.float32)
+        grid[row[ok], col[ok]] = self.smoke_k[k, on[ok]].astype(np.float32)
         return grid
 
     @property
@@ -157,4 +161,4 @@ def load_replay(path: str | Path) -> Replay:
     return Replay(str(path), meta, arrays["frame_time_s"], arrays["frame_cell"],
                   arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
                   arrays["occupant_profile"], arrays.get("actor_frame_cell"),
-                  arrays.get("frame_smoke_k"))
+                  arrays.get("frame_smoke_k"), arrays.get("smoke_frame"))
