@@ -213,6 +213,7 @@ class EvacuationModel(mesa.Model):
         self.found_first_hand = np.zeros(n, dtype=np.bool_)
         self._known_locked_start = self.agents_state["known_locked"].copy()
         self._pending = list(scenario.changes)
+        self._relay_pending = False
         self._first_found: set[tuple[str, int]] = set()
         self.handles = [Occupant(self, i) for i in range(n)] if make_handles else []
 
@@ -581,9 +582,13 @@ class EvacuationModel(mesa.Model):
 
     def _discover(self, u_tell) -> None:
         a, b = self.agents_state, self.building
+        if not self._relay_pending and not self.exit_locked.any() and \
+                not self.door_locked.any():
+            return  # nothing locked and no news on its way: the kernel would change nothing
         n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
+        self._relay_pending = bool(np.any(a["informant"] >= 0))
         if n_ev == 0:
             return
         agents = self.events_buf["agent"][:n_ev]

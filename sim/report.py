@@ -345,7 +345,9 @@ same for every variant), compared with <b>{html.escape(result['reference'])}</b>
 <p class="note">"Flow bound": the network-flow lower bound (median over runs) — the time the
 building would give if everyone knew the best exit, walked at their free speed and only the
 exits limited the flow. The gap to the simulated time is what congestion inside the building
-and the occupants' behaviour cost.</p>
+and the occupants' behaviour cost. In a drill, an alarm raised by the script counts as raised
+at once, people who must be carried are left out, and where staff sweep rooms nobody waits
+before moving: the bound then speaks of the building alone.</p>
 {drill}
 {ranking}
 <h2>Figures</h2>
