@@ -31,13 +31,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
-from .building import DOOR, EXIT, FLOOR, STAIR
+from .building import DOOR
 from .drill import Action, Drill
-from .kernels.fields import compute_static_field
+from .goals import Goals
 from .kernels.movement import EVACUATED, MOVING, WAITING
+from .roads import RoadNetwork, Trip
 
 INF = float("inf")
 GIVE_UP_S = 300.0  # a member who has not reached a room or person in this long gives it up
@@ -79,20 +79,6 @@ class ActionState:
     failed: bool = False
 
 
-@dataclass
-class Trip:
-    actor: str
-    called_s: float
-    depart_s: float
-    route: list = field(default_factory=list)  # road names
-    nodes: list = field(default_factory=list)
-    leg: int = -1
-    phase: str = "turnout"  # turnout, clearing, driving, arrived, no_route
-    phase_end_s: float = 0.0
-    arrived_s: float | None = None
-    free_s: float | None = None  # the trip's length with every lane clear
-
-
 class DrillRuntime:
     """The drill's state inside one model; the model calls :meth:`before_step` and
     :meth:`after_step` once per time step."""
@@ -100,7 +86,6 @@ class DrillRuntime:
     def __init__(self, model, drill: Drill, first_row: int, access_nodes: dict[str, str]):
         self.m = model
         self.d = drill
-        b = model.building
         self.members: list[Member] = []
         self.team: dict[str, list[Member]] = {}
         row = first_row
@@ -119,24 +104,13 @@ class DrillRuntime:
         self.on_scene: dict[str, float] = {}
         self.first_out: dict[int, float] = {}
         self.trips: dict[str, Trip] = {}
-        self.cleared_roads: dict[str, float] = {}
-        self.blocked = set(drill.blocked_roads)
+        self.roads = RoadNetwork(drill.roads, drill.blocked_roads)
         self.access_nodes = access_nodes  # exit name -> road node
-        self.goal_rows: dict[str, int] = {}
-        self.goal_cells: dict[str, np.ndarray] = {}
+        self.goals = Goals(model)
         self.claimed = np.zeros(model.n_occupants, dtype=bool)
         self.needs_assist = model.needs_assist
-        self._region_mask: dict[str, np.ndarray] = {}
-        self._rooms: dict[str, list[np.ndarray]] = {}
-        self.graph = nx.MultiGraph()
-        for r in drill.roads:
-            self.graph.add_edge(r.a, r.b, key=r.name, road=r)
-        self.road = {r.name: r for r in drill.roads}
         self.planned = self._planned_times()
-        self.walk_exit = b.kind == EXIT
         self._later: list[tuple[float, Action]] = []
-        self._arrive_masks: dict[str, np.ndarray] = {}
-        self._free_rows: list[int] = []
 
     # ------------------------------------------------------------------ set-up
     def place_actors(self, rng) -> None:
@@ -193,116 +167,11 @@ class DrillRuntime:
             plan(x.id)
         return out
 
-    # ------------------------------------------------------------------ places and goals
-    def region_mask(self, name: str) -> np.ndarray:
-        if name not in self._region_mask:
-            mask = np.zeros(self.m.building.n_cells, dtype=bool)
-            if name == "all":
-                mask[:] = True
-            else:
-                mask[self.place_cells(name)] = True
-            self._region_mask[name] = mask
-        return self._region_mask[name]
-
-    def place_cells(self, name: str) -> np.ndarray:
-        """Cells one stands on to be 'at' a place: a region's cells; beside an exit or door."""
-        b = self.m.building
-        if name in self.goal_cells:
-            return self.goal_cells[name]
-        if any(r.name == name for r in b.regions):
-            cells = b.region(name).cells
-        else:
-            portal = next((e for e in b.exits if e.name == name), None) or \
-                next((d for d in b.doors if d.name == name), None)
-            if portal is None:  # a fire: where one can stand to fight it (changes as it grows)
-                return self._fire_front(name)
-            else:
-                w = b.width
-                near = set()
-                for c in portal.cells:
-                    for off in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
-                        j = int(c + off)
-                        if b.kind[j] in (FLOOR, STAIR):
-                            near.add(j)
-                cells = np.array(sorted(near), dtype=np.int32)
-        self.goal_cells[name] = cells
-        return cells
-
-    def _fire_front(self, name: str) -> np.ndarray:
-        """Cells not burning within two cells of the fire's region: where one attacks it."""
-        m, b = self.m, self.m.building
-        fire = next(f for f in m.scenario.fires if f.name == name)
-        mask = np.zeros(b.n_cells, dtype=bool)
-        mask[b.region(fire.region).cells] = True
-        w = b.width
-        for _ in range(2):
-            grown = mask.copy()
-            for off in (-w, -1, 1, w):
-                grown |= np.roll(mask, off)
-            mask = grown
-        mask &= m.walkable_base & ~m.burning & (b.kind != EXIT)
-        return np.flatnonzero(mask).astype(np.int32)
-
-    def goal_row(self, key: str, sources: np.ndarray) -> int:
-        """Row of the model's fields holding the distance to ``sources`` (computed when first
-        needed, and again when the building changes while a member follows it)."""
-        if key not in self.goal_rows:
-            self.goal_cells.setdefault(key, sources)
-            self.goal_rows[key] = self._store_row(self._goal_field(sources, key))
-        return self.goal_rows[key]
-
-    def _store_row(self, field_: np.ndarray) -> int:
-        """Put a goal field in a free row of the model's fields (rows of goals nobody follows
-        any more are reused), or append one."""
-        if self._free_rows:
-            row = self._free_rows.pop()
-            self.m.fields[row] = field_
-            return row
-        return self.m.add_field_row(field_)
-
-    def _goal_field(self, sources: np.ndarray, key: str) -> np.ndarray:
-        m, b = self.m, self.m.building
-        walk = m.grid["passable"].astype(bool) & ~self.walk_exit
-        if key.startswith("exit:"):
-            walk = walk | np.isin(np.arange(b.n_cells), sources)
-        src = sources[walk[sources]]
-        return compute_static_field(walk, m.route_factor, src, b.width, b.cell_m, b.link_ptr,
-                                    b.link_to, b.link_len_m)
-
     def refresh_goals(self) -> None:
-        """The building changed (a door, a lock, smoke): recompute the goals members follow
-        now; forget the others (they are recomputed if needed again)."""
-        in_use = {int(self.m.agents_state["field_row"][mem.row]) for mem in self.members
-                  if mem.state in ("walking", "carrying")}
-        for key, row in list(self.goal_rows.items()):
-            if row in in_use:
-                self.m.fields[row] = self._goal_field(self.goal_cells[key], key)
-            else:
-                del self.goal_rows[key]
-                self._free_rows.append(row)
-
-    def _arrive_mask(self, key: str) -> np.ndarray:
-        """Cells where a member sent to ``key`` has arrived: its goal cells and the ring of
-        cells around them (a person, or a locked exit, is reached from next to it)."""
-        if key not in self._arrive_masks:
-            b = self.m.building
-            mask = np.zeros(b.n_cells, dtype=bool)
-            cells = self.goal_cells[key]
-            w = b.width
-            for off in (0, -w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
-                mask[cells + off] = True
-            if len(self._arrive_masks) > 64:
-                self._arrive_masks.clear()
-            self._arrive_masks[key] = mask
-        return self._arrive_masks[key]
-
-    def rooms_of(self, region: str) -> list[np.ndarray]:
-        if region not in self._rooms:
-            from .building import _components
-            self._rooms[region] = [np.array(c, dtype=np.int32) for c in
-                                   _components(self.m.building.region(region).cells,
-                                               self.m.building)]
-        return self._rooms[region]
+        """The building changed: recompute the goal fields members are following."""
+        a = self.m.agents_state
+        self.goals.refresh({int(a["field_row"][mem.row]) for mem in self.members
+                            if mem.state in ("walking", "carrying", "leaving")})
 
     # ------------------------------------------------------------------ the step
     def before_step(self, t: float) -> None:
@@ -339,81 +208,9 @@ class DrillRuntime:
     # --- roads
     def _advance_trips(self, t: float) -> None:
         for trip in self.trips.values():
-            guard = 0
-            while trip.phase not in ("arrived",) and t >= trip.phase_end_s and guard < 100:
-                guard += 1
-                now = trip.phase_end_s
-                if trip.phase in ("turnout", "no_route"):
-                    if not self._route(trip, max(now, trip.depart_s)):
-                        trip.phase, trip.phase_end_s = "no_route", t + 1.0
-                        continue
-                    trip.leg = -1
-                    trip.phase = "driving"
-                    trip.phase_end_s = max(now, trip.depart_s)
-                    continue
-                if trip.phase == "clearing":
-                    road = trip.route[trip.leg]
-                    self.cleared_roads.setdefault(road, now)
-                    trip.phase, trip.phase_end_s = "driving", now + self.road[road].travel_s
-                    continue
-                # end of a leg (or of the start): next leg
-                trip.leg += 1
-                if trip.leg >= len(trip.route):
-                    trip.phase, trip.arrived_s = "arrived", now
-                    self._arrive(trip.actor, now)
-                    break
-                road = self.road[trip.route[trip.leg]]
-                if road.name in self.blocked and road.name not in self.cleared_roads:
-                    trip.phase, trip.phase_end_s = "clearing", now + road.clear_s
-                    self.m.log(now, "lane_blocked", actor=trip.actor, road=road.name)
-                else:
-                    trip.phase_end_s = now + road.travel_s
-            if trip.phase == "clearing":
-                road = trip.route[trip.leg]
-                done = self.cleared_roads.get(road)
-                if done is not None and done <= t:
-                    trip.phase = "driving"
-                    trip.phase_end_s = max(done, t) + self.road[road].travel_s
-
-    def _route(self, trip: Trip, t: float) -> bool:
-        actor = self.d.actor(trip.actor)
-        dest = actor.destination or self.access_nodes.get(actor.access)
-        if not self.d.roads or dest is None:
-            trip.route, trip.nodes, trip.free_s = [], [], 0.0
-            return True
-
-        def weight(u, v, data):
-            best = INF
-            for key, attr in data.items():
-                r = attr["road"]
-                cost = r.travel_s
-                if r.name in self.blocked and r.name not in self.cleared_roads:
-                    if r.when_blocked == "detour":
-                        continue
-                    cost += r.clear_s
-                best = min(best, cost)
-            return None if best == INF else best
-
-        try:
-            nodes = nx.dijkstra_path(self.graph, actor.station, dest, weight=weight)
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
-            return False
-        route = []
-        for u, v in zip(nodes, nodes[1:]):
-            options = []
-            for key, attr in self.graph.get_edge_data(u, v).items():
-                r = attr["road"]
-                blocked = r.name in self.blocked and r.name not in self.cleared_roads
-                if blocked and r.when_blocked == "detour":
-                    continue
-                options.append((r.travel_s + (r.clear_s if blocked else 0.0), r.name))
-            route.append(min(options)[1])
-        trip.route, trip.nodes = route, nodes
-        free = nx.dijkstra_path_length(self.graph, actor.station, dest,
-                                       weight=lambda u, v, d: min(x["road"].travel_s
-                                                                  for x in d.values()))
-        trip.free_s = float(free)
-        return True
+            arrived = self.roads.advance(trip, t, self.m.log)
+            if arrived is not None:
+                self._arrive(trip.actor, arrived)
 
     def _arrive(self, actor: str, t: float) -> None:
         self.on_scene[actor] = t
@@ -436,7 +233,7 @@ class DrillRuntime:
             if mem.state != "entering":
                 continue
             exit_ = m.building.exits[mem.entry_exit]
-            cells = self.place_cells(exit_.name)
+            cells = self.goals.place_cells(exit_.name)
             free = cells[(occ[cells] < 0) & m.grid["passable"][cells].astype(bool)]
             if free.size == 0:
                 continue
@@ -474,7 +271,7 @@ class DrillRuntime:
         if tr.kind == "area_empty":
             inside = (a["state"][:n] == WAITING) | (a["state"][:n] == MOVING)
             cells = a["cell"][:n][inside]
-            return t if not np.any(self.region_mask(tr.arg("region"))[cells]) else None
+            return t if not np.any(self.goals.region_mask(tr.arg("region"))[cells]) else None
         if tr.kind == "all_out":
             return t if m.count_inside() == 0 else None
         if m.hazard is None:
@@ -507,7 +304,7 @@ class DrillRuntime:
     def _dispatch(self, x: Action, t: float) -> bool:
         """Start a due action; False if it must wait (for an actor to be on scene)."""
         st = self.status[x.id]
-        if x.action == "clear_lane" and x.target not in self.blocked:
+        if x.action == "clear_lane" and not self.roads.is_blocked(x.target):
             st.started_s, st.who, st.note = t, x.by, "lane was clear"
             self._apply(x, t, x.by)
             return True
@@ -515,7 +312,8 @@ class DrillRuntime:
             st.started_s = t
             st.who = x.by
             if x.action == "clear_lane":
-                duration = x.duration_s if x.duration_s >= 0 else self.road[x.target].clear_s
+                duration = x.duration_s if x.duration_s >= 0 else \
+                    self.roads.road[x.target].clear_s
                 if x.by is not None and self.d.actor(x.by).offsite:
                     # Police or property management clear it once they are on scene.
                     start = self.on_scene.get(x.by)
@@ -535,7 +333,7 @@ class DrillRuntime:
             return True
         team = self.team[x.by]
         if x.action in ("sweep", "assist"):
-            rooms = list(self.rooms_of(x.target)) if x.action == "sweep" else []
+            rooms = list(self.goals.rooms_of(x.target)) if x.action == "sweep" else []
             for mem in team:  # one shared list: each room is visited by one member
                 mem.queue.append(Task(x, rooms=rooms))
             return True
@@ -551,7 +349,7 @@ class DrillRuntime:
         free = [mem for mem in team if mem.task is None and not mem.queue
                 and mem.state in ("idle",)]
         pool = free or team
-        cells = self.place_cells(target) if target else np.zeros(0, dtype=np.int32)
+        cells = self.goals.place_cells(target) if target else np.zeros(0, dtype=np.int32)
         if cells.size == 0:
             return min(pool, key=lambda mm: len(mm.queue))
         _, tx, ty = b.cell_position(cells[:1])
@@ -611,7 +409,7 @@ class DrillRuntime:
             if mem.state == "walking":
                 row = int(a["field_row"][mem.row])
                 c = a["cell"][mem.row]
-                if self._arrive_mask(mem.goal)[c]:
+                if self.goals.arrive_mask(mem.goal)[c]:
                     self._arrived(mem, t)
                 elif not math.isfinite(self.m.fields[row, c]):
                     self._fail(mem, t, f"cannot reach {mem.goal_place or 'the person'}")
@@ -639,40 +437,21 @@ class DrillRuntime:
                          include_source=True)
             elif kind == "suppress":
                 key = f"fire:{task.action.target}"
-                if key in self.goal_rows:  # the fire has grown since: a fresh goal
-                    self._free_rows.append(self.goal_rows.pop(key))
-                self.goal_cells.pop(key, None)
-                self._arrive_masks.pop(key, None)
-                self._go(mem, key, self._fire_front(task.action.target), task.action.target)
+                self.goals.forget(key)  # the fire has grown since: a fresh goal
+                self._go(mem, key, self.goals.fire_front(task.action.target),
+                         task.action.target)
             else:
-                self._go(mem, task.action.target, self.place_cells(task.action.target),
+                self._go(mem, task.action.target, self.goals.place_cells(task.action.target),
                          task.action.target)
 
     def _go(self, mem: Member, key: str, cells: np.ndarray, place: str | None,
             include_source: bool = False) -> None:
         a = self.m.agents_state
-        if include_source:
-            row = self._goal_row_through(key, cells)
-        else:
-            row = self.goal_row(key, cells)
-        a["field_row"][mem.row] = row
+        a["field_row"][mem.row] = self.goals.row(key, cells, through=include_source)
         a["target"][mem.row] = -1
         a["state"][mem.row] = MOVING
         mem.goal, mem.goal_place, mem.state = key, place, "walking"
         mem.walk_start_s = self.m.time_s
-
-    def _goal_row_through(self, key: str, cells: np.ndarray) -> int:
-        """A goal on an occupied cell (a person): the field is 0 there and grows outwards;
-        the member stops next to it."""
-        if key not in self.goal_rows:
-            m, b = self.m, self.m.building
-            walk = m.grid["passable"].astype(bool) & ~self.walk_exit
-            walk[cells] = True
-            field_ = compute_static_field(walk, m.route_factor, cells, b.width, b.cell_m,
-                                          b.link_ptr, b.link_to, b.link_len_m)
-            self.goal_cells[key] = cells
-            self.goal_rows[key] = self._store_row(field_)
-        return self.goal_rows[key]
 
     def _arrived(self, mem: Member, t: float) -> None:
         a = self.m.agents_state
@@ -683,7 +462,7 @@ class DrillRuntime:
         task = mem.task
         kind = task.action.action
         if kind == "sweep":
-            room = self.goal_cells[mem.goal]
+            room = self.goals.cells(mem.goal)
             self.m.hurry(room, t)
         duration = task.action.duration_s
         mem.state = "working"
@@ -758,7 +537,7 @@ class DrillRuntime:
                               & (cells >= 0))
         if cand.size == 0:
             return -1
-        cand = cand[self.region_mask(region)[cells[cand]]]
+        cand = cand[self.goals.region_mask(region)[cells[cand]]]
         if cand.size == 0:
             return -1
         b = m.building
@@ -797,19 +576,12 @@ class DrillRuntime:
         for e in m.building.exits:
             if m.exit_locked[e.index]:
                 continue
-            row = self.goal_row_exit(e)
+            row = self.goals.exit_row(e)
             d = m.fields[row, c]
             if d < best_d:
                 best, best_d = row, d
         if best >= 0:
             a["field_row"][mem.row] = best
-
-    def goal_row_exit(self, e) -> int:
-        key = f"exit:{e.name}"
-        if key not in self.goal_rows:
-            self.goal_cells[key] = e.cells
-            self.goal_rows[key] = self._store_row(self._goal_field(e.cells, key))
-        return self.goal_rows[key]
 
     # --- effects
     def _apply(self, x: Action, t: float, who: str | None) -> None:
@@ -822,8 +594,9 @@ class DrillRuntime:
             m.raise_alarm(target, t)
         elif kind == "call":
             actor = self.d.actor(target)
-            self.trips[target] = Trip(target, t, t + actor.turnout_s, phase="turnout",
-                                      phase_end_s=t + actor.turnout_s)
+            dest = actor.destination or self.access_nodes.get(actor.access)
+            self.trips[target] = Trip(target, actor.station, dest, t, t + actor.turnout_s,
+                                      phase="turnout", phase_end_s=t + actor.turnout_s)
             for mem in self.team[target]:
                 mem.state = "travelling"
         elif kind in ("unlock", "lock"):
@@ -838,7 +611,7 @@ class DrillRuntime:
             m.announce(target, x.option("exit_closed"), x.option("use_exit"),
                        x.option("exit_open"))
         elif kind == "clear_lane":
-            self.cleared_roads.setdefault(target, t)
+            self.roads.clear(target, t)
         elif kind == "ignite":
             m.hazard.ignite(target, t)
         elif kind == "suppress":

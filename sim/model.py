@@ -191,7 +191,7 @@ class EvacuationModel(mesa.Model):
 
         # --- occupants, then the drill's actors ---
         from .drillrun import DrillRuntime
-        from .hazard import Hazard
+        from .hazardrun import Hazard
         self.drill = None
         n_actor_rows = sum(x.count for x in scenario.drill.actors)
         self._place_occupants(n_actor_rows)

@@ -123,7 +123,7 @@ def test_guard_walks_to_the_exit_and_it_stays_locked_until_then():
     assert done >= 1 + 10 + 2.0
     nurse = m.drill.members[0]
     c = m.agents_state["cell"][nurse.row]
-    near = m.drill.place_cells("rear")
+    near = m.drill.goals.place_cells("rear")
     w = m.building.width
     assert any(abs(int(c) - int(x)) in (0, 1, w - 1, w, w + 1) for x in near)
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.hazard import NFPA_ALPHA, FireState, Fire
+from sim.hazard import NFPA_ALPHA, Fire
+from sim.hazardrun import FireState
 from sim.kernels import smoke as K
 from sim.kernels.movement import CASUALTY
 from sim.model import EvacuationModel

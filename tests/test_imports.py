@@ -37,11 +37,17 @@ def test_kernels_import_only_numpy_numba_math(path):
     assert roots(outside) <= {"numpy", "numba", "math", "__future__"}, outside
 
 
-@pytest.mark.parametrize("name", ["building.py", "scenario.py", "validation.py", "profiles.py",
-                                  "errors.py", "graph.py"])
+LOADERS = ["building.py", "scenario.py", "validation.py", "profiles.py", "errors.py",
+           "graph.py", "drill.py", "hazard.py"]
+
+
+@pytest.mark.parametrize("name", LOADERS)
 def test_loaders_import_no_mesa_numba_or_pygame(name):
-    mods = roots(imported_modules(ROOT / "sim" / name))
-    assert not mods & {"mesa", "numba", "pygame"}, mods
+    mods = imported_modules(ROOT / "sim" / name)
+    assert not roots(mods) & {"mesa", "numba", "pygame"}, mods
+    # ... not even through another module of the package: loaders import only loaders.
+    inside = {m.split(".")[1] + ".py" for m in mods if m.startswith("sim.")}
+    assert inside <= set(LOADERS), inside - set(LOADERS)
 
 
 def test_trainer_imports_nothing_from_sim():
