@@ -214,3 +214,71 @@ def test_occupants_avoid_a_smoke_logged_route_when_another_exists():
         {"region": "west_end", "extinction_per_m": 3.0}]), 1, make_handles=False).run()
     assert clear.exit_counts()["west"] >= 6
     assert smoky.exit_counts()["west"] <= clear.exit_counts()["west"] // 3
+
+
+def _diffuse_reference(y, g, sink, source, width, coef, link_ptr, link_to, link_coef, src):
+    """The spread rule, written plainly: pairwise exchange with the smaller conductance."""
+    out = y.copy()
+    for c in range(y.size):
+        if g[c] <= 0:
+            continue
+        if sink[c]:
+            out[c] = 0.0
+            continue
+        acc = sum(min(g[c], g[j]) * (y[j] - y[c]) for j in (c - 1, c + 1, c - width, c + width)
+                  if g[j] > 0) * coef
+        acc += sum(min(g[c], g[link_to[k]]) * link_coef[k] * (y[link_to[k]] - y[c])
+                   for k in range(link_ptr[c], link_ptr[c + 1]) if g[link_to[k]] > 0)
+        out[c] = y[c] + acc + source[c] * src
+    return out
+
+
+def test_spread_kernel_matches_the_plain_rule():
+    rng = np.random.default_rng(7)
+    w, h = 9, 7
+    n = w * h
+    g = np.zeros(n)
+    for r in range(1, h - 1):
+        g[r * w + 1:r * w + w - 1] = rng.choice([0.0, 0.01, 1.0], w - 2, p=[0.2, 0.2, 0.6])
+    y = np.where(g > 0, rng.random(n), 0.0)
+    sink = np.zeros(n, dtype=np.bool_)
+    sink[2 * w + w - 2] = True
+    source = np.zeros(n)
+    source[3 * w + 3] = 0.5
+    # two links, both ways, between cells far apart (a stair flight)
+    a_, b_ = 1 * w + 1, 5 * w + 6
+    links = sorted([(a_, b_, 0.8), (b_, a_, 0.8)])
+    ptr = np.zeros(n + 1, dtype=np.int32)
+    for s_, _, _ in links:
+        ptr[s_ + 1] += 1
+    ptr = np.cumsum(ptr).astype(np.int32)
+    to = np.array([t for _, t, _ in links], dtype=np.int32)
+    coef_l = np.array([0.05 for _ in links])
+    for kernel in (K._diffuse, K._diffuse_serial):
+        out = np.zeros(n)
+        kernel(y, out, g, sink, source, w, 0.2, ptr, to, coef_l, 0.1)
+        assert np.allclose(out, _diffuse_reference(y, g, sink, source, w, 0.2, ptr, to,
+                                                   coef_l, 0.1), rtol=0, atol=1e-15)
+
+
+def test_dose_kernel_matches_the_plain_rule():
+    rng = np.random.default_rng(3)
+    n_cells, n = 50, 40
+    cell = rng.integers(-1, n_cells, n).astype(np.int32)
+    state = rng.integers(0, 3, n).astype(np.uint8)
+    fed = rng.random(n) * 0.99
+    fed[:8] = 0.9999  # some of them will reach 1 this step
+    smoke_s = np.zeros(n)
+    k = rng.random(n_cells) * 0.3
+    rate = rng.random(n_cells) * 0.5
+    when = np.full(n, np.inf)
+    expect_fed, expect_smoke = fed.copy(), smoke_s.copy()
+    inside = (cell >= 0) & (state <= 1)
+    expect_fed[inside] += rate[cell[inside]] * 0.15
+    expect_smoke[inside & (k[np.maximum(cell, 0)] >= 0.1)] += 0.15
+    hit = K.dose(cell, state, fed, smoke_s, k, rate, 0.15, 0.1, 0, n, np.uint8(3),
+                 np.uint8(0), np.uint8(1), when, 10.0)
+    assert np.allclose(fed, expect_fed) and np.allclose(smoke_s, expect_smoke)
+    down = inside & (expect_fed >= 1.0)
+    assert 0 < hit == down.sum() and np.all(state[down] == 3) and np.all(when[down] == 10.15)
+    assert np.all(np.isinf(when[~down]))
