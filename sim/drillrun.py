@@ -35,6 +35,7 @@ import numpy as np
 
 from .building import DOOR
 from .drill import Action, Drill
+from .errors import ScenarioError
 from .goals import Goals
 from .kernels.movement import EVACUATED, MOVING, WAITING
 from .roads import RoadNetwork, Trip
@@ -97,7 +98,6 @@ class DrillRuntime:
                 self.members.append(mem)
                 row += 1
             self.team[a.name] = team
-        self.n_rows = row - first_row
         self.status = {x.id: ActionState() for x in drill.actions}
         self.pending = [x for x in drill.actions]
         self.arrivals: dict[tuple[str, str], float] = {}
@@ -132,7 +132,6 @@ class DrillRuntime:
             cells = m.building.region(actor.start).cells
             free = cells[(occ[cells] < 0) & passable[cells] & (m.building.kind[cells] != DOOR)]
             if len(free) < len(team):
-                from .errors import ScenarioError
                 raise ScenarioError(m.scenario.path, [f"actors.{actor.name}: {len(team)} "
                                                       f"member(s) do not fit in region "
                                                       f"'{actor.start}'"])
@@ -510,7 +509,7 @@ class DrillRuntime:
         a = self.m.agents_state
         a["state"][mem.row] = WAITING
         if x.action in ("sweep", "assist"):
-            if mem.fetching >= 0:  # leave that person to someone else (stays claimed: no loop)
+            if mem.fetching >= 0:  # that person stays claimed: nobody tries again (no loop)
                 mem.fetching = -1
             mem.state = "idle"
             return

@@ -223,6 +223,13 @@ class EvacuationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(model_reporters={
             "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
             "exits": report_exit_counts})
+        self._region_masks = {}
+        for r in b.regions:
+            mask = np.zeros(n_cells, dtype=bool)
+            mask[r.cells] = True
+            self._region_masks[r.name] = mask
+        self.region_last_occupied: dict[str, float | None] = {r.name: None for r in b.regions}
+        self.announced = np.zeros(self.n_occupants, dtype=bool)
         self._log(0.0, "start", occupants=self.n_occupants,
                   locked=[e.name for e in b.exits if self.exit_locked[e.index]])
         if scenario.alarm_s == 0 and not scenario.drill.scripted_alarm:
@@ -404,13 +411,15 @@ class EvacuationModel(mesa.Model):
         else:
             self.door_locked[b.door_index(name)] = locked
         self._refresh_passable()
+        # Occupants' fields stay (they learn of locks by finding them); actors know.
+        if self.drill is not None:
+            self.drill.refresh_goals()
         self._doors_changed()
 
     def _doors_changed(self) -> None:
         if self.hazard is not None:
-            self.hazard.doors_changed()
-        if self.drill is not None:
-            self.drill.refresh_goals()
+            self.hazard.doors_changed()  # smoke passes closed and locked doors only by leakage
+
     def open_door(self, name: str) -> None:
         self.door_closed[self.building.door_index(name)] = False
         self._refresh_factor()
@@ -460,6 +469,7 @@ class EvacuationModel(mesa.Model):
         exit to use."""
         a = self.agents_state
         who = np.flatnonzero(self._in_area(area))
+        self.announced[who] = True
         if exit_open:
             bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_open))
             a["known"][who] |= bit
@@ -566,12 +576,11 @@ class EvacuationModel(mesa.Model):
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
         remaining = self.count_inside()
-        if self.drill is not None and remaining == 0 and self.drill.busy():
-            remaining_actors = True
-        else:
-            remaining_actors = False
+        # Everyone out, but the drill still under way (a vehicle on the road, a task started):
+        # the run goes on until it is done.
+        drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()
         self.occupant_steps += remaining
-        if (remaining == 0 and not remaining_actors) or \
+        if (remaining == 0 and not drill_busy) or \
                 self.time_s >= self.scenario.time_limit_s - 1e-9:
             self.running = False
             if self.frames[-1].time_s != self.time_s:
@@ -635,13 +644,6 @@ class EvacuationModel(mesa.Model):
 
     def _track_regions(self) -> None:
         """Per region: when it became untenable (hazard) and when it was last occupied."""
-        if not hasattr(self, "_region_masks"):
-            self._region_masks = {}
-            for r in self.building.regions:
-                mask = np.zeros(self.building.n_cells, dtype=bool)
-                mask[r.cells] = True
-                self._region_masks[r.name] = mask
-            self.region_last_occupied = {r.name: None for r in self.building.regions}
         a = self.agents_state
         n = self.n_occupants
         s = a["state"][:n]
@@ -655,10 +657,11 @@ class EvacuationModel(mesa.Model):
     # ------------------------------------------------------------------ queries
     @property
     def told(self) -> int:
-        """Occupants who learned of a locked exit from others, not by walking up to it."""
+        """Occupants who learned of a locked exit from others, not by walking up to it (nor
+        from an announcement)."""
         n = self.n_occupants
         learned = self.agents_state["known_locked"][:n] != self._known_locked_start[:n]
-        return int(np.count_nonzero(learned & ~self.found_first_hand[:n]))
+        return int(np.count_nonzero(learned & ~self.found_first_hand[:n] & ~self.announced))
 
     def count_inside(self) -> int:
         """Occupants still in the building and able to leave or be carried (not casualties)."""

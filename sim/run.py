@@ -111,7 +111,7 @@ def _profiles(model, a) -> dict:
 def _regions(model) -> dict:
     """Per region: when it was cleared of occupants (RSET) and, with a fire, when it became
     untenable (ASET). ``cleared_s`` is null if someone was still there at the end."""
-    last = getattr(model, "region_last_occupied", {})
+    last = model.region_last_occupied
     step = model.record_every_steps * model.dt_s
     out = {}
     for r in model.building.regions:
