@@ -16,9 +16,10 @@ import numpy as np
 
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
-from .kernels.fields import compute_static_field, update_dynamic_field
+from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
+                             update_dynamic_field)
 from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, activate,
-                               make_scratch, step_movement)
+                               make_scratch, neighbour_mask, step_movement)
 from .profiles import PROFILES
 from .scenario import Scenario
 
@@ -166,7 +167,7 @@ class EvacuationModel(mesa.Model):
             "passable": np.zeros(n_cells, dtype=np.uint8),
             "factor": np.ones(n_cells, dtype=np.float64),
             "occ": np.full(n_cells, -1, dtype=np.int32),
-            "last_entry_s": np.full(n_cells, -np.inf, dtype=np.float64),
+            "free_at_s": np.full(n_cells, -np.inf, dtype=np.float64),
             "headway_s": self.headway_s,
             "exit_of_cell": np.ascontiguousarray(b.exit_of_cell),
             "door_of_cell": np.ascontiguousarray(b.door_of_cell),
@@ -180,6 +181,8 @@ class EvacuationModel(mesa.Model):
             "adj_door_cell": _adjacent_door_cell(b),
         }
         self._dyn_next = np.zeros(n_cells, dtype=np.float32)
+        self._dyn_coefficients = dynamic_field_coefficients(self.walkable_base, b.width,
+                                                            prm.diffusion, prm.decay)
         self._refresh_passable()
         self._refresh_factor()
 
@@ -251,6 +254,7 @@ class EvacuationModel(mesa.Model):
         for e in b.exits:
             passable[e.cells] = not self.exit_locked[e.index]
         self.grid["passable"][:] = passable
+        self.grid["nbr_mask"] = neighbour_mask(passable, b.width)
 
     def _refresh_factor(self) -> None:
         b = self.building
@@ -555,13 +559,13 @@ class EvacuationModel(mesa.Model):
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
-                      "max_distance_m": self._max_distance_m})
+                      "max_distance_m": self._max_distance_m}, self.scratch.get("order"))
         randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
         step_movement(a, self.grid, self.fields, randoms,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
-                             prm.diffusion, prm.decay, self._dyn_next)
+                             prm.diffusion, prm.decay, self._dyn_next, self._dyn_coefficients)
         self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]
         if self.drill is not None:
             self.drill.after_step(t + self.dt_s)

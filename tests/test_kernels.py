@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.kernels.fields import compute_static_field, update_dynamic_field
-from sim.kernels.movement import (EVACUATED, MOVING, ZIGZAG_DISCOUNT, make_scratch,
+from sim.kernels.movement import (_POW2, EVACUATED, MOVING, ZIGZAG_DISCOUNT, _exp_nonpositive,
+                                  make_scratch, neighbour_mask,
                                   step_movement)
 
 
@@ -189,7 +190,7 @@ def reference_step(agents, grid, fields, randoms, params):
                     if slope > best_occupied[0]:
                         best_occupied = (slope, j, length)
                     continue
-                if t - g["last_entry_s"][j] < g["headway_s"][j]:
+                if t < g["free_at_s"][j]:  # entered less than a headway ago
                     continue
                 options.append((params["k_s"] * (S[c] - S[j]) / length
                                 + params["k_d"] * g["dyn"][j], j, length))
@@ -237,7 +238,7 @@ def reference_step(agents, grid, fields, randoms, params):
         c = int(a["cell"][winner])
         g["occ"][c] = -1
         g["dyn"][c] += 1
-        g["last_entry_s"][j] = t
+        g["free_at_s"][j] = t + float(g["headway_s"][j])
         a["credit_m"][winner] -= cost[winner]
         e = g["exit_of_cell"][j]
         if e >= 0:
@@ -266,8 +267,8 @@ def reference_step(agents, grid, fields, randoms, params):
         a["credit_m"][k] -= blocked_cost[k]
         g["dyn"][ci] += 1
         g["dyn"][b] += 1
-        g["last_entry_s"][ci] = t
-        g["last_entry_s"][b] = t
+        g["free_at_s"][ci] = t + float(g["headway_s"][ci])
+        g["free_at_s"][b] = t + float(g["headway_s"][b])
         moved.update((i, k))
     return a, g
 
@@ -296,7 +297,7 @@ def crowded_world(seed: int, n_agents: int):
     exit_of[exits_cells] = 0
     passable = (walkable | (exit_of >= 0)).astype(np.uint8)
     grid = {"width": w, "cell_m": 0.4, "passable": passable, "factor": factor.astype(float),
-            "occ": occ, "last_entry_s": np.where(rng.random(n_cells) < 0.2, 0.0, -np.inf),
+            "occ": occ, "free_at_s": np.where(rng.random(n_cells) < 0.2, 0.5, -np.inf),
             "headway_s": np.full(n_cells, 0.5, np.float32), "exit_of_cell": exit_of,
             "dyn": rng.random(n_cells).astype(np.float32), "link_ptr": empty,
             "link_to": empty[:0], "link_len_m": np.zeros(0)}
@@ -321,7 +322,7 @@ def test_movement_step_matches_reference(seed):
     for key in ("cell", "state", "exit_used", "out_time_s"):
         np.testing.assert_array_equal(agents[key], want_a[key], err_msg=key)
     np.testing.assert_allclose(agents["credit_m"], want_a["credit_m"], rtol=1e-12)
-    for key in ("occ", "last_entry_s", "dyn"):
+    for key in ("occ", "free_at_s", "dyn"):
         np.testing.assert_array_equal(grid[key], want_g[key], err_msg=key)
     assert moved == int(scratch["moved"].sum())
 
@@ -335,3 +336,66 @@ def test_movement_rejects_bad_randoms():
     params["mu"] = 1.5
     with pytest.raises(ValueError, match="friction mu must lie in"):
         step_movement(agents, grid, fields, randoms, params, make_scratch(5, len(grid["occ"])))
+
+
+def test_choice_weights_exp_is_exp_to_1e8():
+    xs = np.concatenate([-np.logspace(-12, np.log10(700.0), 4000), [0.0, -0.5, -1e-300]])
+    got = np.array([_exp_nonpositive(float(x), _POW2) for x in xs])
+    np.testing.assert_allclose(got, np.exp(xs), rtol=1e-8, atol=1e-300)
+    assert _exp_nonpositive(-800.0, _POW2) == 0.0  # below 2**-1022: nothing
+    assert _exp_nonpositive(float("nan"), _POW2) == 0.0
+
+
+def test_neighbour_mask_says_which_moves_the_walls_allow():
+    walkable, _, _, w, _ = grid_world(ROOMS[1])
+    passable = walkable.astype(np.uint8)
+    mask = neighbour_mask(passable, w)
+    for c in range(w + 1, len(walkable) - w - 1):
+        k = 0
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if dr == dc == 0:
+                    continue
+                j = c + dr * w + dc
+                allowed = walkable[j] and (
+                    not (dr and dc) or (walkable[c + dr * w] and walkable[c + dc]))
+                assert bool(mask[c] >> k & 1) == bool(allowed), (c, dr, dc)
+                k += 1
+
+
+def test_exit_choice_is_the_same_in_any_order_serial_or_parallel(monkeypatch):
+    from sim.kernels import choice
+
+    rng = np.random.default_rng(5)
+    n, n_cells, n_exits = 6000, 20_000, 3
+    fields = (rng.random((n_exits, n_cells)) * 80).astype(np.float32)
+
+    def agents():
+        r = np.random.default_rng(6)
+        return {"cell": r.integers(0, n_cells, n).astype(np.int32),
+                "state": np.full(n, MOVING, np.uint8),
+                "speed_ms": r.uniform(0.5, 1.5, n).astype(np.float32),
+                "target": r.integers(-1, n_exits, n).astype(np.int16),
+                "belief": np.zeros(n, np.int32),
+                "known": np.full(n, 1, np.uint64),
+                "known_locked": np.zeros(n, np.uint64),
+                "field_row": np.zeros(n, np.int32),
+                "needs_choice": r.random(n) < 0.5,
+                "discovered": np.zeros(n, np.bool_),
+                "choice_time_s": np.zeros(n), "choice_cell": np.zeros(n, np.int32),
+                "lost_s": np.zeros(n)}
+
+    row_of = np.arange(n_exits, dtype=np.int32)[None, :]
+    params = {"bin_m": 0.4, "sight_m": 10.0, "hysteresis": 0.1, "time_s": 3.0,
+              "max_distance_m": 80.0}
+    results = []
+    for serial_below, order in ((10**9, None), (0, None), (0, rng.permutation(n))):
+        monkeypatch.setattr(choice, "SERIAL_BELOW", serial_below)
+        a = agents()
+        changed = choice.choose_exits(a, fields, row_of, np.ones(n_exits), params, order)
+        results.append((changed, a))
+    assert results[0][0] > 0
+    for changed, a in results[1:]:
+        assert changed == results[0][0]
+        for key in ("target", "field_row", "known", "needs_choice"):
+            np.testing.assert_array_equal(a[key], results[0][1][key], err_msg=key)

@@ -22,41 +22,55 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
+from numba import prange
 
-from .jit import kernel
+from .jit import kernel, serial_and_parallel
 from .movement import MOVING
 
 
-@kernel
-def _count_ahead(cell, state, target, field_row, fields, row_of, belief, n_exits, bin_m,
-                 n_bins):
-    """Histogram per exit of the distance of the occupants heading there, then cumulated."""
-    hist = np.zeros((n_exits, n_bins + 1), dtype=np.int64)
-    n = cell.shape[0]
-    for i in range(n):
-        if state[i] != MOVING or target[i] < 0 or field_row[i] < 0:
-            continue
-        d = fields[field_row[i], cell[i]]
-        b = int(d / bin_m)
-        if b > n_bins:
-            b = n_bins
-        hist[target[i], b] += 1
+def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_m, n_bins,
+                    n_chunks):
+    """Histogram per exit of the distance of the occupants heading there, then cumulated.
+    Occupants are visited in ``order`` (by cell: memory locality), in ``n_chunks`` slices
+    with a histogram each; integer counts do not depend on the order or the slicing."""
+    hist = np.zeros((n_chunks, n_exits, n_bins + 1), dtype=np.int64)
+    n = order.shape[0]
+    for ch in prange(n_chunks):
+        for k in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
+            i = order[k]
+            if state[i] != MOVING or target[i] < 0 or field_row[i] < 0:
+                continue
+            d = fields[field_row[i], cell[i]]
+            b = int(d / bin_m)
+            if b > n_bins:
+                b = n_bins
+            hist[ch, target[i], b] += 1
     # cum[e, b] = number heading to e in bins < b
     cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
     for e in range(n_exits):
         for b in range(n_bins + 1):
-            cum[e, b + 1] = cum[e, b] + hist[e, b]
+            total = 0
+            for ch in range(n_chunks):
+                total += hist[ch, e, b]
+            cum[e, b + 1] = cum[e, b] + total
     return cum
 
 
-@kernel
-def _choose(cell, state, speed_ms, target, belief, known, known_locked, field_row,
-            needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
-            capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s, n_exits):
-    n = cell.shape[0]
+_count_ahead, _count_ahead_serial = serial_and_parallel(_count_ahead_py)
+SERIAL_BELOW = 4_000  # occupants
+
+
+def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked, field_row,
+               needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
+               capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s, n_exits):
+    # Each occupant writes only its own slots: neither the visiting order (by cell) nor the
+    # threads change anything.
+    n = order.shape[0]
     n_changed = 0
-    for i in range(n):
+    for k_ord in prange(n):
+        i = order[k_ord]
         if state[i] != MOVING or not needs_choice[i]:
             continue
         c = cell[i]
@@ -117,7 +131,10 @@ def _choose(cell, state, speed_ms, target, belief, known, known_locked, field_ro
     return n_changed
 
 
-def choose_exits(agents, fields, row_of, capacity_ps, params):
+_choose, _choose_serial = serial_and_parallel(_choose_py)
+
+
+def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
@@ -126,7 +143,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params):
     ``fields`` (n_rows, n_cells) float32 in effective metres; ``row_of`` (n_beliefs, n_exits)
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
     ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
-    larger distances share the last bin). Returns the number of occupants whose exit changed.
+    larger distances share the last bin). ``order``: optionally, a permutation of the
+    occupants to visit them in (by cell, for memory locality; the result is the same). Returns
+    the number of occupants whose exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -137,13 +156,19 @@ def choose_exits(agents, fields, row_of, capacity_ps, params):
     max_d = float(params["max_distance_m"])
     bin_m = float(params["bin_m"])
     n_bins = int(math.ceil(max_d / bin_m)) + 1
-    cum = _count_ahead(a["cell"], a["state"], a["target"], a["field_row"], fields, row_of,
-                       a["belief"], n_exits, bin_m, n_bins)
-    return _choose(a["cell"], a["state"], a["speed_ms"], a["target"], a["belief"], a["known"],
-                   a["known_locked"], a["field_row"], a["needs_choice"], a["discovered"],
-                   a["choice_time_s"], a["choice_cell"], a["lost_s"], fields, row_of,
-                   capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
-                   float(params["hysteresis"]), float(params["time_s"]), n_exits)
+    n = a["cell"].shape[0]
+    if order is None or order.shape[0] != n:
+        order = np.arange(n, dtype=np.int64)
+    serial = n < SERIAL_BELOW
+    count = _count_ahead_serial if serial else _count_ahead
+    cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], fields, n_exits,
+                bin_m, n_bins, 1 if serial else numba.get_num_threads())
+    choose = _choose_serial if serial else _choose
+    return choose(order, a["cell"], a["state"], a["speed_ms"], a["target"], a["belief"],
+                  a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
+                  a["discovered"], a["choice_time_s"], a["choice_cell"], a["lost_s"], fields,
+                  row_of, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
+                  float(params["hysteresis"]), float(params["time_s"]), n_exits)
 
 
 @kernel

@@ -178,39 +178,57 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
     return dist.astype(np.float32)
 
 
-def _diffuse_decay_py(field, walkable, width, alpha, delta, out):
+def _diffuse_decay_py(field, keep, share, width, out):
+    # Branch-free: non-walkable cells hold zero, so the sum over all four axial neighbours is
+    # the sum over the walkable ones; ``keep`` and ``share`` carry the rest (float32 throughout).
     n = field.shape[0]
-    for c in prange(n):
-        if not walkable[c]:
-            out[c] = 0.0
-            continue
-        total = 0.0
-        count = 0
-        for j in (c - 1, c + 1, c - width, c + width):
-            if walkable[j]:
-                total += field[j]
-                count += 1
-        value = field[c]
-        if count > 0:
-            value = (1.0 - alpha) * value + alpha * total / count
-        out[c] = (1.0 - delta) * value
+    out[:width + 1] = 0.0
+    out[n - width - 1:] = 0.0
+    for c in prange(width + 1, n - width - 1):
+        out[c] = keep[c] * field[c] + share[c] * (field[c - 1] + field[c + 1]
+                                                   + field[c - width] + field[c + width])
 
 
 _diffuse_decay, _diffuse_decay_serial = serial_and_parallel(_diffuse_decay_py)
 SERIAL_BELOW = 20_000  # cells
 
 
-def update_dynamic_field(field, walkable, width, alpha, delta, out):
+def dynamic_field_coefficients(walkable, width, alpha, delta):
+    """Per-cell weights of one diffusion-and-decay step: ``(keep, share)``, float32.
+
+    A walkable cell with ``k`` walkable axial neighbours keeps ``(1-delta)(1-alpha)`` of its
+    value and takes ``(1-delta) alpha / k`` of each neighbour's; with no walkable neighbour it
+    keeps ``1-delta``. Non-walkable cells get zero weights (and so hold zero).
+    """
+    if not (0.0 <= alpha <= 1.0 and 0.0 <= delta <= 1.0):
+        raise ValueError(f"alpha and delta must lie in [0, 1], got {alpha}, {delta}")
+    walkable = np.asarray(walkable, dtype=bool)
+    n = walkable.shape[0]
+    count = np.zeros(n, dtype=np.int64)
+    inner = np.arange(width + 1, n - width - 1)
+    for off in (-1, 1, -width, width):
+        count[inner] += walkable[inner + off]
+    has = walkable & (count > 0)
+    keep = np.where(walkable, 1.0 - delta, 0.0)
+    keep[has] *= 1.0 - alpha
+    share = np.zeros(n)
+    share[has] = (1.0 - delta) * alpha / count[has]
+    return keep.astype(np.float32), share.astype(np.float32)
+
+
+def update_dynamic_field(field, walkable, width, alpha, delta, out, coefficients=None):
     """One diffusion-and-decay step of the dynamic field.
 
-    ``field`` and ``out`` are (n_cells,) float32 and must be different arrays. Diffusion moves a
-    fraction ``alpha`` of a cell's value towards the mean of its walkable axial neighbours, then
-    everything decays by ``delta``. Non-walkable cells hold zero.
+    ``field`` and ``out`` are (n_cells,) float32 and must be different arrays; ``field`` is zero
+    on non-walkable cells. Diffusion moves a fraction ``alpha`` of a cell's value towards the
+    mean of its walkable axial neighbours, then everything decays by ``delta``. Pass the
+    result of :func:`dynamic_field_coefficients` as ``coefficients`` to skip recomputing them.
     """
     if field is out:
         raise ValueError("field and out must be different arrays")
-    if not (0.0 <= alpha <= 1.0 and 0.0 <= delta <= 1.0):
-        raise ValueError(f"alpha and delta must lie in [0, 1], got {alpha}, {delta}")
+    if coefficients is None:
+        coefficients = dynamic_field_coefficients(walkable, int(width), alpha, delta)
+    keep, share = coefficients
     run = _diffuse_decay_serial if field.shape[0] < SERIAL_BELOW else _diffuse_decay
-    run(field, walkable, int(width), float(alpha), float(delta), out)
+    run(field, keep, share, int(width), out)
     return out

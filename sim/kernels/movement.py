@@ -47,14 +47,60 @@ CASUALTY = np.uint8(3)
 # cos(22.5°): the worst angle between a route and the best of 8 grid directions.
 ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
 
+# The Moore neighbourhood in a fixed order: bit k of a cell's neighbour mask is direction k.
+_DR = (-1, -1, -1, 0, 0, 1, 1, 1)
+_DC = (-1, 0, 1, -1, 1, -1, 0, 1)
 
-def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, passable,
-                     occ, last_entry_s, headway_s, factor, link_ptr, link_to, link_len_m,
-                     u_choice, width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, cand_buf,
-                     expo_buf, len_buf, desired, cost_m, blocked, blocked_cost):
+_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
+# _POW2[k + 1022] = 2**k for k in -1022..0: the exponent part of exp below.
+_POW2 = np.array([2.0 ** k for k in range(-1022, 1)])
+
+
+@kernel
+def _exp_nonpositive(x, pow2):
+    """exp(x) for x <= 0 (0 below 2**-1022), to about 1e-8 relative.
+
+    The choice weights only need their ratios; this is 3-4 times faster than libm's exp and,
+    being plain arithmetic, gives the same bits on every machine (libm's exp may not).
+    2**t = 2**k * e**(f ln 2) with k = round(t), |f| <= 1/2: a degree-7 Taylor polynomial
+    (truncation error below 6e-9).
+    """
+    t = x * _LOG2E
+    if not t >= -1022.0:  # also catches NaN
+        return 0.0
+    k = math.floor(t + 0.5)
+    f = (t - k) * _LN2
+    p = 1.0 + f * (1.0 + f * (1.0 / 2.0 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (
+        1.0 / 120.0 + f * (1.0 / 720.0 + f * (1.0 / 5040.0)))))))
+    return p * pow2[int(k) + 1022]
+
+
+def neighbour_mask(passable, width: int) -> np.ndarray:
+    """Per cell, a byte whose bit ``k`` says a move from it in direction ``(_DR[k], _DC[k])`` is
+    allowed by the walls: the target is passable and a diagonal does not cut a wall corner.
+    (The cell itself need not be passable: whoever stands in a door being locked can still
+    step out.) Recompute it whenever ``passable`` changes."""
+    p = np.asarray(passable).astype(bool)
+    n = p.shape[0]
+    mask = np.zeros(n, dtype=np.uint8)
+    inner = np.arange(width + 1, n - width - 1)
+    for k in range(8):
+        dr, dc = _DR[k], _DC[k]
+        ok = p[inner + dr * width + dc]
+        if dr and dc:
+            ok &= p[inner + dr * width] & p[inner + dc]
+        mask[inner[ok]] |= np.uint8(1 << k)
+    return mask
+
+
+def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, nbr_mask,
+                     passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice, width,
+                     cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf, expo_buf,
+                     len_buf, desired, cost_m, blocked, blocked_cost):
     # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
     # own slots, so the result does not depend on the order or the threads.
-    n = cell.shape[0]
+    n = order.shape[0]
     diag = cell_m * math.sqrt(2.0)
     for k_ord in prange(n):
         i = order[k_ord]
@@ -63,12 +109,14 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         blocked[i] = -1
         if state[i] != MOVING or field_row[i] < 0:
             continue
-        c = cell[i]
-        row = field_row[i]
-        credit_m[i] += speed_ms[i] * dt_s
-        if credit_m[i] < min_cost_m:
+        credit = credit_m[i] + speed_ms[i] * dt_s
+        credit_m[i] = credit
+        if credit < min_cost_m:
             continue  # cannot pay for any move yet: the choice would not matter
-        s0 = fields[row, c]
+        c = cell[i]
+        s_row = fields[field_row[i]]
+        s0 = s_row[c]
+        mask = nbr_mask[c]
         # Candidates: 8 neighbours, then links, in this thread's scratch rows.
         t = numba.get_thread_id()
         cand = cand_buf[t]
@@ -78,41 +126,33 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         blk = -1  # the occupied neighbour this occupant would most like (for a swap)
         blk_slope = 0.0
         blk_len = 0.0
-        for dr in (-1, 0, 1):
-            for dc in (-1, 0, 1):
-                if dr == 0 and dc == 0:
-                    continue
-                j = c + dr * width + dc
-                if not passable[j]:
-                    continue
-                if dr != 0 and dc != 0:
-                    if not passable[c + dr * width] or not passable[c + dc]:
-                        continue
-                    step_len = diag
-                else:
-                    step_len = cell_m
-                sj = fields[row, j]
-                if not np.isfinite(sj):
-                    continue
-                if occ[j] >= 0:
-                    slope = (s0 - sj) / step_len
-                    if slope > blk_slope:
-                        blk, blk_slope, blk_len = j, slope, step_len
-                    continue
-                if time_s - last_entry_s[j] < headway_s[j] or m >= 9:
-                    continue
-                cand[m] = j
-                expo[m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
-                length[m] = step_len
-                m += 1
+        for d in range(8):
+            if not (mask >> d) & 1:
+                continue
+            dr = _DR[d]
+            dc = _DC[d]
+            j = c + dr * width + dc
+            step_len = diag if dr != 0 and dc != 0 else cell_m
+            sj = s_row[j]
+            if not sj < np.inf:
+                continue
+            if occ[j] >= 0:
+                slope = (s0 - sj) / step_len
+                if slope > blk_slope:
+                    blk, blk_slope, blk_len = j, slope, step_len
+                continue
+            if free_at_s[j] > time_s:
+                continue
+            cand[m] = j
+            expo[m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
+            length[m] = step_len
+            m += 1
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
-            if m >= 9 or not passable[j] or occ[j] >= 0:
+            if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
                 continue
-            if time_s - last_entry_s[j] < headway_s[j]:
-                continue
-            sj = fields[row, j]
-            if not np.isfinite(sj):
+            sj = s_row[j]
+            if not sj < np.inf:
                 continue
             cand[m] = j
             expo[m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
@@ -129,7 +169,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 top = expo[k]
         total = 0.0
         for k in range(m):
-            expo[k] = math.exp(expo[k] - top)
+            expo[k] = _exp_nonpositive(expo[k] - top, pow2)
             total += expo[k]
         pick = u_choice[i] * total
         chosen = m - 1
@@ -143,25 +183,26 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         if j < 0:
             # Nothing better than staying: keep at most one ordinary step in the bank.
             cap = diag / factor[c]
-            if credit_m[i] > cap:
+            if credit > cap:
+                credit = cap
                 credit_m[i] = cap
             if blk >= 0:
                 # Maybe a head-on swap with the one in the way (decided in the resolve pass).
                 full_b = blk_len / factor[blk]
                 cost_b = min(max(blk_slope * blk_len, ZIGZAG_DISCOUNT * full_b), full_b)
-                if credit_m[i] >= cost_b:
+                if credit >= cost_b:
                     blocked[i] = blk
                     blocked_cost[i] = cost_b
             continue
         full = length[chosen] / factor[j]
-        gain = s0 - fields[row, j]
+        gain = s0 - s_row[j]
         cost = full
         if gain > 0.0:
             cost = max(gain, ZIGZAG_DISCOUNT * full)
             if cost > full:
                 cost = full
         cost_m[i] = cost
-        if credit_m[i] >= cost:
+        if credit >= cost:
             desired[i] = j
 
 
@@ -170,25 +211,28 @@ SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than 
 
 
 @kernel
-def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_friction, mu,
-                      time_s, dt_s, exit_of_cell, occ, last_entry_s, dyn, claim_count,
+def _resolve_and_move(order, cell, state, credit_m, desired, cost_m, u_conflict, u_friction, mu,
+                      time_s, dt_s, exit_of_cell, occ, free_at_s, headway_s, dyn, claim_count,
                       claim_best, claim_key, exit_used, out_time_s, moved, blocked,
                       blocked_cost, swap_p):
-    n = cell.shape[0]
+    # Visited in ``order`` (by cell) for memory locality; no outcome depends on the order:
+    # the claim with the highest key wins (ties to the lower index), every winner moves, and
+    # swap pairs are disjoint.
+    n = order.shape[0]
     # Claims: count contenders per cell, keep the one with the highest key.
-    for i in range(n):
+    for k in range(n):
+        i = order[k]
         j = desired[i]
         if j < 0:
             continue
-        # Highest key wins; equal keys go to the lower index, so the order of the loop does
-        # not matter.
         if claim_count[j] == 0 or u_conflict[i] > claim_key[j] or \
                 (u_conflict[i] == claim_key[j] and i < claim_best[j]):
             claim_best[j] = i
             claim_key[j] = u_conflict[i]
         claim_count[j] += 1
     n_moved = 0
-    for i in range(n):
+    for k in range(n):
+        i = order[k]
         j = desired[i]
         if j < 0:
             continue
@@ -205,7 +249,7 @@ def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_fric
         c = cell[i]
         occ[c] = -1
         dyn[c] += 1.0
-        last_entry_s[j] = time_s
+        free_at_s[j] = time_s + headway_s[j]
         credit_m[i] -= cost_m[i]
         e = exit_of_cell[j]
         if e >= 0:
@@ -220,7 +264,8 @@ def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_fric
         n_moved += 1
     # Head-on swaps: two occupants who stayed, each wanting the other's cell, exchange
     # places with probability swap_p (each pair once, the lower index deciding).
-    for i in range(n):
+    for k_ord in range(n):
+        i = order[k_ord]
         b = blocked[i]
         if b < 0 or moved[i] or state[i] != MOVING:
             continue
@@ -238,8 +283,8 @@ def _resolve_and_move(cell, state, credit_m, desired, cost_m, u_conflict, u_fric
         credit_m[k] -= blocked_cost[k]
         dyn[ci] += 1.0
         dyn[b] += 1.0
-        last_entry_s[ci] = time_s
-        last_entry_s[b] = time_s
+        free_at_s[ci] = time_s + headway_s[ci]
+        free_at_s[b] = time_s + headway_s[b]
         moved[i] = True
         moved[k] = True
         n_moved += 2
@@ -258,9 +303,11 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     ``state`` uint8, ``speed_ms`` float32 (m/s), ``credit_m`` float64 (m), ``field_row`` int32
     (row of ``fields`` the occupant follows, -1 for none), ``exit_used`` int16, ``out_time_s``
     float64. Updated in place.
-    ``grid``: ``passable`` uint8, ``occ`` int32, ``last_entry_s`` float64, ``headway_s``
-    float32 (s), ``factor`` float64, ``exit_of_cell`` int16, ``dyn`` float32, links, ``width``,
-    ``cell_m``. ``fields``: (n_rows, n_cells) float32 static fields in effective metres.
+    ``grid``: ``passable`` uint8, ``nbr_mask`` uint8 (:func:`neighbour_mask` of ``passable``;
+    made here if missing, and the caller must refresh it when ``passable`` changes), ``occ``
+    int32, ``free_at_s`` float64 (when the cell next accepts somebody: the time of its last
+    entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
+    int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32 static fields in effective metres.
     ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float64 in
     [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).
@@ -281,16 +328,21 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     order = s.get("order")
     if order is None or order.shape[0] != n:
         order = np.arange(n, dtype=np.int64)
+    if "nbr_mask" not in g:
+        g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
+    if "min_move_m" not in g:
+        g["min_move_m"] = cheapest_move_m(g)
     choose = _choose_cells_serial if n < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
-                  g["dyn"], g["passable"], g["occ"], g["last_entry_s"], g["headway_s"],
-                  g["factor"], g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"],
-                  g["width"], g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"],
-                  cheapest_move_m(g), s["cand_buf"], s["expo_buf"], s["len_buf"],
-                  s["desired"], s["cost_m"], s["blocked"], s["blocked_cost"])
-    return _resolve_and_move(a["cell"], a["state"], a["credit_m"], s["desired"], s["cost_m"],
-                             r["u_conflict"], r["u_friction"], p["mu"], p["time_s"], p["dt_s"],
-                             g["exit_of_cell"], g["occ"], g["last_entry_s"], g["dyn"],
+           g["dyn"], g["nbr_mask"], g["passable"], g["occ"], g["free_at_s"], g["factor"],
+           g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"], g["width"],
+           g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
+           s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"],
+           s["blocked"], s["blocked_cost"])
+    return _resolve_and_move(order, a["cell"], a["state"], a["credit_m"], s["desired"],
+                             s["cost_m"], r["u_conflict"], r["u_friction"], p["mu"],
+                             p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"],
+                             g["free_at_s"], g["headway_s"], g["dyn"],
                              s["claim_count"], s["claim_best"], s["claim_key"],
                              a["exit_used"], a["out_time_s"], s["moved"], s["blocked"],
                              s["blocked_cost"], float(p.get("swap", 0.0)))
