@@ -59,18 +59,22 @@ def main() -> int:
         info = b.get("extra_info", {})
         if name.startswith("test_step["):
             n = info["occupants"]
-            summary["step"][name[10:-1]] = {"occupants": n, "cells": info["cells"],
-                                           "ms": mean * 1e3, "us_per_occupant": mean / n * 1e6}
-        elif name == "test_reference_step":
-            summary["reference_1k"] = {"ms": mean * 1e3,
-                                       "us_per_occupant": mean / info["occupants"] * 1e6}
+            size, cores = name[10:-1].split("-")
+            summary["step"].setdefault(cores, {})[size] = {
+                "occupants": n, "cells": info["cells"], "threads": info["threads"],
+                "ms": mean * 1e3, "median_ms": b["stats"]["median"] * 1e3,
+                "us_per_occupant": mean / n * 1e6}
+        elif name.startswith("test_reference_step["):
+            summary.setdefault("reference", {})[name[20:-1]] = {
+                "ms": mean * 1e3, "us_per_occupant": mean / info["occupants"] * 1e6}
         elif name.startswith("test_static_field["):
             summary["static_field"][name[18:-1]] = {"cells": info["cells"], "ms": mean * 1e3}
         elif name.startswith("test_run"):
             summary["runs"][name] = {"wall_s": mean, **info}
-    ref = summary.get("reference_1k", {}).get("ms")
-    if ref:
-        summary["speedup_over_reference_1k"] = ref / summary["step"]["1k"]["ms"]
+    for size, ref in summary.get("reference", {}).items():
+        summary.setdefault("speedup_over_reference", {})[size] = {
+            cores: round(ref["ms"] / steps[size]["ms"], 1)
+            for cores, steps in summary["step"].items() if size in steps}
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))
     plot(summary, ROOT / "docs" / "benchmarks.png")
     print(json.dumps(summary, indent=1))
@@ -84,13 +88,18 @@ def plot(summary: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
-    steps = sorted(summary["step"].values(), key=lambda s: s["occupants"])
-    a1.loglog([s["occupants"] for s in steps], [s["ms"] for s in steps], "o-",
-              label="drillsim (Numba)")
-    if "reference_1k" in summary:
-        a1.loglog([steps[0]["occupants"]], [summary["reference_1k"]["ms"]], "s", color="#d1361f",
+    for cores, style, label in (("1core", "o-", "one core"), ("2cores", "s--", "two cores")):
+        steps = sorted(summary["step"].get(cores, {}).values(), key=lambda s: s["occupants"])
+        if steps:
+            a1.loglog([s["occupants"] for s in steps], [s["ms"] for s in steps], style,
+                      label=f"drillsim (Numba), {label}")
+    ref = summary.get("reference", {})
+    if ref:
+        sizes = sorted(ref, key=lambda k: summary["step"]["1core"][k]["occupants"])
+        a1.loglog([summary["step"]["1core"][k]["occupants"] for k in sizes],
+                  [ref[k]["ms"] for k in sizes], "^:", color="#d1361f",
                   label="plain Python (Mesa agents)")
-    n = [s["occupants"] for s in steps]
+    n = sorted(s["occupants"] for s in summary["step"]["1core"].values())
     a1.loglog(n, [k * 0.1e-3 for k in n], ":", color="#777", label="0.1 µs per occupant")
     a1.set_xlabel("occupants")
     a1.set_ylabel("one model step (ms)")

@@ -1,5 +1,5 @@
-"""One full model step (exit choice, discovery, movement, dynamic field) at named sizes, and
-the plain-Python reference's step beside it at the small size.
+"""One full model step (exit choice, discovery, movement, dynamic field) at named sizes, on one
+core and on all, and the plain-Python reference's step beside it at the small sizes.
 
 Run: ``python -m pytest benchmarks/ --benchmark-only`` (or ``python benchmarks/report.py``).
 JIT compilation is excluded: each model is built and stepped before timing starts.
@@ -7,6 +7,7 @@ JIT compilation is excluded: each model is built and stepped before timing start
 
 from __future__ import annotations
 
+import numba
 import pytest
 
 from sim.model import EvacuationModel
@@ -29,23 +30,36 @@ def started(size: str) -> EvacuationModel:
     return m
 
 
+@pytest.fixture
+def threads(request):
+    """Numba threads for the test (1: one core), restored afterwards."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(request.param, numba.config.NUMBA_NUM_THREADS))
+    yield numba.get_num_threads()
+    numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2], indirect=True, ids=["1core", "2cores"])
 @pytest.mark.parametrize("size", list(SIZES))
-def test_step(benchmark, size):
+def test_step(benchmark, size, threads):
     m = started(size)
     benchmark.group = f"step-{size}"
     benchmark.extra_info.update(occupants=m.n_occupants, cells=m.building.n_cells,
-                                engine="numba")
+                                engine="numba", threads=threads)
     benchmark.pedantic(m.step, rounds=20, iterations=1, warmup_rounds=2)
 
 
-def test_reference_step(benchmark):
-    """The same rules as Mesa agents in plain Python, same world and crowd as step[1k]."""
+@pytest.mark.parametrize("size", ["1k", "10k"])
+def test_reference_step(benchmark, size):
+    """The same rules as Mesa agents in plain Python, same world and crowd as step[size]."""
     from reference import ReferenceModel
 
-    m = started("1k")
-    ref = ReferenceModel(m.building, m.agents_state["cell"][m.agents_state["cell"] >= 0],
-                         m.agents_state["speed_ms"][m.agents_state["cell"] >= 0], 1)
-    benchmark.group = "step-1k"
+    m = started(size)
+    inside = m.agents_state["cell"] >= 0
+    ref = ReferenceModel(m.building, m.agents_state["cell"][inside],
+                         m.agents_state["speed_ms"][inside], 1)
+    benchmark.group = f"step-{size}"
     benchmark.extra_info.update(occupants=m.n_occupants, cells=m.building.n_cells,
                                 engine="python-mesa")
-    benchmark.pedantic(ref.step, rounds=5, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(ref.step, rounds=3 if size == "10k" else 5, iterations=1,
+                       warmup_rounds=1)

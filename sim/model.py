@@ -18,13 +18,12 @@ from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
-from .kernels.movement import (CASUALTY, EVACUATED, MOVING, WAITING, activate,
-                               make_scratch, neighbour_mask, step_movement)
+from .kernels.movement import (CARRIED, CASUALTY, MOVING, WAITING, activate,
+                               census, make_scratch, neighbour_mask, step_movement)
 from .profiles import PROFILES
 from .scenario import Scenario
 
 STATE_NAMES = ("waiting", "moving", "evacuated", "casualty", "carried")
-CARRIED = np.uint8(4)  # being carried out by an actor (cell -1, not yet out)
 
 
 @dataclass
@@ -89,18 +88,23 @@ def report_time(model) -> float:
 
 
 def report_inside(model) -> int:
-    return model.count_inside()
+    return model.census()[0]
 
 
 def report_evacuated(model) -> int:
-    return int(np.count_nonzero(model.agents_state["state"][:model.n_occupants] == EVACUATED))
+    return model.census()[1]
 
 
 def report_exit_counts(model) -> tuple[int, ...]:
     """People out by each exit, in the building's exit order (a tuple: DataCollector
     deep-copies what reporters return on every step, and a dict costs far more)."""
-    used = model.agents_state["exit_used"][:model.n_occupants]
-    return tuple(np.bincount(used[used >= 0], minlength=model.n_exits).tolist())
+    evacuated = model.census()[1]
+    if model._exit_counts_at != evacuated:  # (nobody new out: the last count stands)
+        used = model.agents_state["exit_used"][:model.n_occupants]
+        model._exit_counts = tuple(np.bincount(used[used >= 0],
+                                               minlength=model.n_exits).tolist())
+        model._exit_counts_at = evacuated
+    return model._exit_counts
 
 
 class EvacuationModel(mesa.Model):
@@ -223,6 +227,8 @@ class EvacuationModel(mesa.Model):
         self.record_every_steps = max(1, round((record_every_s or scenario.record_every_s)
                                                / self.dt_s))
         self.frames: list[Frame] = []
+        self._exit_counts_at = -1
+        self._exit_counts: tuple[int, ...] = ()
         self.datacollector = mesa.DataCollector(model_reporters={
             "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
             "exits": report_exit_counts})
@@ -669,8 +675,11 @@ class EvacuationModel(mesa.Model):
 
     def count_inside(self) -> int:
         """Occupants still in the building and able to leave or be carried (not casualties)."""
-        s = self.agents_state["state"][:self.n_occupants]
-        return int(np.count_nonzero((s == WAITING) | (s == MOVING) | (s == CARRIED)))
+        return self.census()[0]
+
+    def census(self) -> tuple[int, int]:
+        """(occupants inside, occupants evacuated)."""
+        return census(self.agents_state["state"], self.n_occupants)
 
     def exit_counts(self) -> dict[str, int]:
         used = self.agents_state["exit_used"][:self.n_occupants]

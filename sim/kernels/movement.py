@@ -43,6 +43,7 @@ WAITING = np.uint8(0)
 MOVING = np.uint8(1)
 EVACUATED = np.uint8(2)
 CASUALTY = np.uint8(3)
+CARRIED = np.uint8(4)  # being carried out by an actor (cell -1, not yet out)
 
 # cos(22.5°): the worst angle between a route and the best of 8 grid directions.
 ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
@@ -114,14 +115,12 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         if credit < min_cost_m:
             continue  # cannot pay for any move yet: the choice would not matter
         c = cell[i]
-        s_row = fields[field_row[i]]
-        s0 = s_row[c]
+        row = field_row[i]
+        s0 = fields[row, c]
         mask = nbr_mask[c]
-        # Candidates: 8 neighbours, then links, in this thread's scratch rows.
+        # Candidates: 8 neighbours, then links, in this thread's scratch rows (indexed in 2-D:
+        # a row view per occupant would cost reference counting).
         t = numba.get_thread_id()
-        cand = cand_buf[t]
-        expo = expo_buf[t]
-        length = len_buf[t]
         m = 0
         blk = -1  # the occupied neighbour this occupant would most like (for a swap)
         blk_slope = 0.0
@@ -133,7 +132,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             dc = _DC[d]
             j = c + dr * width + dc
             step_len = diag if dr != 0 and dc != 0 else cell_m
-            sj = s_row[j]
+            sj = fields[row, j]
             if not sj < np.inf:
                 continue
             if occ[j] >= 0:
@@ -143,43 +142,43 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 continue
             if free_at_s[j] > time_s:
                 continue
-            cand[m] = j
-            expo[m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
-            length[m] = step_len
+            cand_buf[t, m] = j
+            expo_buf[t, m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
+            len_buf[t, m] = step_len
             m += 1
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
             if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
                 continue
-            sj = s_row[j]
+            sj = fields[row, j]
             if not sj < np.inf:
                 continue
-            cand[m] = j
-            expo[m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
-            length[m] = link_len_m[k]
+            cand_buf[t, m] = j
+            expo_buf[t, m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
+            len_buf[t, m] = link_len_m[k]
             m += 1
         # Staying put is an option too.
-        cand[m] = -1
-        expo[m] = k_d * dyn[c]
-        length[m] = 0.0
+        cand_buf[t, m] = -1
+        expo_buf[t, m] = k_d * dyn[c]
+        len_buf[t, m] = 0.0
         m += 1
-        top = expo[0]
+        top = expo_buf[t, 0]
         for k in range(1, m):
-            if expo[k] > top:
-                top = expo[k]
+            if expo_buf[t, k] > top:
+                top = expo_buf[t, k]
         total = 0.0
         for k in range(m):
-            expo[k] = _exp_nonpositive(expo[k] - top, pow2)
-            total += expo[k]
+            expo_buf[t, k] = _exp_nonpositive(expo_buf[t, k] - top, pow2)
+            total += expo_buf[t, k]
         pick = u_choice[i] * total
         chosen = m - 1
         acc = 0.0
         for k in range(m):
-            acc += expo[k]
+            acc += expo_buf[t, k]
             if pick < acc:
                 chosen = k
                 break
-        j = cand[chosen]
+        j = cand_buf[t, chosen]
         if j < 0:
             # Nothing better than staying: keep at most one ordinary step in the bank.
             cap = diag / factor[c]
@@ -194,8 +193,8 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                     blocked[i] = blk
                     blocked_cost[i] = cost_b
             continue
-        full = length[chosen] / factor[j]
-        gain = s0 - s_row[j]
+        full = len_buf[t, chosen] / factor[j]
+        gain = s0 - fields[row, j]
         cost = full
         if gain > 0.0:
             cost = max(gain, ZIGZAG_DISCOUNT * full)
@@ -403,3 +402,18 @@ def make_scratch(n_occupants, n_cells):
         "expo_buf": np.zeros((threads, 10), dtype=np.float64),
         "len_buf": np.zeros((threads, 10), dtype=np.float64),
     }
+
+
+@kernel
+def census(state, n):
+    """(inside, evacuated) among the first ``n`` agents (the occupants): inside counts those
+    who can still leave or be carried, not casualties."""
+    inside = 0
+    out = 0
+    for i in range(n):
+        s = state[i]
+        if s == WAITING or s == MOVING or s == CARRIED:
+            inside += 1
+        elif s == EVACUATED:
+            out += 1
+    return inside, out
