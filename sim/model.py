@@ -20,6 +20,7 @@ from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
 from .kernels.movement import (CARRIED, CASUALTY, MOVING, WAITING, activate,
                                census, make_scratch, neighbour_mask, step_movement)
+from .kernels.streams import fill_uniform, step_key
 from .profiles import PROFILES
 from .scenario import Scenario
 
@@ -209,6 +210,9 @@ class EvacuationModel(mesa.Model):
         self.hazard = Hazard(self, scenario.hazard) if scenario.hazard is not None else None
         n = self.n_agents
         self.scratch = make_scratch(n, n_cells)
+        # The time step's random numbers: a counter-based stream keyed by the seed.
+        self._stream_key = int(np.random.default_rng(seed).integers(0, 2**63))
+        self._uniforms = np.empty((4, n), dtype=np.float32)
         self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
                            "exit": np.zeros(max(16, n), dtype=np.int16),
                            "door": np.zeros(max(16, n), dtype=np.int16)}
@@ -353,6 +357,7 @@ class EvacuationModel(mesa.Model):
             "fed_time_s": np.full(n, np.inf, dtype=np.float64),
         }
         self.profile_of = np.zeros(n_occ, dtype=np.int16)
+        self.group_of = np.zeros(n_occ, dtype=np.int16)  # index into scenario.groups
         self.needs_assist = np.zeros(n_occ, dtype=bool)
         occ = self.grid["occ"]
         passable = self.grid["passable"].astype(bool)
@@ -365,7 +370,7 @@ class EvacuationModel(mesa.Model):
             if self.door_locked[d.index]:
                 staff_mask_doors |= 1 << d.index
         i0 = 0
-        for g in sc.groups:
+        for gi, g in enumerate(sc.groups):
             if g.count == 0:
                 continue
             cells = b.region(g.region).cells
@@ -395,7 +400,16 @@ class EvacuationModel(mesa.Model):
                 a["belief_doors"][sl] = np.uint64(staff_mask_doors)
                 a["belief"][sl] = self._belief_index(staff_mask_doors)
             self.profile_of[sl] = self.profile_names.index(g.profile)
+            self.group_of[sl] = gi
             i0 += g.count
+        # Number the occupants in the order of their cells: the kernels visit occupants by cell,
+        # and with neighbours in space also neighbours in memory their per-occupant data is
+        # read in near-sequential order (at 100,000 occupants this halves the cost of choosing
+        # cells). Crowds keep much of this order as they walk.
+        by_cell = np.argsort(a["cell"][:n_occ], kind="stable")
+        for arr in (*a.values(), self.profile_of, self.group_of, self.needs_assist):
+            arr[:n_occ] = arr[:n_occ][by_cell]
+        occ[a["cell"][:n_occ]] = np.arange(n_occ, dtype=np.int32)
         self.agents_state = a
         self.n_occupants = n_occ
         self.n_agents = n
@@ -558,7 +572,7 @@ class EvacuationModel(mesa.Model):
         if self.n_steps % 20 == 0:  # visit occupants in cell order: memory locality
             self.scratch["order"] = np.argsort(a["cell"], kind="stable")
         n = self.n_agents
-        u = self.rng.random((4, n), dtype=np.float32)
+        u = fill_uniform(step_key(self._stream_key, self.n_steps), self._uniforms)
         self._discover(u[3])
         if n > self.n_occupants:
             a["needs_choice"][self.n_occupants:] = False  # actors follow their goals

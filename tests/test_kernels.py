@@ -399,3 +399,20 @@ def test_exit_choice_is_the_same_in_any_order_serial_or_parallel(monkeypatch):
         assert changed == results[0][0]
         for key in ("target", "field_row", "known", "needs_choice"):
             np.testing.assert_array_equal(a[key], results[0][1][key], err_msg=key)
+
+
+def test_step_random_numbers_are_uniform_reproducible_and_thread_independent(monkeypatch):
+    from sim.kernels import streams
+
+    a = streams.fill_uniform(streams.step_key(7, 3), np.empty((4, 50_000), np.float32)).copy()
+    monkeypatch.setattr(streams, "SERIAL_BELOW", 10**9)  # the serial twin: same numbers
+    b = streams.fill_uniform(streams.step_key(7, 3), np.empty((4, 50_000), np.float32))
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= 0.0 and a.max() < 1.0
+    counts = np.histogram(a, bins=20, range=(0, 1))[0]
+    expected = a.size / 20
+    assert ((counts - expected) ** 2 / expected).sum() < 43.8  # chi-square, 19 dof, p = 0.001
+    assert abs(np.corrcoef(a[0, :-1], a[0, 1:])[0, 1]) < 0.02  # neighbours unrelated
+    assert abs(np.corrcoef(a[0], a[1])[0, 1]) < 0.02  # rows unrelated
+    other = streams.fill_uniform(streams.step_key(7, 4), np.empty((4, 50_000), np.float32))
+    assert abs(np.corrcoef(a.ravel(), other.ravel())[0, 1]) < 0.02  # steps unrelated

@@ -51,6 +51,8 @@ ZIGZAG_DISCOUNT = math.cos(math.pi / 8.0)
 # The Moore neighbourhood in a fixed order: bit k of a cell's neighbour mask is direction k.
 _DR = (-1, -1, -1, 0, 0, 1, 1, 1)
 _DC = (-1, 0, 1, -1, 1, -1, 0, 1)
+_DR_A = np.array(_DR, dtype=np.int64)
+_DC_A = np.array(_DC, dtype=np.int64)
 
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
@@ -96,13 +98,23 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
 
 
 def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, nbr_mask,
-                     passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice, width,
-                     cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf, expo_buf,
-                     len_buf, desired, cost_m, blocked, blocked_cost):
+                     passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice,
+                     width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
+                     expo_buf, len_buf, desired, cost_m, blocked, blocked_cost):
     # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
     # own slots, so the result does not depend on the order or the threads.
     n = order.shape[0]
     diag = cell_m * math.sqrt(2.0)
+    # Per direction: cell offset, step length, k_S / length and 1 / length.
+    nbr_off = np.empty(8, dtype=np.int64)
+    nbr_len = np.empty(8)
+    nbr_ks = np.empty(8)
+    nbr_inv = np.empty(8)
+    for d in range(8):
+        nbr_off[d] = _DR_A[d] * width + _DC_A[d]
+        nbr_len[d] = diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m
+        nbr_ks[d] = k_s / nbr_len[d]
+        nbr_inv[d] = 1.0 / nbr_len[d]
     for k_ord in prange(n):
         i = order[k_ord]
         desired[i] = -1
@@ -126,26 +138,22 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         blk_slope = 0.0
         blk_len = 0.0
         for d in range(8):
-            if not (mask >> d) & 1:
-                continue
-            dr = _DR[d]
-            dc = _DC[d]
-            j = c + dr * width + dc
-            step_len = diag if dr != 0 and dc != 0 else cell_m
+            # Branch-light: every neighbour's values are read (the grid is padded, so all are
+            # in range) and a candidate is appended by advancing ``m`` only if it is free.
+            j = c + nbr_off[d]
             sj = fields[row, j]
-            if not sj < np.inf:
-                continue
-            if occ[j] >= 0:
-                slope = (s0 - sj) / step_len
-                if slope > blk_slope:
-                    blk, blk_slope, blk_len = j, slope, step_len
-                continue
-            if free_at_s[j] > time_s:
-                continue
+            o = occ[j]
+            ok = (mask >> d) & 1 != 0 and sj < np.inf
+            free = ok and o < 0 and free_at_s[j] <= time_s
             cand_buf[t, m] = j
-            expo_buf[t, m] = k_s * (s0 - sj) / step_len + k_d * dyn[j]
-            len_buf[t, m] = step_len
-            m += 1
+            expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[j]
+            len_buf[t, m] = nbr_len[d]
+            m += 1 if free else 0
+            slope = (s0 - sj) * nbr_inv[d]
+            better = ok and o >= 0 and slope > blk_slope
+            blk = j if better else blk
+            blk_slope = slope if better else blk_slope
+            blk_len = nbr_len[d] if better else blk_len
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
             if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
@@ -306,7 +314,8 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     made here if missing, and the caller must refresh it when ``passable`` changes), ``occ``
     int32, ``free_at_s`` float64 (when the cell next accepts somebody: the time of its last
     entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
-    int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32 static fields in effective metres.
+    int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
+    static fields in effective metres.
     ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float64 in
     [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).

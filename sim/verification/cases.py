@@ -295,11 +295,10 @@ def rimea10() -> Outcome:
     m = EvacuationModel(sc, 1, make_handles=False).run()
     names = [e.name for e in m.building.exits]
     used = m.agents_state["exit_used"]
-    wrong, i0 = 0, 0
-    for g in sc.groups:
+    wrong = 0
+    for gi, g in enumerate(sc.groups):
         want = names.index(g.knows[0])
-        wrong += int(np.count_nonzero(used[i0:i0 + g.count] != want))
-        i0 += g.count
+        wrong += int(np.count_nonzero(used[:m.n_occupants][m.group_of == gi] != want))
     return Outcome("RiMEA 10 / NIST 3.1", "Allocation of escape routes",
                    "RiMEA 3.0 test 10; IMO 10; NIST TN 1822 Verif.3.1 (§1.2, §2)",
                    "23 persons in 12 rooms, each assigned the main or the secondary exit: all "
