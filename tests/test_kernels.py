@@ -313,8 +313,13 @@ def crowded_world(seed: int, n_agents: int):
     return agents, grid, np.stack([field, back]), randoms, params
 
 
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
 @pytest.mark.parametrize("seed", range(12))
-def test_movement_step_matches_reference(seed):
+def test_movement_step_matches_reference(seed, kernels, monkeypatch):
+    from sim.kernels import movement
+
+    if kernels == "parallel":  # the parallel choice and resolve passes, even for 30 occupants
+        monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
     agents, grid, fields, randoms, params = crowded_world(seed, 30)
     want_a, want_g = reference_step(agents, grid, fields, randoms, params)
     scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))

@@ -338,3 +338,22 @@ def test_head_on_walkers_pass_each_other_only_with_the_swap_rule():
     locked = EvacuationModel(make_scenario(doc, groups, time_limit_s=120,
                                            model={"sight_m": 0, "swap_probability": 0.0}), 1).run()
     assert locked.count_inside() == 2  # without swaps they stand nose to nose
+
+
+def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch):
+    """Stairs (links), doors, exit choice: every kernel's parallel twin, forced on a small
+    building, reproduces the serial run bit for bit."""
+    from sim.kernels import choice, fields, movement, streams
+
+    sc = load_scenario(ROOT / "scenarios" / "office.toml", "west_exit_locked")
+    runs = []
+    for threshold in (10**9, 0):
+        for mod in (choice, fields, movement, streams):
+            monkeypatch.setattr(mod, "SERIAL_BELOW", threshold)
+        m = EvacuationModel(sc, 3, make_handles=False).run()
+        runs.append(m)
+    a, b = runs[0].agents_state, runs[1].agents_state
+    assert runs[0].n_steps == runs[1].n_steps
+    for key in ("out_time_s", "exit_used", "state", "lost_s"):
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert np.isfinite(a["out_time_s"][:runs[0].n_occupants]).all()

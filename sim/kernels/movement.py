@@ -37,7 +37,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import kernel, serial_and_parallel
+from .jit import kernel, parallel_kernel, serial_and_parallel
 
 WAITING = np.uint8(0)
 MOVING = np.uint8(1)
@@ -303,6 +303,96 @@ def _resolve_and_move(order, cell, state, credit_m, desired, cost_m, u_conflict,
     return n_moved
 
 
+@parallel_kernel
+def _resolve_and_move_parallel(order, cell, state, credit_m, desired, cost_m, u_conflict,
+                               u_friction, mu, time_s, dt_s, exit_of_cell, occ, free_at_s,
+                               headway_s, dyn, won, exit_used, out_time_s, moved, blocked,
+                               blocked_cost, swap_p, width, link_ptr, link_to):
+    """The same outcome as :func:`_resolve_and_move`, in parallel passes.
+
+    Whoever wants cell ``j`` stands next to it (or on a linked cell; links run both ways), so
+    each occupant finds its rivals by looking round ``j``: no shared claim table. Pass 1 only
+    reads positions and decides winners; pass 2 moves them (each writes only the cell it
+    leaves and the cell it won: no cell is left and entered in one step, as occupied cells are
+    never chosen); pass 3 swaps pairs, which are disjoint.
+    """
+    n = order.shape[0]
+    for k_ord in prange(n):
+        i = order[k_ord]
+        won[i] = False
+        j = desired[i]
+        if j < 0:
+            continue
+        best = -1
+        best_key = 0.0
+        contenders = 0
+        for q in range(9 + link_ptr[j + 1] - link_ptr[j]):
+            if q < 9:
+                if q == 4:
+                    continue  # j itself: free at the start of the step
+                cq = j + (q // 3 - 1) * width + (q % 3 - 1)
+            else:
+                cq = link_to[link_ptr[j] + q - 9]
+            o = occ[cq]
+            if o < 0 or desired[o] != j:
+                continue
+            contenders += 1
+            if best < 0 or u_conflict[o] > best_key or (u_conflict[o] == best_key and o < best):
+                best = o
+                best_key = u_conflict[o]
+        if best == i and not (contenders > 1 and u_friction[i] < mu):
+            won[i] = True
+        elif credit_m[i] > cost_m[i]:
+            credit_m[i] = cost_m[i]  # lost the cell: keep one move's worth in the bank
+    n_moved = 0
+    for k_ord in prange(n):
+        i = order[k_ord]
+        if not won[i]:
+            continue
+        j = desired[i]
+        c = cell[i]
+        occ[c] = -1
+        dyn[c] += 1.0
+        free_at_s[j] = time_s + headway_s[j]
+        credit_m[i] -= cost_m[i]
+        e = exit_of_cell[j]
+        if e >= 0:
+            state[i] = EVACUATED
+            cell[i] = -1
+            exit_used[i] = e
+            out_time_s[i] = time_s + dt_s
+        else:
+            occ[j] = i
+            cell[i] = j
+        moved[i] = True
+        n_moved += 1
+    for k_ord in prange(n):
+        i = order[k_ord]
+        b = blocked[i]
+        if b < 0 or moved[i] or state[i] != MOVING:
+            continue
+        k = occ[b]
+        if k <= i or moved[k] or state[k] != MOVING or blocked[k] != cell[i]:
+            continue
+        if u_friction[i] >= swap_p:
+            continue
+        ci = cell[i]
+        occ[ci] = k
+        occ[b] = i
+        cell[i] = b
+        cell[k] = ci
+        credit_m[i] -= blocked_cost[i]
+        credit_m[k] -= blocked_cost[k]
+        dyn[ci] += 1.0
+        dyn[b] += 1.0
+        free_at_s[ci] = time_s + headway_s[ci]
+        free_at_s[b] = time_s + headway_s[b]
+        moved[i] = True
+        moved[k] = True
+        n_moved += 2
+    return n_moved
+
+
 def step_movement(agents, grid, fields, randoms, params, scratch):
     """Advance every moving occupant by one time step. Returns the number of moves.
 
@@ -347,6 +437,13 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"])
+    if n >= SERIAL_BELOW and numba.get_num_threads() > 1:  # (on one thread the table is faster)
+        return _resolve_and_move_parallel(
+            order, a["cell"], a["state"], a["credit_m"], s["desired"], s["cost_m"],
+            r["u_conflict"], r["u_friction"], p["mu"], p["time_s"], p["dt_s"],
+            g["exit_of_cell"], g["occ"], g["free_at_s"], g["headway_s"], g["dyn"], s["won"],
+            a["exit_used"], a["out_time_s"], s["moved"], s["blocked"], s["blocked_cost"],
+            float(p.get("swap", 0.0)), g["width"], g["link_ptr"], g["link_to"])
     return _resolve_and_move(order, a["cell"], a["state"], a["credit_m"], s["desired"],
                              s["cost_m"], r["u_conflict"], r["u_friction"], p["mu"],
                              p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"],
@@ -402,6 +499,7 @@ def make_scratch(n_occupants, n_cells):
         "desired": np.full(n_occupants, -1, dtype=np.int64),
         "cost_m": np.zeros(n_occupants, dtype=np.float64),
         "moved": np.zeros(n_occupants, dtype=np.bool_),
+        "won": np.zeros(n_occupants, dtype=np.bool_),
         "blocked": np.full(n_occupants, -1, dtype=np.int64),
         "blocked_cost": np.zeros(n_occupants, dtype=np.float64),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
