@@ -69,6 +69,10 @@ def main() -> int:
                 "ms": mean * 1e3, "us_per_occupant": mean / info["occupants"] * 1e6}
         elif name.startswith("test_static_field["):
             summary["static_field"][name[18:-1]] = {"cells": info["cells"], "ms": mean * 1e3}
+        elif name.startswith("test_smoke_"):
+            kind, size = name[len("test_smoke_"):-1].split("[")
+            summary.setdefault("smoke", {}).setdefault(kind, {})[size] = {
+                "cells": info["cells"], "ms": mean * 1e3}
         elif name.startswith("test_run"):
             summary["runs"][name] = {"wall_s": mean, **info}
     for size, ref in summary.get("reference", {}).items():
@@ -87,12 +91,15 @@ def plot(summary: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
-    for cores, style, label in (("1core", "o-", "one core"), ("2cores", "s--", "two cores")):
+    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    styles = (("1core", "o-", "one core"), ("2cores", "s--", "two cores"))
+    for cores, style, label in styles:
         steps = sorted(summary["step"].get(cores, {}).values(), key=lambda s: s["occupants"])
         if steps:
             a1.loglog([s["occupants"] for s in steps], [s["ms"] for s in steps], style,
-                      label=f"drillsim (Numba), {label}")
+                      label=f"model step, {label}")
+            a2.loglog([s["cells"] for s in steps], [s["ms"] for s in steps], style,
+                      label=f"model step, {label}")
     ref = summary.get("reference", {})
     if ref:
         sizes = sorted(ref, key=lambda k: summary["step"]["1core"][k]["occupants"])
@@ -100,16 +107,29 @@ def plot(summary: dict, path: Path) -> None:
                   [ref[k]["ms"] for k in sizes], "^:", color="#d1361f",
                   label="plain Python (Mesa agents)")
     n = sorted(s["occupants"] for s in summary["step"]["1core"].values())
-    a1.loglog(n, [k * 0.1e-3 for k in n], ":", color="#777", label="0.1 µs per occupant")
+    a1.loglog(n, [k * 0.1e-3 for k in n], ":", color="#777", label="target: 0.1 µs per occupant")
     a1.set_xlabel("occupants")
-    a1.set_ylabel("one model step (ms)")
-    a1.legend(fontsize=8)
-    a1.grid(alpha=0.3, which="both")
-    fields = sorted(summary["static_field"].values(), key=lambda s: s["cells"])
-    a2.loglog([f["cells"] for f in fields], [f["ms"] for f in fields], "o-")
+    a1.set_ylabel("time per step (ms)")
+    a1.set_title("one step against occupants", fontsize=10)
+    smoke = summary.get("smoke", {})
+    for kind, style, label in (("spread_step", "d-", "smoke spread"),
+                               ("conditions", "v-", "smoke conditions")):
+        pts = sorted(smoke.get(kind, {}).values(), key=lambda s: s["cells"])
+        if pts:
+            a2.loglog([p["cells"] for p in pts], [p["ms"] for p in pts], style, label=label)
     a2.set_xlabel("cells")
-    a2.set_ylabel("static field, one exit (ms)")
-    a2.grid(alpha=0.3, which="both")
+    a2.set_ylabel("time per step (ms)")
+    a2.set_title("per step against cells", fontsize=10)
+    fields = sorted(summary["static_field"].values(), key=lambda s: s["cells"])
+    a3.loglog([f["cells"] for f in fields], [f["ms"] for f in fields], "o-",
+              label="static field, one exit")
+    a3.loglog([1e5, 1e6], [50, 500], ":", color="#777", label="targets: 50 ms, 0.5 s")
+    a3.set_xlabel("cells")
+    a3.set_ylabel("time (ms)")
+    a3.set_title("static field against cells", fontsize=10)
+    for ax in (a1, a2, a3):
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3, which="both")
     fig.suptitle(summary["machine"], fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
