@@ -141,12 +141,13 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             # Branch-light: every neighbour's values are read (the grid is padded, so all are
             # in range) and a candidate is appended by advancing ``m`` only if it is free.
             j = c + nbr_off[d]
-            sj = fields[row, j]
-            o = occ[j]
+            ju = np.uint64(j)  # an unsigned index skips Numba's negative-index check
+            sj = fields[row, ju]
+            o = occ[ju]
             ok = (mask >> d) & 1 != 0 and sj < np.inf
-            free = ok and o < 0 and free_at_s[j] <= time_s
+            free = ok and o < 0 and free_at_s[ju] <= time_s
             cand_buf[t, m] = j
-            expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[j]
+            expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
             len_buf[t, m] = nbr_len[d]
             m += 1 if free else 0
             slope = (s0 - sj) * nbr_inv[d]
