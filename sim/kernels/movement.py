@@ -407,12 +407,12 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
     int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
     static fields in effective metres.
-    ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float64 in
-    [0, 1). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
+    ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float32 or
+    float64 in [0, 1) (the model draws float32). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).
-    ``scratch``: preallocated ``desired`` int64 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
-    ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int64 (n_cells,), ``claim_key``
-    float64 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
+    ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
+    ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
+    float32 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
     each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
     (n,) int64, the order to visit occupants in (any permutation gives the same result).
     """
@@ -427,6 +427,8 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     order = s.get("order")
     if order is None or order.shape[0] != n:
         order = np.arange(n, dtype=np.int64)
+    if s["claim_key"].dtype != r["u_conflict"].dtype:  # keys kept exactly as drawn
+        s["claim_key"] = np.zeros(s["claim_key"].shape, dtype=r["u_conflict"].dtype)
     if "nbr_mask" not in g:
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
@@ -497,15 +499,17 @@ def make_scratch(n_occupants, n_cells):
     numba.get_num_threads()
     threads = numba.config.NUMBA_NUM_THREADS
     return {
-        "desired": np.full(n_occupants, -1, dtype=np.int64),
+        # 32-bit where that is exact (cells and occupants fit, the keys are float32 draws):
+        # a smaller working set stays in cache.
+        "desired": np.full(n_occupants, -1, dtype=np.int32),
         "cost_m": np.zeros(n_occupants, dtype=np.float64),
         "moved": np.zeros(n_occupants, dtype=np.bool_),
         "won": np.zeros(n_occupants, dtype=np.bool_),
-        "blocked": np.full(n_occupants, -1, dtype=np.int64),
+        "blocked": np.full(n_occupants, -1, dtype=np.int32),
         "blocked_cost": np.zeros(n_occupants, dtype=np.float64),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
-        "claim_best": np.full(n_cells, -1, dtype=np.int64),
-        "claim_key": np.zeros(n_cells, dtype=np.float64),
+        "claim_best": np.full(n_cells, -1, dtype=np.int32),
+        "claim_key": np.zeros(n_cells, dtype=np.float32),
         "cand_buf": np.zeros((threads, 10), dtype=np.int64),
         "expo_buf": np.zeros((threads, 10), dtype=np.float64),
         "len_buf": np.zeros((threads, 10), dtype=np.float64),
