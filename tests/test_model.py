@@ -357,3 +357,22 @@ def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch):
     for key in ("out_time_s", "exit_used", "state", "lost_s"):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
     assert np.isfinite(a["out_time_s"][:runs[0].n_occupants]).all()
+
+
+def test_occupants_are_numbered_by_starting_cell_and_keep_their_group():
+    sc = load_scenario(ROOT / "scenarios" / "nursing_home.toml", "rear_locked")
+    m = EvacuationModel(sc, 2, make_handles=False)
+    n = m.n_occupants
+    cells = m.agents_state["cell"][:n]
+    assert np.all(np.diff(cells) > 0)  # numbered in cell order (and no two share a cell)
+    assert np.array_equal(m.grid["occ"][cells], np.arange(n))
+    for gi, g in enumerate(sc.groups):
+        mine = m.group_of == gi
+        assert mine.sum() == g.count
+        assert np.all(m.profile_of[mine] == m.profile_names.index(g.profile))
+        assert np.isin(cells[mine], m.building.region(g.region).cells).all()
+    # The bedridden (who cannot leave unaided) are those of the bedridden group, wherever
+    # their numbers fell.
+    bedridden = m.group_of == [g.profile for g in sc.groups].index("bedridden")
+    assert np.array_equal(m.needs_assist, bedridden)
+    assert np.all(np.isinf(m.agents_state["start_s"][:n][bedridden]))
