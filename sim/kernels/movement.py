@@ -316,6 +316,10 @@ def _resolve_and_move_parallel(order, cell, state, credit_m, desired, cost_m, u_
     reads positions and decides winners; pass 2 moves them (each writes only the cell it
     leaves and the cell it won: no cell is left and entered in one step, as occupied cells are
     never chosen); pass 3 swaps pairs, which are disjoint.
+
+    The move and swap bodies repeat :func:`_resolve_and_move`'s on purpose: as shared helper
+    functions (even inlined by Numba) they made the whole step at 100,000 occupants 30 % slower
+    (measured side by side).
     """
     n = order.shape[0]
     for k_ord in prange(n):
