@@ -240,9 +240,15 @@ def test_mesa_facade_handles_datacollector_and_batch_run():
     assert isinstance(m, mesa.Model) and len(m.agents) == 1000
     h = m.handles[0]
     assert isinstance(h, Occupant) and h.state == "waiting" and h.position is not None
-    m.run(max_steps=20)
+    counted = []
+    for _ in range(300):  # 45 s: people are going out by then
+        m.step()
+        counted.append((m.time_s, *m.census(), tuple(m.exit_counts().values())))
     df = m.datacollector.get_model_vars_dataframe()
-    assert len(df) == 20 and df["inside"].iloc[-1] + df["evacuated"].iloc[-1] == 1000
+    assert len(df) == 300 and df["inside"].iloc[-1] + df["evacuated"].iloc[-1] == 1000
+    assert df["evacuated"].iloc[-1] > 0
+    assert [tuple(r) for r in df[["time_s", "inside", "evacuated", "exits"]].itertuples(
+        index=False)] == counted
     assert h.target_exit in {"north_west", "north_east", "south_west", "south_east"}
     small = make_scenario(building_doc(room_with_exit(8, 2), {"door": "X"},
                                        regions={"room": {"symbol": "r"}}),
