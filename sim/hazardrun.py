@@ -125,6 +125,7 @@ class Hazard:
             if m.exit_locked[e.index]:
                 g[e.cells] = pr.door_leakage
         self.g, self.sink = g, sink
+        self.faces = K.diffusion_faces(g, sink, b.width, b.link_ptr)
 
     def doors_changed(self) -> None:
         self._conductance()
@@ -167,7 +168,7 @@ class Hazard:
             self.source[src] += q / 1000.0 / pr.heat_of_combustion_mj_kg / len(src)
         K.spread(self.y, self._scratch, self.g, self.sink, self.source, self.volume_m3, b.width,
                  dt, b.cell_m, pr.diffusivity_m2_s, b.link_ptr, b.link_to, b.link_len_m,
-                 self.n_sub)
+                 self.n_sub, self.faces)
         self._steps += 1
         if self._steps % self.conditions_every == 0:
             self._conditions()

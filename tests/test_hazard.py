@@ -254,9 +254,12 @@ def test_spread_kernel_matches_the_plain_rule():
     ptr = np.cumsum(ptr).astype(np.int32)
     to = np.array([t for _, t, _ in links], dtype=np.int32)
     coef_l = np.array([0.05 for _ in links])
-    for kernel in (K._diffuse, K._diffuse_serial):
+    east, south, kind, special = K.diffusion_faces(g, sink, w, ptr)
+    assert a_ in special and b_ in special
+    for kernel in (K._diffuse_open, K._diffuse_open_serial):
         out = np.zeros(n)
-        kernel(y, out, g, sink, source, w, 0.2, ptr, to, coef_l, 0.1)
+        kernel(y, out, east, south, kind, source, w, 0.2, 0.1)
+        K._diffuse_special(y, out, special, g, sink, source, w, 0.2, ptr, to, coef_l, 0.1)
         assert np.allclose(out, _diffuse_reference(y, g, sink, source, w, 0.2, ptr, to,
                                                    coef_l, 0.1), rtol=0, atol=1e-15)
 
@@ -282,3 +285,43 @@ def test_dose_kernel_matches_the_plain_rule():
     down = inside & (expect_fed >= 1.0)
     assert 0 < hit == down.sum() and np.all(state[down] == 3) and np.all(when[down] == 10.15)
     assert np.all(np.isinf(when[~down]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_spread_matches_the_per_cell_rule_bit_for_bit(seed):
+    """The vectorised spread (faces over shifted views, links and border one by one) gives
+    exactly what the per-cell rule of the module docstring gives, with leaky doors, walls,
+    exits as sinks, stair links and a fire."""
+    rng = np.random.default_rng(seed)
+    w, h = 11, 9
+    n = w * h
+    g = np.zeros(n)
+    for r in range(1, h - 1):
+        g[r * w + 1:r * w + w - 1] = rng.choice([0.0, 0.05, 1.0], w - 2, p=[0.15, 0.15, 0.7])
+    sink = (rng.random(n) < 0.05) & (g > 0)
+    y = np.where(g > 0, rng.random(n) * 1e-3, 0.0)
+    source = np.where((g > 0) & (rng.random(n) < 0.05), 0.02, 0.0)
+    inner = np.flatnonzero(g > 0)
+    pairs = rng.choice(inner, size=(3, 2), replace=False) if inner.size >= 6 else \
+        np.zeros((0, 2), dtype=np.int64)
+    links = sorted([(int(a), int(b)) for a, b in pairs] + [(int(b), int(a)) for a, b in pairs])
+    link_ptr = np.zeros(n + 1, dtype=np.int32)
+    for a, _ in links:
+        link_ptr[a + 1:] += 1
+    link_to = np.array([b for _, b in links], dtype=np.int32)
+    link_len = np.full(len(links), 1.2)
+    n_sub = K.substeps(1.0, 0.15, 0.4, link_ptr, link_len)
+    expected = y.copy()
+    h_s = 0.15 / n_sub
+    coef, link_coef, src = 1.0 * h_s / (0.4 * 0.4), 1.0 * h_s / (0.4 * link_len), h_s / 0.48
+    for _ in range(3 * n_sub):
+        expected = np.array([K._diffuse_cell(c, expected, g, sink, source, w, coef, link_ptr,
+                                             link_to, link_coef, src) for c in range(n)])
+    got = y.copy()
+    faces = K.diffusion_faces(g, sink, w, link_ptr)
+    for _ in range(3):
+        K.spread(got, np.zeros(n), g, sink, source, 0.48, w, 0.15, 0.4, 1.0, link_ptr, link_to,
+                 link_len, n_sub, faces)
+    assert np.array_equal(got, expected)
+    assert got.sum() > 0

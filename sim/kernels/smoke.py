@@ -31,34 +31,100 @@ from .jit import kernel, serial_and_parallel
 # (reference/verification.md §4.5).
 FN_SLOPE = -0.057 / 0.706
 
+# The kinds of cell for smoke (see diffusion_faces).
+WALL, SINK, OPEN = np.uint8(0), np.uint8(1), np.uint8(2)
 
-def _diffuse_py(y, out, g, sink, source, width, coef_axial, link_ptr, link_to, link_coef,
-                src_per_step):
-    n = y.shape[0]
-    for c in prange(n):
-        gc = g[c]
-        if gc <= 0.0:
-            out[c] = y[c]
-            continue
-        if sink[c]:
-            out[c] = 0.0
-            continue
-        yc = y[c]
-        acc = 0.0
-        for j in (c - 1, c + 1, c - width, c + width):
+
+@kernel
+def _diffuse_cell(c, y, g, sink, source, width, coef_axial, link_ptr, link_to, link_coef,
+                  src_per_step):
+    """The update of one cell, as the module docstring writes it (cells with stair links and
+    the grid's border use this; :func:`_diffuse_open_py` does the rest, to the same bits)."""
+    gc = g[c]
+    if gc <= 0.0:
+        return y[c]
+    if sink[c]:
+        return 0.0
+    yc = y[c]
+    acc = 0.0
+    for j in (c - 1, c + 1, c - width, c + width):
+        if 0 <= j < y.shape[0]:
             gj = g[j]
             if gj > 0.0:
                 acc += min(gc, gj) * (y[j] - yc)
+    acc *= coef_axial
+    for k in range(link_ptr[c], link_ptr[c + 1]):
+        j = link_to[k]
+        gj = g[j]
+        if gj > 0.0:
+            acc += min(gc, gj) * link_coef[k] * (y[j] - yc)
+    return yc + acc + source[c] * src_per_step
+
+
+def _diffuse_open_py(y, out, east, south, kind, source, width, coef_axial, src_per_step):
+    # Inner cells over shifted views, branch-free: ``east[c]`` / ``south[c]`` is the
+    # conductance of the face between c and c + 1 / c + width (0 where either side is a wall),
+    # so a wall neighbour adds an exact zero and the sum equals the per-cell rule bit for bit.
+    # (Signed offsets such as ``y[c - 1]`` make Numba check each index for being negative,
+    # which stops the loop vectorising.)
+    n = y.shape[0]
+    lo = width + 1
+    hi = n - width - 1
+    here = y[lo:hi]
+    west_y = y[lo - 1:hi - 1]
+    east_y = y[lo + 1:hi + 1]
+    north_y = y[lo - width:hi - width]
+    south_y = y[lo + width:hi + width]
+    g_w = east[lo - 1:hi - 1]
+    g_e = east[lo:hi]
+    g_n = south[lo - width:hi - width]
+    g_s = south[lo:hi]
+    k = kind[lo:hi]
+    src = source[lo:hi]
+    o = out[lo:hi]
+    for c in prange(hi - lo):
+        yc = here[c]
+        acc = g_w[c] * (west_y[c] - yc)
+        acc += g_e[c] * (east_y[c] - yc)
+        acc += g_n[c] * (north_y[c] - yc)
+        acc += g_s[c] * (south_y[c] - yc)
         acc *= coef_axial
-        for k in range(link_ptr[c], link_ptr[c + 1]):
-            j = link_to[k]
-            gj = g[j]
-            if gj > 0.0:
-                acc += min(gc, gj) * link_coef[k] * (y[j] - yc)
-        out[c] = yc + acc + source[c] * src_per_step
+        new = yc + acc + src[c] * src_per_step
+        o[c] = new if k[c] == OPEN else (yc if k[c] == WALL else 0.0)
 
 
-_diffuse, _diffuse_serial = serial_and_parallel(_diffuse_py)
+_diffuse_open, _diffuse_open_serial = serial_and_parallel(_diffuse_open_py)
+
+
+@kernel
+def _diffuse_special(y, out, special, g, sink, source, width, coef_axial, link_ptr, link_to,
+                     link_coef, src_per_step):
+    for k in range(special.shape[0]):
+        c = special[k]
+        out[c] = _diffuse_cell(c, y, g, sink, source, width, coef_axial, link_ptr, link_to,
+                               link_coef, src_per_step)
+
+
+def diffusion_faces(g, sink, width, link_ptr):
+    """What :func:`spread` needs from the conductances, computed once per change of doors:
+    ``(east, south, kind, special)`` — face conductances ``min(g_c, g_j)`` to the east and
+    south neighbour (0 unless both are open to smoke), the kind of each cell (``WALL``,
+    ``SINK``, ``OPEN``), and the cells updated one by one (the grid's border and the cells
+    with stair links)."""
+    g = np.asarray(g, dtype=np.float64)
+    n = g.shape[0]
+    open_ = g > 0.0
+    east = np.zeros(n)
+    both = open_[:-1] & open_[1:]
+    east[:-1][both] = np.minimum(g[:-1], g[1:])[both]
+    south = np.zeros(n)
+    both = open_[:-width] & open_[width:]
+    south[:-width][both] = np.minimum(g[:-width], g[width:])[both]
+    kind = np.where(open_, np.where(np.asarray(sink, dtype=bool), SINK, OPEN), WALL)
+    border = np.r_[0:min(n, width + 1), max(0, n - width - 1):n]
+    linked = np.flatnonzero(np.diff(np.asarray(link_ptr)) > 0)
+    special = np.unique(np.concatenate([border, linked])).astype(np.int64)
+    return east, south, kind.astype(np.uint8), special
 
 
 def substeps(diffusivity, dt_s, cell_m, link_ptr, link_len_m):
@@ -76,19 +142,26 @@ def substeps(diffusivity, dt_s, cell_m, link_ptr, link_len_m):
 
 
 def spread(y, scratch, g, sink, source_kg_s, volume_m3, width, dt_s, cell_m, diffusivity,
-           link_ptr, link_to, link_len_m, n_sub):
+           link_ptr, link_to, link_len_m, n_sub, faces=None):
     """Advance the smoke field ``y`` by one model step of ``dt_s`` (in place).
 
     ``source_kg_s``: fuel burned per second in each cell (kg/s); ``volume_m3``: one cell's air
-    volume. Returns ``y`` (the same array)."""
+    volume; ``faces``: :func:`diffusion_faces` of ``g``, ``sink``, ``width`` and ``link_ptr``
+    (computed here if not given: pass it when ``g`` is unchanged between steps). Returns
+    ``y`` (the same array)."""
+    if faces is None:
+        faces = diffusion_faces(g, sink, width, link_ptr)
+    east, south, kind, special = faces
     h = dt_s / n_sub
     coef_axial = diffusivity * h / (cell_m * cell_m)
     link_coef = diffusivity * h / (cell_m * link_len_m) if link_len_m.size else link_len_m
     src = h / volume_m3
-    run = _diffuse if y.shape[0] >= 50_000 else _diffuse_serial
+    run = _diffuse_open if y.shape[0] >= 50_000 else _diffuse_open_serial
     a, b = y, scratch
     for _ in range(n_sub):
-        run(a, b, g, sink, source_kg_s, width, coef_axial, link_ptr, link_to, link_coef, src)
+        run(a, b, east, south, kind, source_kg_s, width, coef_axial, src)
+        _diffuse_special(a, b, special, g, sink, source_kg_s, width, coef_axial, link_ptr,
+                         link_to, link_coef, src)
         a, b = b, a
     if a is not y:
         y[:] = a
