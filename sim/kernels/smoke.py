@@ -35,36 +35,11 @@ FN_SLOPE = -0.057 / 0.706
 WALL, SINK, OPEN = np.uint8(0), np.uint8(1), np.uint8(2)
 
 
-@kernel
-def _diffuse_cell(c, y, g, sink, source, width, coef_axial, link_ptr, link_to, link_coef,
-                  src_per_step):
-    """The update of one cell, as the module docstring writes it (cells with stair links and
-    the grid's border use this; :func:`_diffuse_open_py` does the rest, to the same bits)."""
-    gc = g[c]
-    if gc <= 0.0:
-        return y[c]
-    if sink[c]:
-        return 0.0
-    yc = y[c]
-    acc = 0.0
-    for j in (c - 1, c + 1, c - width, c + width):
-        if 0 <= j < y.shape[0]:
-            gj = g[j]
-            if gj > 0.0:
-                acc += min(gc, gj) * (y[j] - yc)
-    acc *= coef_axial
-    for k in range(link_ptr[c], link_ptr[c + 1]):
-        j = link_to[k]
-        gj = g[j]
-        if gj > 0.0:
-            acc += min(gc, gj) * link_coef[k] * (y[j] - yc)
-    return yc + acc + source[c] * src_per_step
-
-
 def _diffuse_open_py(y, out, east, south, kind, source, width, coef_axial, src_per_step):
     # Inner cells over shifted views, branch-free: ``east[c]`` / ``south[c]`` is the
     # conductance of the face between c and c + 1 / c + width (0 where either side is a wall),
-    # so a wall neighbour adds an exact zero and the sum equals the per-cell rule bit for bit.
+    # so a wall neighbour adds an exact zero and the sum equals the per-cell rule of
+    # :func:`_diffuse_special` bit for bit.
     # (Signed offsets such as ``y[c - 1]`` make Numba check each index for being negative,
     # which stops the loop vectorising.)
     n = y.shape[0]
@@ -99,10 +74,32 @@ _diffuse_open, _diffuse_open_serial = serial_and_parallel(_diffuse_open_py)
 @kernel
 def _diffuse_special(y, out, special, g, sink, source, width, coef_axial, link_ptr, link_to,
                      link_coef, src_per_step):
+    """The cells :func:`_diffuse_open_py` leaves out (the grid's border, cells with stair
+    links), one by one, by the rule as the module docstring writes it."""
+    n = y.shape[0]
     for k in range(special.shape[0]):
         c = special[k]
-        out[c] = _diffuse_cell(c, y, g, sink, source, width, coef_axial, link_ptr, link_to,
-                               link_coef, src_per_step)
+        gc = g[c]
+        if gc <= 0.0:
+            out[c] = y[c]
+            continue
+        if sink[c]:
+            out[c] = 0.0
+            continue
+        yc = y[c]
+        acc = 0.0
+        for j in (c - 1, c + 1, c - width, c + width):
+            if 0 <= j < n:
+                gj = g[j]
+                if gj > 0.0:
+                    acc += min(gc, gj) * (y[j] - yc)
+        acc *= coef_axial
+        for m in range(link_ptr[c], link_ptr[c + 1]):
+            j = link_to[m]
+            gj = g[j]
+            if gj > 0.0:
+                acc += min(gc, gj) * link_coef[m] * (y[j] - yc)
+        out[c] = yc + acc + source[c] * src_per_step
 
 
 def diffusion_faces(g, sink, width, link_ptr):
