@@ -201,7 +201,7 @@ class DrillRuntime:
                 a["speed_ms"][mem.row] = mem.speed_ms
         used = a["exit_used"][:self.m.n_occupants]
         for e in range(self.m.n_exits):
-            if e not in self.first_out and np.any(used == e):
+            if e not in self.first_out and (used == e).any():
                 self.first_out[e] = t
 
     # --- roads

@@ -181,7 +181,7 @@ class Hazard:
                 m.log(t + dt, "detector", detector=d.name)
         if t + dt - self._last_route_update >= pr.route_update_s - 1e-9:
             self._last_route_update = t + dt
-            if np.any(self.out["k"] > 0.0) or burning_changed:
+            if burning_changed or (self.out["k"] > 0.0).any():
                 m.smoke_changed(self.out["speed"], self.route_speed())
 
     def _conditions(self) -> None:

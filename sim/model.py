@@ -636,7 +636,7 @@ class EvacuationModel(mesa.Model):
         n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
-        self._relay_pending = bool(np.any(a["informant"] >= 0))
+        self._relay_pending = bool((a["informant"] >= 0).any())
         if n_ev == 0:
             return
         agents = self.events_buf["agent"][:n_ev]
@@ -688,7 +688,7 @@ class EvacuationModel(mesa.Model):
         s = a["state"][:n]
         c = a["cell"][:n][(s == WAITING) | (s == MOVING) | (s == CASUALTY)]
         for name, mask in self._region_masks.items():
-            if c.size and np.any(mask[c]):
+            if c.size and mask[c].any():
                 self.region_last_occupied[name] = self.time_s
         if self.hazard is not None:
             self.hazard.update_regions(self.time_s)

@@ -149,7 +149,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     """
     a = agents
     n_exits = row_of.shape[1]
-    if capacity_ps.shape != (n_exits,) or np.any(capacity_ps <= 0):
+    if capacity_ps.shape != (n_exits,) or (capacity_ps <= 0).any():
         raise ValueError("capacity_ps must be positive, one per exit")
     if n_exits > 64:
         raise ValueError(f"at most 64 exits are supported, got {n_exits}")
