@@ -91,7 +91,7 @@ def run_job(job: Job) -> dict:
     """Run one job in this process and write its outputs (summary last). Returns the summary."""
     import time
 
-    from .model import EvacuationModel
+    from .engine import Engine
     from .record import build_record, write_record
     from .run import summarise
     from .scenario import load_scenario
@@ -102,7 +102,7 @@ def run_job(job: Job) -> dict:
     from .flowbound import evacuation_lower_bound
 
     t0 = time.perf_counter()
-    model = EvacuationModel(sc, job.seed, record_every_s=RECORD_EVERY_S, make_handles=False)
+    model = Engine(sc, job.seed, record_every_s=RECORD_EVERY_S)
     bound = evacuation_lower_bound(model)
     model.run()
     summary = summarise(model, time.perf_counter() - t0)

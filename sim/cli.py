@@ -232,7 +232,7 @@ def cmd_study(args) -> int:
 def cmd_bench(args) -> int:
     import time
 
-    from .model import EvacuationModel
+    from .engine import Engine
     from .scenario import load_scenario, resolve_scenario_path
 
     if args.seeds < 1:
@@ -245,7 +245,7 @@ def cmd_bench(args) -> int:
     for k in range(args.seeds):
         seed = sc.seed + k
         t0 = time.perf_counter()
-        m = EvacuationModel(sc, seed, make_handles=False)
+        m = Engine(sc, seed)
         m.run()
         wall = time.perf_counter() - t0
         print(f"{seed:>6} {wall:>8.2f} {m.time_s:>12.1f} {m.time_s / wall:>15.1f} "

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from .kernels.movement import CASUALTY, EVACUATED
-from .model import EvacuationModel
+from .engine import Engine
 from .record import build_record, write_atomic_text, write_record
 from .scenario import Scenario
 
 SUMMARY_SCHEMA = "drillsim.summary/1"
 
 
-def summarise(model: EvacuationModel, wall_s: float) -> dict:
+def summarise(model: Engine, wall_s: float) -> dict:
     """The run summary (``drillsim.summary/1``) of a finished model."""
     b, sc = model.building, model.scenario
     n = model.n_occupants
@@ -131,8 +131,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, out_dir: str | Pat
     """Run one scenario variant to the end. Writes ``summary.json`` (and ``record.npz`` when
     ``record``) into ``out_dir`` if given. Returns the summary."""
     t0 = time.perf_counter()
-    model = EvacuationModel(scenario, seed, record_every_s=record_every_s,
-                            make_handles=False)
+    model = Engine(scenario, seed, record_every_s=record_every_s)
     model.run()
     wall = time.perf_counter() - t0
     summary = summarise(model, wall)

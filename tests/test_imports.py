@@ -58,3 +58,21 @@ def test_trainer_imports_nothing_from_sim():
 def test_only_the_trainer_imports_pygame():
     for path in (ROOT / "sim").rglob("*.py"):
         assert "pygame" not in roots(imported_modules(path)), path
+
+
+def test_the_command_line_runs_without_importing_mesa():
+    """``drillsim run``, ``compare``, ``bench`` and ``verify`` use the engine; importing Mesa
+    (SciPy, pandas, networkx) would take about a second of every start."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import sim.cli, sim.run, sim.batch, sim.compare, sim.engine, "
+            "sim.verification.cases; from sim.cli import main; "
+            "main(['run', 'hall', '--variant', 'all_open', '--no-record', '--json', "
+            "'--out', sys.argv[1]]); "
+            "print('MESA' if 'mesa' in sys.modules else 'NO-MESA')")
+    import tempfile
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([sys.executable, "-c", code, out], capture_output=True, text=True,
+                              cwd=ROOT, check=True)
+    assert done.stdout.strip().endswith("NO-MESA"), done.stdout[-200:] + done.stderr[-500:]

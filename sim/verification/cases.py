@@ -10,7 +10,7 @@ import numpy as np
 
 from ..batch import occupancy_maps
 from ..building import FLIGHT, FLOOR, DOOR, STAIR
-from ..model import EvacuationModel
+from ..engine import Engine
 from ..kernels.movement import WAITING
 from ..scenario import _library_dir, load_scenario
 from . import Outcome
@@ -26,8 +26,8 @@ def scenario(name: str, variant: str | None = None, seed: int | None = None):
     return load_scenario(folder() / f"{name}.toml", variant, seed)
 
 
-def run(name: str, variant: str | None = None, seed: int = 1, **kw) -> EvacuationModel:
-    return EvacuationModel(scenario(name, variant), seed, make_handles=False, **kw).run()
+def run(name: str, variant: str | None = None, seed: int = 1, **kw) -> Engine:
+    return Engine(scenario(name, variant), seed, **kw).run()
 
 
 def _fmt_list(values, unit="s") -> str:
@@ -57,7 +57,7 @@ def imo01() -> Outcome:
 
 def _stairs(name: str, label: str, source: str) -> Outcome:
     sc = scenario(name)
-    m = EvacuationModel(sc, 1, make_handles=False)
+    m = Engine(sc, 1)
     kind = m.building.kind
     on_flight = []
     while m.running:
@@ -115,7 +115,7 @@ def _fd_point(building: str, rho: float) -> tuple[float, float, int]:
            "occupants": [{"count": count, "region": "upstream",
                           "speed_ms": {"dist": "uniform", "low": 1.2, "high": 1.4}}]}
     sc = build_scenario(doc, path, building=b)
-    m = EvacuationModel(sc, 1, make_handles=False).run()
+    m = Engine(sc, 1).run()
     measure = set(int(c) for c in b.region("measure").cells)
     m_area = len(measure) * b.cell_m ** 2
     _, x, y = b.cell_position(np.arange(b.n_cells))
@@ -184,7 +184,7 @@ def _plot_fd(rho, v, out: Path) -> str:
 
 def rimea05() -> Outcome:
     sc = scenario("rimea05_premovement")
-    m = EvacuationModel(sc, 1, make_handles=False)
+    m = Engine(sc, 1)
     start = m.agents_state["start_s"].copy()
     began = np.full(m.n_occupants, np.nan)
     while m.running:
@@ -276,8 +276,8 @@ def rimea09() -> Outcome:
     path = _library_dir("scenario") / "hall.toml"
     ratios = []
     for s in SEEDS:
-        t4 = EvacuationModel(load_scenario(path, "all_open"), s, make_handles=False).run().time_s
-        t2 = EvacuationModel(load_scenario(path, "two_locked"), s, make_handles=False).run().time_s
+        t4 = Engine(load_scenario(path, "all_open"), s).run().time_s
+        t2 = Engine(load_scenario(path, "two_locked"), s).run().time_s
         ratios.append(t2 / t4)
     ok = all(1.6 <= r <= 2.4 for r in ratios)
     return Outcome("RiMEA 9", "Crowd leaving a large public room; two exits locked",
@@ -292,7 +292,7 @@ def rimea09() -> Outcome:
 
 def rimea10() -> Outcome:
     sc = scenario("rimea10_allocation")
-    m = EvacuationModel(sc, 1, make_handles=False).run()
+    m = Engine(sc, 1).run()
     names = [e.name for e in m.building.exits]
     used = m.agents_state["exit_used"]
     wrong = 0
@@ -318,8 +318,7 @@ def rimea11() -> Outcome:
 
 
 def rimea12() -> Outcome:
-    m = EvacuationModel(scenario("rimea12_bottleneck"), 1, make_handles=False,
-                        record_every_s=0.3).run()
+    m = Engine(scenario("rimea12_bottleneck"), 1, record_every_s=0.3).run()
     b = m.building
     _, x, _ = b.cell_position(np.arange(b.n_cells))
     corridor_x = 10.8  # the corridor begins where room 1 ends
@@ -351,8 +350,7 @@ def rimea12() -> Outcome:
 
 
 def rimea13() -> Outcome:
-    m = EvacuationModel(scenario("rimea13_stairs_congestion"), 1, make_handles=False,
-                        record_every_s=1.0).run()
+    m = Engine(scenario("rimea13_stairs_congestion"), 1, record_every_s=1.0).run()
     b = m.building
     foot = set(int(c) for c in b.region("foot").cells)
     room = set(int(c) for c in b.region("room").cells)
@@ -374,7 +372,7 @@ def rimea13() -> Outcome:
 
 
 def rimea14() -> Outcome:
-    m = EvacuationModel(scenario("rimea14_route_choice"), 1, make_handles=False).run()
+    m = Engine(scenario("rimea14_route_choice"), 1).run()
     went_down = np.zeros(m.n_occupants, dtype=bool)
     floor_of = m.building.floor_of
     for f in m.frames:
@@ -449,7 +447,7 @@ def nist11() -> Outcome:
                          ("lognormal", lambda x: _lognorm_cdf(x, 4.586, 0.967))):
         starts = []
         for s in range(1, 6):
-            m = EvacuationModel(scenario("nist11_premovement", variant), s, make_handles=False)
+            m = Engine(scenario("nist11_premovement", variant), s)
             starts.extend(m.agents_state["start_s"].tolist())
         x = np.sort(starts)
         n = x.size

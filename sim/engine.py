@@ -1,0 +1,678 @@
+"""``Engine``: one scenario variant with one seed, over the kernels' arrays.
+
+It is built from a validated :class:`~sim.scenario.Scenario` and a seed. It owns the state
+arrays; ``step()`` is a short list of kernel calls. It does not import Mesa: the ``drillsim``
+commands run it directly and start in about half the time (importing Mesa imports SciPy,
+pandas and networkx: about a second here). :class:`sim.model.EvacuationModel` is the same
+engine as a ``mesa.Model``, with occupant handles and a DataCollector; the two give the same
+runs bit for bit (tested).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
+from .kernels.choice import choose_exits, discover_locked
+from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
+                             update_dynamic_field)
+from .kernels.movement import (CARRIED, CASUALTY, MOVING, WAITING, activate,
+                               census, make_scratch, neighbour_mask, step_movement)
+from .kernels.streams import fill_uniform, step_key
+from .profiles import PROFILES
+from .scenario import Scenario
+
+STATE_NAMES = ("waiting", "moving", "evacuated", "casualty", "carried")
+
+
+@dataclass
+class Frame:
+    time_s: float
+    cell: np.ndarray  # every agent row: occupants, then actors; carried ones at their carrier
+    state: np.ndarray
+    smoke: np.ndarray | None = None  # extinction coefficient per cell (1/m), float16
+
+
+class Engine:
+    """Floor-field evacuation of one scenario variant with one seed.
+
+    The agent arrays hold the occupants (rows ``0 .. n_occupants-1``) and then the drill's
+    actors, one row per member (:mod:`sim.drillrun`). ``hazard`` is the fire and smoke state
+    (:mod:`sim.hazard`) or None.
+    """
+
+    CARRIED = CARRIED
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, *,
+                 record_every_s: float | None = None):
+        seed = scenario.seed if seed is None else int(seed)
+        self._seed_random(seed)
+        self.scenario = scenario
+        self.seed_value = seed
+        self.building: Building = scenario.building
+        self.params = scenario.params
+        b, prm = self.building, self.params
+        self.dt_s = scenario.dt_s
+        self.time_s = 0.0
+        self.n_steps = 0
+        self.occupant_steps = 0  # occupant-updates done (occupants inside, summed over steps)
+        self.events: list[dict] = []
+        n_cells = b.n_cells
+        self.n_exits = len(b.exits)
+
+        # --- grid state (truth) ---
+        self.exit_locked = np.zeros(self.n_exits, dtype=np.uint8)
+        self.door_locked = np.zeros(max(1, len(b.doors)), dtype=np.uint8)
+        self.door_closed = np.zeros(max(1, len(b.doors)), dtype=np.bool_)
+        for d in b.doors:
+            self.door_locked[d.index] = d.state == "locked"
+            self.door_closed[d.index] = d.state == "closed"
+        for name in scenario.locked:
+            if name in {e.name for e in b.exits}:
+                self.exit_locked[b.exit_index(name)] = 1
+            else:
+                self.door_locked[b.door_index(name)] = 1
+        self.locked_at_start = self.exit_locked.copy()
+        self.smoke_speed = np.ones(n_cells, dtype=np.float64)
+        self.smoke_route = np.ones(n_cells, dtype=np.float64)
+        self.route_factor = np.ones(n_cells, dtype=np.float64)
+        self.burning = np.zeros(n_cells, dtype=bool)
+        self.clutter_factor = np.ones(n_cells, dtype=np.float64)
+        self.clutter_factor[b.clutter] = b.clutter_factor
+        for patch in scenario.clutter:
+            self.clutter_factor[b.region(patch.region).cells] = patch.speed_factor
+        self.walkable_base = np.isin(b.kind, (FLOOR, DOOR, STAIR, FLIGHT))
+        cell_headway = 1.0 / (prm.max_specific_flow * b.cell_m)
+        self.headway_s = np.full(n_cells, cell_headway, dtype=np.float32)
+        for portal in list(b.exits) + list(b.doors):
+            # An opening drawn wider than it is passes only what its real width passes.
+            self.headway_s[portal.cells] = cell_headway * portal.drawn_width_m / portal.width_m
+        # On stairs the flow capacity falls with the walking speed (0.55 x 1.6 = 0.88
+        # P/(m s); IMO's maximum specific flows: stairs up 0.88, down 1.1, corridors 1.3).
+        flight = b.kind == FLIGHT
+        self.headway_s[flight] = cell_headway / b.base_factor[flight]
+        self.capacity_ps = np.array([prm.max_specific_flow * e.width_m for e in b.exits])
+        self.grid = {
+            "width": b.width, "cell_m": b.cell_m,
+            "passable": np.zeros(n_cells, dtype=np.uint8),
+            "factor": np.ones(n_cells, dtype=np.float64),
+            "occ": np.full(n_cells, -1, dtype=np.int32),
+            "free_at_s": np.full(n_cells, -np.inf, dtype=np.float64),
+            "headway_s": self.headway_s,
+            "exit_of_cell": np.ascontiguousarray(b.exit_of_cell),
+            "door_of_cell": np.ascontiguousarray(b.door_of_cell),
+            "dyn": np.zeros(n_cells, dtype=np.float32),
+            "link_ptr": np.ascontiguousarray(b.link_ptr),
+            "link_to": np.ascontiguousarray(b.link_to),
+            "link_len_m": np.ascontiguousarray(b.link_len_m),
+            "exit_locked": self.exit_locked,
+            "door_locked": self.door_locked,
+            "adj_exit_mask": _adjacent_exit_mask(b),
+            "adj_door_cell": _adjacent_door_cell(b),
+        }
+        self._dyn_next = np.zeros(n_cells, dtype=np.float32)
+        self._dyn_coefficients = dynamic_field_coefficients(self.walkable_base, b.width,
+                                                            prm.diffusion, prm.decay)
+        self._refresh_passable()
+        self._refresh_factor()
+
+        # --- beliefs about locked doors: each belief has its own fields ---
+        self.belief_masks: list[int] = []
+        self.fields = np.zeros((0, n_cells), dtype=np.float32)
+        self.row_of = np.zeros((0, self.n_exits), dtype=np.int32)
+        self._belief_index(0)
+
+        # --- occupants, then the drill's actors ---
+        # (The drill and hazard modules are imported only when needed: the drill's road
+        # network imports networkx, 0.2 s of the start of a run without a drill.)
+        self.drill = None
+        n_actor_rows = sum(x.count for x in scenario.drill.actors)
+        self._place_occupants(n_actor_rows)
+        if n_actor_rows or not scenario.drill.empty:
+            from .drillrun import DrillRuntime
+            self.drill = DrillRuntime(self, scenario.drill, self.n_occupants,
+                                      dict(scenario.access_nodes))
+            self.drill.place_actors(self.rng)
+        self.hazard = None
+        if scenario.hazard is not None:
+            from .hazardrun import Hazard
+            self.hazard = Hazard(self, scenario.hazard)
+        n = self.n_agents
+        self.scratch = make_scratch(n, n_cells)
+        # The time step's random numbers: a counter-based stream keyed by the seed.
+        self._stream_key = int(np.random.default_rng(seed).integers(0, 2**63))
+        self._uniforms = np.empty((4, n), dtype=np.float32)
+        self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
+                           "exit": np.zeros(max(16, n), dtype=np.int16),
+                           "door": np.zeros(max(16, n), dtype=np.int16)}
+        self.rechoice_every = max(1, round(prm.rechoice_s / self.dt_s))
+        self._occupant_phase = np.arange(n) % self.rechoice_every
+        self._occupant_phase[self.n_occupants:] = -1  # actors never choose exits
+        self.discoveries = np.zeros(self.n_exits, dtype=np.int64)
+        self.door_discoveries = np.zeros(max(1, len(b.doors)), dtype=np.int64)
+        self.found_first_hand = np.zeros(n, dtype=np.bool_)
+        self._known_locked_start = self.agents_state["known_locked"].copy()
+        self._pending = list(scenario.changes)
+        self._relay_pending = False
+        self._first_found: set[tuple[str, int]] = set()
+
+        self.record_every_steps = max(1, round((record_every_s or scenario.record_every_s)
+                                               / self.dt_s))
+        self.frames: list[Frame] = []
+        self._exit_counts_at = -1
+        self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
+        self._exit_counts: tuple[int, ...] = ()
+        self._region_masks = {}
+        for r in b.regions:
+            mask = np.zeros(n_cells, dtype=bool)
+            mask[r.cells] = True
+            self._region_masks[r.name] = mask
+        self.region_last_occupied: dict[str, float | None] = {r.name: None for r in b.regions}
+        self.announced = np.zeros(self.n_occupants, dtype=bool)
+        self._log(0.0, "start", occupants=self.n_occupants,
+                  locked=[e.name for e in b.exits if self.exit_locked[e.index]])
+        if scenario.alarm_s == 0 and not scenario.drill.scripted_alarm:
+            self._log(0.0, "alarm")
+        self._record_frame()
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _seed_random(self, seed: int) -> None:
+        """``random`` and ``rng`` seeded as ``mesa.Model(seed=seed)`` seeds them (the facade
+        lets Mesa do it), and ``running``, as Mesa has it."""
+        self.running = True
+        self.random = random.Random(seed)
+        self.rng = np.random.default_rng(seed)
+
+    def _log(self, time_s: float, kind: str, **data) -> None:
+        self.events.append({"time_s": round(float(time_s), 3), "kind": kind, **data})
+
+    log = _log
+
+    def _refresh_passable(self) -> None:
+        b = self.building
+        passable = self.walkable_base & ~self.burning
+        for d in b.doors:
+            if self.door_locked[d.index]:
+                passable[d.cells] = False
+        for e in b.exits:
+            passable[e.cells] = not self.exit_locked[e.index]
+        self.grid["passable"][:] = passable
+        self.grid["nbr_mask"] = neighbour_mask(passable, b.width)
+
+    def _refresh_factor(self) -> None:
+        b = self.building
+        factor = b.base_factor * self.clutter_factor
+        for d in b.doors:
+            if self.door_closed[d.index]:
+                factor[d.cells] *= self.params.closed_door_factor
+        self.grid["factor"][:] = factor * self.smoke_speed
+        self.route_factor[:] = factor * self.smoke_route
+
+    def _compute_fields(self, mask: int) -> np.ndarray:
+        """Static fields of every exit under a belief (set of doors believed locked)."""
+        b = self.building
+        walk = self.walkable_base & ~self.burning
+        walk[b.kind == EXIT] = False
+        for d in b.doors:
+            if mask >> d.index & 1:
+                walk[d.cells] = False
+        out = np.empty((self.n_exits, b.n_cells), dtype=np.float32)
+        for e in b.exits:
+            out[e.index] = compute_static_field(walk, self.route_factor, e.cells, b.width,
+                                                b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
+        return out
+
+    def _belief_index(self, mask: int) -> int:
+        if mask in self.belief_masks:
+            return self.belief_masks.index(mask)
+        fields = self._compute_fields(mask)
+        k = len(self.belief_masks)
+        self.belief_masks.append(mask)
+        first = self.fields.shape[0]
+        self.row_of = np.vstack([self.row_of, (first + np.arange(self.n_exits))
+                                 .astype(np.int32)])
+        self.fields = np.vstack([self.fields, fields])
+        self._update_max_distance()
+        return k
+
+    def add_field_row(self, field: np.ndarray) -> int:
+        """Append a field (an actor's goal) to ``fields``; returns its row."""
+        self.fields = np.vstack([self.fields, field[None, :].astype(np.float32)])
+        return self.fields.shape[0] - 1
+
+    def _update_max_distance(self) -> None:
+        rows = self.row_of.ravel()
+        part = self.fields[rows]
+        finite = part[np.isfinite(part)]
+        self._max_distance_m = float(finite.max()) if finite.size else 0.0
+
+    def _recompute_all_fields(self) -> None:
+        for k, m in enumerate(self.belief_masks):
+            self.fields[self.row_of[k]] = self._compute_fields(m)
+        if self.drill is not None:
+            self.drill.refresh_goals()
+        self._update_max_distance()
+        a = self.agents_state
+        has = a["target"] >= 0
+        a["field_row"][has] = self.row_of[a["belief"][has], a["target"][has]]
+
+    def _place_occupants(self, n_actor_rows: int = 0) -> None:
+        sc, b, rng = self.scenario, self.building, self.rng
+        n_occ = sc.occupants
+        n = n_occ + n_actor_rows
+        exit_names = [e.name for e in b.exits]
+        self.profile_names = sorted({g.profile for g in sc.groups})
+        a = {
+            "cell": np.full(n, -1, dtype=np.int32),
+            "state": np.full(n, WAITING, dtype=np.uint8),
+            "speed_ms": np.zeros(n, dtype=np.float32),
+            "credit_m": np.zeros(n, dtype=np.float64),
+            "start_s": np.zeros(n, dtype=np.float64),
+            "target": np.full(n, -1, dtype=np.int16),
+            "belief": np.zeros(n, dtype=np.int32),
+            "belief_doors": np.zeros(n, dtype=np.uint64),
+            "known": np.zeros(n, dtype=np.uint64),
+            "known_locked": np.zeros(n, dtype=np.uint64),
+            "field_row": np.full(n, -1, dtype=np.int32),
+            "needs_choice": np.zeros(n, dtype=np.bool_),
+            "discovered": np.zeros(n, dtype=np.bool_),
+            "choice_time_s": np.zeros(n, dtype=np.float64),
+            "choice_cell": np.zeros(n, dtype=np.int32),
+            "lost_s": np.zeros(n, dtype=np.float64),
+            "informant": np.full(n, -1, dtype=np.int16),
+            "informant_next": np.full(n, -1, dtype=np.int16),
+            "exit_used": np.full(n, -1, dtype=np.int16),
+            "out_time_s": np.full(n, np.inf, dtype=np.float64),
+            "premove_s": np.zeros(n, dtype=np.float64),
+            "carrier": np.full(n, -1, dtype=np.int32),
+            "fed": np.zeros(n, dtype=np.float64),
+            "smoke_s": np.zeros(n, dtype=np.float64),
+            "fed_time_s": np.full(n, np.inf, dtype=np.float64),
+        }
+        self.profile_of = np.zeros(n_occ, dtype=np.int16)
+        self.group_of = np.zeros(n_occ, dtype=np.int16)  # index into scenario.groups
+        self.needs_assist = np.zeros(n_occ, dtype=bool)
+        occ = self.grid["occ"]
+        passable = self.grid["passable"].astype(bool)
+        staff_mask_exits = 0
+        for e in b.exits:
+            if self.exit_locked[e.index]:
+                staff_mask_exits |= 1 << e.index
+        staff_mask_doors = 0
+        for d in b.doors:
+            if self.door_locked[d.index]:
+                staff_mask_doors |= 1 << d.index
+        i0 = 0
+        for gi, g in enumerate(sc.groups):
+            if g.count == 0:
+                continue
+            cells = b.region(g.region).cells
+            free = cells[(occ[cells] < 0) & passable[cells] & (b.kind[cells] != DOOR)]
+            if len(free) < g.count:
+                from .errors import ScenarioError
+                raise ScenarioError(sc.path, [f"region '{g.region}': {g.count} occupants of "
+                                              f"profile '{g.profile}' do not fit in its "
+                                              f"{len(free)} free cells"])
+            chosen = rng.choice(free, size=g.count, replace=False)
+            sl = slice(i0, i0 + g.count)
+            a["cell"][sl] = chosen
+            occ[chosen] = np.arange(i0, i0 + g.count, dtype=np.int32)
+            a["speed_ms"][sl] = g.speed_ms.sample(rng, g.count)
+            a["premove_s"][sl] = g.premove_s.sample(rng, g.count)
+            a["start_s"][sl] = np.inf if sc.drill.scripted_alarm else \
+                sc.alarm_s + a["premove_s"][sl]
+            if PROFILES[g.profile].needs_assist:
+                a["start_s"][sl] = np.inf
+                self.needs_assist[sl] = True
+            mask = 0
+            for nm in g.knows:
+                mask |= 1 << exit_names.index(nm)
+            a["known"][sl] = np.uint64(mask)
+            if g.knows_locked:
+                a["known_locked"][sl] = np.uint64(staff_mask_exits)
+                a["belief_doors"][sl] = np.uint64(staff_mask_doors)
+                a["belief"][sl] = self._belief_index(staff_mask_doors)
+            self.profile_of[sl] = self.profile_names.index(g.profile)
+            self.group_of[sl] = gi
+            i0 += g.count
+        # Number the occupants in the order of their cells: the kernels visit occupants by cell,
+        # and with neighbours in space also neighbours in memory their per-occupant data is
+        # read near-sequentially (at 100,000 occupants: about a quarter off the whole step,
+        # measured side by side). Crowds keep much of this order as they walk.
+        by_cell = np.argsort(a["cell"][:n_occ], kind="stable")
+        for arr in (*a.values(), self.profile_of, self.group_of, self.needs_assist):
+            arr[:n_occ] = arr[:n_occ][by_cell]
+        occ[a["cell"][:n_occ]] = np.arange(n_occ, dtype=np.int32)
+        self.agents_state = a
+        self.n_occupants = n_occ
+        self.n_agents = n
+
+    # ------------------------------------------------------------------ changes mid-run
+    def lock(self, name: str) -> None:
+        """Lock an exit or named door (occupants find out on arrival)."""
+        self._set_lock(name, True)
+
+    def unlock(self, name: str) -> None:
+        self._set_lock(name, False)
+
+    def is_locked(self, name: str) -> bool:
+        b = self.building
+        if name in {e.name for e in b.exits}:
+            return bool(self.exit_locked[b.exit_index(name)])
+        return bool(self.door_locked[b.door_index(name)])
+
+    def _set_lock(self, name: str, locked: bool) -> None:
+        b = self.building
+        if name in {e.name for e in b.exits}:
+            self.exit_locked[b.exit_index(name)] = locked
+        else:
+            self.door_locked[b.door_index(name)] = locked
+        self._refresh_passable()
+        # Occupants' fields stay (they learn of locks by finding them); actors know.
+        if self.drill is not None:
+            self.drill.refresh_goals()
+        self._doors_changed()
+
+    def _doors_changed(self) -> None:
+        if self.hazard is not None:
+            self.hazard.doors_changed()  # smoke passes closed and locked doors only by leakage
+
+    def open_door(self, name: str) -> None:
+        self.door_closed[self.building.door_index(name)] = False
+        self._refresh_factor()
+        self._recompute_all_fields()
+        self._doors_changed()
+
+    def close_door(self, name: str) -> None:
+        self.door_closed[self.building.door_index(name)] = True
+        self._refresh_factor()
+        self._recompute_all_fields()
+        self._doors_changed()
+
+    # --- drill effects on occupants (vectorised over occupants)
+    def _in_area(self, area: str) -> np.ndarray:
+        """Occupants (not actors) whose cell lies in a region, or everyone for "all"."""
+        cells = self.agents_state["cell"][:self.n_occupants]
+        if area == "all":
+            return cells >= 0
+        mask = np.zeros(self.building.n_cells, dtype=bool)
+        mask[self.building.region(area).cells] = True
+        return (cells >= 0) & mask[cells]
+
+    def raise_alarm(self, area: str, t: float) -> None:
+        """Start the pre-movement clocks of occupants in ``area`` who have not heard one."""
+        a = self.agents_state
+        n = self.n_occupants
+        start = a["start_s"][:n]
+        hear = self._in_area(area) & np.isinf(start) & ~self.needs_assist
+        start[hear] = t + a["premove_s"][:n][hear]
+        self._log(t, "alarm", area=area, occupants=int(np.count_nonzero(hear)))
+
+    def hurry(self, cells: np.ndarray, t: float) -> int:
+        """Occupants waiting in ``cells`` start to leave now (a sweep reached them)."""
+        a = self.agents_state
+        n = self.n_occupants
+        mask = np.zeros(self.building.n_cells, dtype=bool)
+        mask[cells] = True
+        c = a["cell"][:n]
+        who = (c >= 0) & mask[np.maximum(c, 0)] & (a["state"][:n] == WAITING) & \
+            ~self.needs_assist
+        a["start_s"][:n][who] = np.minimum(a["start_s"][:n][who], t)
+        return int(np.count_nonzero(who))
+
+    def announce(self, area: str, exit_closed: str | None, use_exit: str | None,
+                 exit_open: str | None = None) -> None:
+        """Tell occupants in ``area`` that an exit is closed, that one is open, and/or which
+        exit to use."""
+        a = self.agents_state
+        who = np.flatnonzero(self._in_area(area))
+        self.announced[who] = True
+        if exit_open:
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_open))
+            a["known"][who] |= bit
+            a["known_locked"][who] &= ~bit
+        if exit_closed:
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_closed))
+            a["known_locked"][who] |= bit
+        if use_exit:
+            # "Leave by X": they head for X and, told not to use the others, treat those as
+            # closed (exits they come to see stay in that list).
+            bit = np.uint64(1) << np.uint64(self.building.exit_index(use_exit))
+            every = np.uint64((1 << self.n_exits) - 1)
+            a["known"][who] = bit
+            a["known_locked"][who] = (a["known_locked"][who] | every) & ~bit
+        a["needs_choice"][who] = True
+
+    # --- hazard effects on the grid
+    def burning_changed(self, burning: np.ndarray) -> None:
+        """Cells on fire are impassable; anyone standing in one is a casualty."""
+        self.burning[:] = burning
+        a = self.agents_state
+        n = self.n_occupants
+        c = a["cell"][:n]
+        caught = (c >= 0) & burning[np.maximum(c, 0)] & \
+            ((a["state"][:n] == WAITING) | (a["state"][:n] == MOVING))
+        if np.any(caught):
+            a["state"][:n][caught] = CASUALTY
+            a["fed_time_s"][:n][caught] = self.time_s
+        self._refresh_passable()
+
+    def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:
+        self.smoke_speed[:] = speed
+        self.smoke_route[:] = route
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def add_clutter(self, region: str, speed_factor: float) -> None:
+        self.clutter_factor[self.building.region(region).cells] = speed_factor
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def clear_clutter(self, region: str) -> None:
+        self.clutter_factor[self.building.region(region).cells] = 1.0
+        self._refresh_factor()
+        self._recompute_all_fields()
+
+    def _apply_due_changes(self) -> None:
+        while self._pending and self._pending[0].time_s <= self.time_s + 1e-9:
+            ch = self._pending.pop(0)
+            if ch.action == "lock":
+                self.lock(ch.target)
+            elif ch.action == "unlock":
+                self.unlock(ch.target)
+            elif ch.action == "open":
+                self.open_door(ch.target)
+            elif ch.action == "close":
+                self.close_door(ch.target)
+            elif ch.action == "add_clutter":
+                self.add_clutter(ch.target, ch.speed_factor)
+            else:
+                self.clear_clutter(ch.target)
+            self._log(self.time_s, ch.action, target=ch.target, planned_s=ch.time_s)
+
+    # ------------------------------------------------------------------ the time step
+    def step(self) -> None:
+        a, prm, t = self.agents_state, self.params, self.time_s
+        self._apply_due_changes()
+        if self.scenario.alarm_s > 0 and t <= self.scenario.alarm_s < t + self.dt_s and \
+                not self.scenario.drill.scripted_alarm:
+            self._log(self.scenario.alarm_s, "alarm")
+        if self.drill is not None:
+            self.drill.before_step(t)
+        # Start those whose pre-movement is over; each occupant reconsiders its exit every
+        # rechoice_s, staggered by id.
+        activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t)
+        if self.n_steps % 20 == 0:  # visit occupants in cell order: memory locality
+            self.scratch["order"] = np.argsort(a["cell"], kind="stable")
+        n = self.n_agents
+        u = fill_uniform(step_key(self._stream_key, self.n_steps), self._uniforms)
+        self._discover(u[3])
+        if n > self.n_occupants:
+            a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
+        choose_exits(a, self.fields, self.row_of, self.capacity_ps,
+                     {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
+                      "hysteresis": prm.hysteresis, "time_s": t,
+                      "max_distance_m": self._max_distance_m}, self.scratch.get("order"))
+        randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
+        step_movement(a, self.grid, self.fields, randoms,
+                      {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
+                       "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)
+        update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
+                             prm.diffusion, prm.decay, self._dyn_next, self._dyn_coefficients)
+        self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]
+        if self.drill is not None:
+            self.drill.after_step(t + self.dt_s)
+        if self.hazard is not None:
+            self.hazard.step(t, self.dt_s)
+            hit = self.hazard.dose(a, 0, self.n_occupants, t, self.dt_s, CASUALTY, WAITING,
+                                   MOVING)
+            if hit:
+                self._log(t + self.dt_s, "incapacitated", occupants=int(hit))
+        self.n_steps += 1
+        self.time_s = self.n_steps * self.dt_s
+        if self.n_steps % self.record_every_steps == 0:
+            self._record_frame()
+        remaining, evacuated = self.census()
+        self._census_at = (self.n_steps, remaining, evacuated)
+        # Everyone out, but the drill still under way (a vehicle on the road, a task started):
+        # the run goes on until it is done.
+        drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()
+        self.occupant_steps += remaining
+        if (remaining == 0 and not drill_busy) or \
+                self.time_s >= self.scenario.time_limit_s - 1e-9:
+            self.running = False
+            if self.frames[-1].time_s != self.time_s:
+                self._record_frame()
+            self._log(self.time_s, "all_out" if remaining == 0 else "time_limit",
+                      inside=int(remaining))
+
+    def _discover(self, u_tell) -> None:
+        a, b = self.agents_state, self.building
+        if not self._relay_pending and not self.exit_locked.any() and \
+                not self.door_locked.any():
+            return  # nothing locked and no news on its way: the kernel would change nothing
+        n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
+                                     {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
+                                      "tell_p": self.params.tell_probability}, self.events_buf)
+        self._relay_pending = bool((a["informant"] >= 0).any())
+        if n_ev == 0:
+            return
+        agents = self.events_buf["agent"][:n_ev]
+        exits = self.events_buf["exit"][:n_ev]
+        doors = self.events_buf["door"][:n_ev]
+        found_exit = exits >= 0
+        self.found_first_hand[agents[found_exit]] = True
+        self.discoveries += np.bincount(exits[found_exit], minlength=self.n_exits)
+        for e in np.unique(exits[found_exit]):
+            if ("exit", int(e)) not in self._first_found:
+                self._first_found.add(("exit", int(e)))
+                who = int(agents[found_exit][exits[found_exit] == e][0])
+                self._log(self.time_s, "found_locked", exit=b.exits[e].name, occupant=who)
+        # Doors: each occupant who found or heard of a locked door adopts a belief that
+        # includes it (one Python iteration per distinct belief, not per occupant).
+        door_ev = ~found_exit
+        if np.any(door_ev):
+            ag, dr = agents[door_ev], doors[door_ev]
+            first_hand = np.zeros(len(ag), dtype=bool)
+            first_hand[np.unique(ag, return_index=True)[1]] = True
+            for d in np.unique(dr):
+                if ("door", int(d)) not in self._first_found:
+                    self._first_found.add(("door", int(d)))
+                    self._log(self.time_s, "found_locked", door=b.doors[d].name,
+                              occupant=int(ag[dr == d][0]))
+            new_mask = a["belief_doors"][ag] | (np.uint64(1) << dr.astype(np.uint64))
+            for m in np.unique(new_mask):
+                k = self._belief_index(int(m))
+                who = ag[new_mask == m]
+                a["belief"][who] = k
+                a["belief_doors"][who] = m
+            a["needs_choice"][ag] = True
+            self.door_discoveries += np.bincount(dr, minlength=len(self.door_discoveries))
+
+    def _record_frame(self) -> None:
+        a = self.agents_state
+        cell = a["cell"].copy()
+        carried = np.flatnonzero(a["carrier"] >= 0)
+        if carried.size:
+            cell[carried] = cell[a["carrier"][carried]]
+        smoke = self.hazard.smoke_frame() if self.hazard is not None else None
+        self.frames.append(Frame(self.time_s, cell, a["state"].copy(), smoke))
+        self._track_regions()
+
+    def _track_regions(self) -> None:
+        """Per region: when it became untenable (hazard) and when it was last occupied."""
+        a = self.agents_state
+        n = self.n_occupants
+        s = a["state"][:n]
+        c = a["cell"][:n][(s == WAITING) | (s == MOVING) | (s == CASUALTY)]
+        for name, mask in self._region_masks.items():
+            if c.size and mask[c].any():
+                self.region_last_occupied[name] = self.time_s
+        if self.hazard is not None:
+            self.hazard.update_regions(self.time_s)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def told(self) -> int:
+        """Occupants who learned of a locked exit from others, not by walking up to it (nor
+        from an announcement)."""
+        n = self.n_occupants
+        learned = self.agents_state["known_locked"][:n] != self._known_locked_start[:n]
+        return int(np.count_nonzero(learned & ~self.found_first_hand[:n] & ~self.announced))
+
+    def count_inside(self) -> int:
+        """Occupants still in the building and able to leave or be carried (not casualties)."""
+        return self.census()[0]
+
+    def census(self) -> tuple[int, int]:
+        """(occupants inside, occupants evacuated)."""
+        return census(self.agents_state["state"], self.n_occupants)
+
+    def step_census(self) -> tuple[int, int]:
+        """:meth:`census` as counted at the end of the last step (for the step's reporters:
+        one count, not one per reporter); counted afresh if no step has counted yet."""
+        step, inside, evacuated = self._census_at
+        if step == self.n_steps:
+            return inside, evacuated
+        return self.census()
+
+    def exit_counts(self) -> dict[str, int]:
+        used = self.agents_state["exit_used"][:self.n_occupants]
+        counts = np.bincount(used[used >= 0], minlength=self.n_exits)
+        return {e.name: int(counts[e.index]) for e in self.building.exits}
+
+    def run(self, max_steps: int | None = None) -> "Engine":
+        """Step until everyone is out or the time limit is reached."""
+        limit = max_steps if max_steps is not None else math.inf
+        while self.running and self.n_steps < limit:
+            self.step()
+        return self
+
+
+def _adjacent_exit_mask(b: Building) -> np.ndarray:
+    mask = np.zeros(b.n_cells, dtype=np.uint64)
+    w = b.width
+    for e in b.exits:
+        bit = np.uint64(1) << np.uint64(e.index)
+        for c in e.cells:
+            for d in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
+                mask[c + d] |= bit
+    return mask
+
+
+def _adjacent_door_cell(b: Building) -> np.ndarray:
+    out = np.full(b.n_cells, -1, dtype=np.int32)
+    w = b.width
+    for d in b.doors:
+        if not d.is_named:
+            continue
+        for c in d.cells:
+            for off in (-w, -1, 1, w):
+                j = c + off
+                if b.kind[j] != DOOR and out[j] < 0:
+                    out[j] = c
+    return out
