@@ -25,13 +25,13 @@ import math
 
 import numpy as np
 
-from .jit import kernel, serial_and_parallel
+from .jit import inlined_kernel, kernel, serial_and_parallel
 from numba import prange
 
 INF = np.float32(np.inf)
 
 
-@kernel
+@inlined_kernel
 def _heap_push(keys, vals, size, key, val):
     i = size
     keys[i] = key
@@ -46,7 +46,7 @@ def _heap_push(keys, vals, size, key, val):
     return size + 1
 
 
-@kernel
+@inlined_kernel
 def _heap_pop(keys, vals, size):
     key = keys[0]
     val = vals[0]
@@ -70,7 +70,7 @@ def _heap_pop(keys, vals, size):
     return key, val, size
 
 
-@kernel
+@inlined_kernel
 def _solve_eikonal(dist, known, c, width, h):
     """First-order upwind update of one cell from its accepted axial neighbours."""
     a = np.inf

@@ -16,6 +16,14 @@ def kernel(func):
     return numba.njit(**JIT_OPTIONS)(func)
 
 
+def inlined_kernel(func):
+    """Compile a small helper of other kernels to be inlined into them by Numba itself
+    (``inline="always"``, at the level of Numba's IR). Left to LLVM, a helper that takes arrays
+    may stay a call that passes each array's whole structure: measured on the fast-marching
+    heap, inlining took 7-9 % off the static field."""
+    return numba.njit(inline="always", **JIT_OPTIONS)(func)
+
+
 def parallel_kernel(func):
     """Compile ``func`` with ``parallel=True``: only for loops whose iterations are independent.
 
