@@ -20,7 +20,7 @@ from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
 from .kernels.choice import choose_exits, discover_locked
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
-from .kernels.movement import (CARRIED, CASUALTY, MOVING, WAITING, activate,
+from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
                                census, make_scratch, neighbour_mask, step_movement)
 from .kernels.streams import fill_uniform, step_key
 from .profiles import PROFILES
@@ -506,17 +506,18 @@ class Engine:
         # Start those whose pre-movement is over; each occupant reconsiders its exit every
         # rechoice_s, staggered by id.
         activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t)
-        if self.n_steps % 20 == 0:  # visit occupants in cell order: memory locality
-            self.scratch["order"] = np.argsort(a["cell"], kind="stable")
+        if self.n_steps % 20 == 0:
+            self.scratch["order"] = self._visiting_order()
+        order = self.scratch["order"]
         n = self.n_agents
-        u = fill_uniform(step_key(self._stream_key, self.n_steps), self._uniforms)
+        u = fill_uniform(step_key(self._stream_key, self.n_steps), self._uniforms, order)
         self._discover(u[3])
         if n > self.n_occupants:
             a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
-                      "max_distance_m": self._max_distance_m}, self.scratch.get("order"))
+                      "max_distance_m": self._max_distance_m}, order)
         randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
         step_movement(a, self.grid, self.fields, randoms,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
@@ -549,6 +550,19 @@ class Engine:
                 self._record_frame()
             self._log(self.time_s, "all_out" if remaining == 0 else "time_limit",
                       inside=int(remaining))
+
+    def _visiting_order(self) -> np.ndarray:
+        """The agents the step's kernels visit, in the order of their cells (memory locality;
+        the results do not depend on the order). Occupants who are out are left out: leaving
+        is final for them, and late in a large run most have left. Actors are always in (they
+        come and go)."""
+        a = self.agents_state
+        n_occ = self.n_occupants
+        live = np.flatnonzero(a["state"][:n_occ] != EVACUATED)
+        order = live[np.argsort(a["cell"][live], kind="stable")]
+        if self.n_agents > n_occ:
+            order = np.concatenate([order, np.arange(n_occ, self.n_agents)])
+        return order.astype(np.int64, copy=False)
 
     def _discover(self, u_tell) -> None:
         a, b = self.agents_state, self.building

@@ -421,3 +421,18 @@ def test_step_random_numbers_are_uniform_reproducible_and_thread_independent(mon
     assert abs(np.corrcoef(a[0], a[1])[0, 1]) < 0.02  # rows unrelated
     other = streams.fill_uniform(streams.step_key(7, 4), np.empty((4, 50_000), np.float32))
     assert abs(np.corrcoef(a.ravel(), other.ravel())[0, 1]) < 0.02  # steps unrelated
+
+
+@pytest.mark.parametrize("serial_below", [10**9, 0], ids=["serial", "parallel"])
+def test_filling_some_columns_gives_the_same_numbers_and_leaves_the_rest(monkeypatch,
+                                                                         serial_below):
+    from sim.kernels import streams
+
+    monkeypatch.setattr(streams, "SERIAL_BELOW", serial_below)
+    key = streams.step_key(11, 5)
+    full = streams.fill_uniform(key, np.empty((4, 30_000), np.float32)).copy()
+    which = np.random.default_rng(0).choice(30_000, 7_000, replace=False).astype(np.int64)
+    some = streams.fill_uniform(key, np.full((4, 30_000), -1.0, np.float32), which)
+    np.testing.assert_array_equal(some[:, which], full[:, which])
+    rest = np.setdiff1d(np.arange(30_000), which)
+    assert (some[:, rest] == -1.0).all()  # the others are not touched

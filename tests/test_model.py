@@ -365,6 +365,43 @@ def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch):
     assert np.isfinite(a["out_time_s"][:runs[0].n_occupants]).all()
 
 
+@pytest.mark.parametrize("name,variant", [("nursing_home", "rear_locked"),
+                                          ("office", "west_exit_locked")])
+def test_leaving_out_those_who_are_out_changes_nothing(monkeypatch, name, variant):
+    """The step visits only agents not yet out (occupants who left are dropped from the
+    visiting order, actors are always in): the same run, bit for bit, as visiting everyone.
+    The nursing home has a fire, casualties and residents carried out; the office, a locked
+    exit found and told about."""
+    from sim.engine import Engine
+
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", variant)
+    short = []
+    visiting_order = Engine._visiting_order
+
+    def watched(self):
+        order = visiting_order(self)
+        a = self.agents_state
+        out = a["state"][:self.n_occupants] == EVACUATED
+        assert not np.isin(np.flatnonzero(out), order).any()
+        assert np.isin(np.flatnonzero(~out), order).all()
+        assert np.isin(np.arange(self.n_occupants, self.n_agents), order).all()
+        short.append(order.size < self.n_agents)
+        return order
+
+    monkeypatch.setattr(Engine, "_visiting_order", watched)
+    compact = Engine(sc, 4).run()
+    monkeypatch.setattr(Engine, "_visiting_order",
+                        lambda self: np.argsort(self.agents_state["cell"], kind="stable"))
+    everyone = Engine(sc, 4).run()
+    assert any(short)  # some were out while the run went on
+    assert compact.n_steps == everyone.n_steps
+    for key in compact.agents_state:
+        np.testing.assert_array_equal(compact.agents_state[key], everyone.agents_state[key],
+                                      err_msg=key)
+    assert [f.cell.tobytes() for f in compact.frames] == \
+        [f.cell.tobytes() for f in everyone.frames]
+
+
 def test_occupants_are_numbered_by_starting_cell_and_keep_their_group():
     sc = load_scenario(ROOT / "scenarios" / "nursing_home.toml", "rear_locked")
     m = EvacuationModel(sc, 2, make_handles=False)

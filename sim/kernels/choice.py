@@ -143,9 +143,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     ``fields`` (n_rows, n_cells) float32 in effective metres; ``row_of`` (n_beliefs, n_exits)
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
     ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
-    larger distances share the last bin). ``order``: optionally, a permutation of the
-    occupants to visit them in (by cell, for memory locality; the result is the same). Returns
-    the number of occupants whose exit changed.
+    larger distances share the last bin). ``order``: optionally, the occupants to visit, in
+    any order (by cell, for memory locality), holding at least every one who is moving; the
+    result is the same. Returns the number of occupants whose exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -157,9 +157,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     bin_m = float(params["bin_m"])
     n_bins = int(math.ceil(max_d / bin_m)) + 1
     n = a["cell"].shape[0]
-    if order is None or order.shape[0] != n:
+    if order is None:
         order = np.arange(n, dtype=np.int64)
-    serial = n < SERIAL_BELOW
+    serial = order.shape[0] < SERIAL_BELOW
     count = _count_ahead_serial if serial else _count_ahead
     cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], fields, n_exits,
                 bin_m, n_bins, 1 if serial else numba.get_num_threads())

@@ -247,8 +247,8 @@ def _winners_by_table(order, desired, credit_m, cost_m, u_conflict, u_friction, 
             won[i] = True
         elif credit_m[i] > cost_m[i]:
             credit_m[i] = cost_m[i]
-    for i in range(n):  # reset the touched cells for the next step
-        j = desired[i]
+    for k in range(n):  # reset the touched cells for the next step
+        j = desired[order[k]]
         if j >= 0:
             claim_count[j] = 0
 
@@ -370,7 +370,9 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
     float32 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
     each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
-    (n,) int64, the order to visit occupants in (any permutation gives the same result).
+    int64, the occupants to visit and in what order: any order of any set that holds every
+    occupant not yet out gives the same result (the model leaves out those who are out).
+    Only occupants in ``order`` need random numbers.
     """
     a, g, r, p, s = agents, grid, randoms, params, scratch
     n = a["cell"].shape[0]
@@ -381,7 +383,7 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
         raise ValueError(f"friction mu must lie in [0, 1], got {p['mu']}")
     s["moved"][:] = False
     order = s.get("order")
-    if order is None or order.shape[0] != n:
+    if order is None:
         order = np.arange(n, dtype=np.int64)
     if s["claim_key"].dtype != r["u_conflict"].dtype:  # keys kept exactly as drawn
         s["claim_key"] = np.zeros(s["claim_key"].shape, dtype=r["u_conflict"].dtype)
@@ -389,14 +391,15 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
         g["min_move_m"] = cheapest_move_m(g)
-    choose = _choose_cells_serial if n < SERIAL_BELOW else _choose_cells
+    n_visit = order.shape[0]
+    choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
            g["dyn"], g["nbr_mask"], g["passable"], g["occ"], g["free_at_s"], g["factor"],
            g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"], g["width"],
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"])
-    parallel = n >= SERIAL_BELOW and numba.get_num_threads() > 1
+    parallel = n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1
     if parallel:  # (on one thread the claim table is faster)
         _winners_by_neighbourhood(order, s["desired"], a["credit_m"], s["cost_m"],
                                   r["u_conflict"], r["u_friction"], p["mu"], g["occ"],

@@ -39,6 +39,19 @@ def _fill_py(key, out):
 
 
 _fill, _fill_serial = serial_and_parallel(_fill_py)
+
+
+def _fill_some_py(key, out, which):
+    rows, n = out.shape
+    for k in prange(which.shape[0]):
+        i = which[k]
+        for r in range(rows):
+            x = key + np.uint64(r * n + i + 1) * _GOLDEN
+            top = np.int64(_mix(x) >> np.uint64(40))
+            out[r, i] = np.float32(top) * np.float32(1.0 / 16777216.0)
+
+
+_fill_some, _fill_some_serial = serial_and_parallel(_fill_some_py)
 SERIAL_BELOW = 20_000  # numbers
 
 
@@ -50,10 +63,17 @@ def step_key(seed_key: int, step: int) -> np.uint64:
     return np.uint64(x ^ (x >> 31))
 
 
-def fill_uniform(key: np.uint64, out: np.ndarray) -> np.ndarray:
-    """Fill the float32 array ``out`` (rows, n) with uniforms in [0, 1) for ``key``."""
+def fill_uniform(key: np.uint64, out: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+    """Fill the float32 array ``out`` (rows, n) with uniforms in [0, 1) for ``key``.
+
+    With ``which`` (int64 column indices), fill only those columns, with the same numbers as
+    a full fill: the model skips occupants who are out."""
     if out.ndim != 2 or out.dtype != np.float32:
         raise ValueError("out must be a 2-D float32 array")
-    run = _fill_serial if out.size < SERIAL_BELOW else _fill
-    run(np.uint64(key), out)
+    if which is None:
+        run = _fill_serial if out.size < SERIAL_BELOW else _fill
+        run(np.uint64(key), out)
+    else:
+        run = _fill_some_serial if which.size * out.shape[0] < SERIAL_BELOW else _fill_some
+        run(np.uint64(key), out, which)
     return out
