@@ -167,28 +167,31 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             expo_buf[t, m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
             len_buf[t, m] = link_len_m[k]
             m += 1
-        # Staying put is an option too.
-        cand_buf[t, m] = -1
-        expo_buf[t, m] = k_d * dyn[c]
-        len_buf[t, m] = 0.0
-        m += 1
-        top = expo_buf[t, 0]
-        for k in range(1, m):
-            if expo_buf[t, k] > top:
-                top = expo_buf[t, k]
-        total = 0.0
-        for k in range(m):
-            expo_buf[t, k] = _exp_nonpositive(expo_buf[t, k] - top, pow2)
-            total += expo_buf[t, k]
-        pick = u_choice[i] * total
-        chosen = m - 1
-        acc = 0.0
-        for k in range(m):
-            acc += expo_buf[t, k]
-            if pick < acc:
-                chosen = k
-                break
-        j = cand_buf[t, chosen]
+        j = -1  # with no free cell round it, staying is certain (in a jam: most of a crowd)
+        chosen = 0
+        if m > 0:
+            # Staying put is an option too.
+            cand_buf[t, m] = -1
+            expo_buf[t, m] = k_d * dyn[c]
+            len_buf[t, m] = 0.0
+            m += 1
+            top = expo_buf[t, 0]
+            for k in range(1, m):
+                if expo_buf[t, k] > top:
+                    top = expo_buf[t, k]
+            total = 0.0
+            for k in range(m):
+                expo_buf[t, k] = _exp_nonpositive(expo_buf[t, k] - top, pow2)
+                total += expo_buf[t, k]
+            pick = u_choice[i] * total
+            chosen = m - 1
+            acc = 0.0
+            for k in range(m):
+                acc += expo_buf[t, k]
+                if pick < acc:
+                    chosen = k
+                    break
+            j = cand_buf[t, chosen]
         if j < 0:
             # Nothing better than staying: keep at most one ordinary step in the bank.
             cap = diag / factor[c]
