@@ -505,7 +505,8 @@ class Engine:
             self.drill.before_step(t)
         # Start those whose pre-movement is over; each occupant reconsiders its exit every
         # rechoice_s, staggered by id.
-        activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t)
+        activate(a, self._occupant_phase, self.n_steps % self.rechoice_every, t,
+                 self.scratch.get("order"))  # (last step's order: it holds all not yet out)
         if self.n_steps % 20 == 0:
             self.scratch["order"] = self._visiting_order()
         order = self.scratch["order"]

@@ -419,11 +419,11 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
 
 
 @kernel
-def _activate(state, start_s, cell, needs_choice, choice_time_s, choice_cell, phase_of, phase,
-              time_s):
-    n = state.shape[0]
+def _activate(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell, phase_of,
+              phase, time_s):
     remaining = 0
-    for i in range(n):
+    for k in range(order.shape[0]):
+        i = order[k]
         if state[i] == WAITING and start_s[i] <= time_s:
             state[i] = MOVING
             needs_choice[i] = True
@@ -436,13 +436,16 @@ def _activate(state, start_s, cell, needs_choice, choice_time_s, choice_cell, ph
     return remaining
 
 
-def activate(agents, phase_of, phase: int, time_s: float) -> int:
+def activate(agents, phase_of, phase: int, time_s: float, order=None) -> int:
     """Start occupants whose pre-movement time has passed (they choose an exit), flag those
     whose turn it is to reconsider their exit (``phase_of == phase``). Returns how many are
-    still inside (waiting or moving)."""
+    still inside (waiting or moving). ``order``: optionally, the agents to look at, holding at
+    least every one waiting or moving (as in :func:`step_movement`)."""
     a = agents
-    return _activate(a["state"], a["start_s"], a["cell"], a["needs_choice"], a["choice_time_s"],
-                     a["choice_cell"], phase_of, int(phase), float(time_s))
+    if order is None:
+        order = np.arange(a["state"].shape[0], dtype=np.int64)
+    return _activate(order, a["state"], a["start_s"], a["cell"], a["needs_choice"],
+                     a["choice_time_s"], a["choice_cell"], phase_of, int(phase), float(time_s))
 
 
 def cheapest_move_m(grid) -> float:
