@@ -28,14 +28,20 @@ def _mix(x):
     return x ^ (x >> np.uint64(31))
 
 
+@kernel
+def _uniform(key, index):
+    """The uniform number ``index`` (row * n + column) of a step."""
+    x = key + np.uint64(index + 1) * _GOLDEN
+    # The top 24 bits as a float32 in [0, 1): exact, and never 1.
+    top = np.int64(_mix(x) >> np.uint64(40))
+    return np.float32(top) * np.float32(1.0 / 16777216.0)
+
+
 def _fill_py(key, out):
     rows, n = out.shape
     for i in prange(n):
         for r in range(rows):
-            x = key + np.uint64(r * n + i + 1) * _GOLDEN
-            # The top 24 bits as a float32 in [0, 1): exact, and never 1.
-            top = np.int64(_mix(x) >> np.uint64(40))
-            out[r, i] = np.float32(top) * np.float32(1.0 / 16777216.0)
+            out[r, i] = _uniform(key, r * n + i)
 
 
 _fill, _fill_serial = serial_and_parallel(_fill_py)
@@ -46,9 +52,7 @@ def _fill_some_py(key, out, which):
     for k in prange(which.shape[0]):
         i = which[k]
         for r in range(rows):
-            x = key + np.uint64(r * n + i + 1) * _GOLDEN
-            top = np.int64(_mix(x) >> np.uint64(40))
-            out[r, i] = np.float32(top) * np.float32(1.0 / 16777216.0)
+            out[r, i] = _uniform(key, r * n + i)
 
 
 _fill_some, _fill_some_serial = serial_and_parallel(_fill_some_py)
