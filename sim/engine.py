@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
-from .kernels.choice import choose_exits, discover_locked
+from .kernels.choice import choose_exits, discover_locked, exit_distances
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
@@ -245,6 +245,9 @@ class Engine:
         return self.fields.shape[0] - 1
 
     def _update_max_distance(self) -> None:
+        """After the exits' fields changed: their largest finite value, and their table by
+        cell for exit choice."""
+        self._exit_dist = exit_distances(self.fields, self.row_of)
         rows = self.row_of.ravel()
         part = self.fields[rows]
         finite = part[np.isfinite(part)]
@@ -518,7 +521,7 @@ class Engine:
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
-                      "max_distance_m": self._max_distance_m}, order)
+                      "max_distance_m": self._max_distance_m}, order, self._exit_dist)
         randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
         step_movement(a, self.grid, self.fields, randoms,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,

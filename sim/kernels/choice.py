@@ -64,9 +64,11 @@ SERIAL_BELOW = 4_000  # occupants
 
 def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked, field_row,
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
-               capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s, n_exits):
+               exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
+               n_exits):
     # Each occupant writes only its own slots: neither the visiting order (by cell) nor the
-    # threads change anything.
+    # threads change anything. The distances to every exit are read from ``exit_dist``
+    # (belief, cell, exit): one cache line, where the fields' rows would cost one each.
     n = order.shape[0]
     n_changed = 0
     for k_ord in prange(n):
@@ -78,7 +80,7 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
         b_i = belief[i]
         # Exits in sight become known.
         for e in range(n_exits):
-            if fields[row_of[b_i, e], c] <= sight_m:
+            if exit_dist[b_i, c, e] <= sight_m:
                 known[i] |= np.uint64(1) << np.uint64(e)
         best = -1
         best_t = np.inf
@@ -90,7 +92,7 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
                     continue
                 if attempt == 0 and not (known[i] & bit):
                     continue
-                d = fields[row_of[b_i, e], c]
+                d = exit_dist[b_i, c, e]
                 if not np.isfinite(d):
                     continue
                 b = int(d / bin_m)
@@ -134,7 +136,16 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
 _choose, _choose_serial = serial_and_parallel(_choose_py)
 
 
-def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
+def exit_distances(fields, row_of) -> np.ndarray:
+    """The exits' fields by belief, cell and exit (``out[b, c, e] = fields[row_of[b, e], c]``):
+    exit choice reads all of a cell's exits at once. Rebuild it whenever those rows change."""
+    out = np.empty((row_of.shape[0], fields.shape[1], row_of.shape[1]), dtype=fields.dtype)
+    for b in range(row_of.shape[0]):
+        out[b] = fields[row_of[b]].T
+    return out
+
+
+def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_dist=None):
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
@@ -145,7 +156,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
     larger distances share the last bin). ``order``: optionally, the occupants to visit, in
     any order (by cell, for memory locality), holding at least every one who is moving; the
-    result is the same. Returns the number of occupants whose exit changed.
+    result is the same. ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``,
+    if the caller keeps it (made here if not). Returns the number of occupants whose exit
+    changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -163,11 +176,13 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None):
     count = _count_ahead_serial if serial else _count_ahead
     cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], fields, n_exits,
                 bin_m, n_bins, 1 if serial else numba.get_num_threads())
+    if exit_dist is None:
+        exit_dist = exit_distances(fields, row_of)
     choose = _choose_serial if serial else _choose
     return choose(order, a["cell"], a["state"], a["speed_ms"], a["target"], a["belief"],
                   a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
                   a["discovered"], a["choice_time_s"], a["choice_cell"], a["lost_s"], fields,
-                  row_of, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
+                  row_of, exit_dist, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
                   float(params["hysteresis"]), float(params["time_s"]), n_exits)
 
 
