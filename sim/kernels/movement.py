@@ -101,7 +101,7 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
 def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, nbr_mask,
                      passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
-                     expo_buf, len_buf, desired, cost_m, blocked, blocked_cost):
+                     expo_buf, desired, cost_m, blocked, blocked_cost):
     # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
     # own slots, so the result does not depend on the order or the threads.
     n = order.shape[0]
@@ -132,30 +132,20 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         s0 = fields[row, c]
         mask = nbr_mask[c]
         # Candidates: 8 neighbours, then links, in this thread's scratch rows (indexed in 2-D:
-        # a row view per occupant would cost reference counting).
+        # a row view per occupant would cost reference counting). A candidate is kept as its
+        # direction (0-7), or 8 + its link, and its exponent.
         t = numba.get_thread_id()
         m = 0
-        blk = -1  # the occupied neighbour this occupant would most like (for a swap)
-        blk_slope = 0.0
-        blk_len = 0.0
         for d in range(8):
             # Branch-light: every neighbour's values are read (the grid is padded, so all are
             # in range) and a candidate is appended by advancing ``m`` only if it is free.
-            j = c + nbr_off[d]
-            ju = np.uint64(j)  # an unsigned index skips Numba's negative-index check
+            ju = np.uint64(c + nbr_off[d])  # unsigned: skips Numba's negative-index check
             sj = fields[row, ju]
-            o = occ[ju]
-            ok = (mask >> d) & 1 != 0 and sj < np.inf
-            free = ok and o < 0 and free_at_s[ju] <= time_s
-            cand_buf[t, m] = j
+            free = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] < 0) & \
+                (free_at_s[ju] <= time_s)
+            cand_buf[t, m] = d
             expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
-            len_buf[t, m] = nbr_len[d]
             m += 1 if free else 0
-            slope = (s0 - sj) * nbr_inv[d]
-            better = ok and o >= 0 and slope > blk_slope
-            blk = j if better else blk
-            blk_slope = slope if better else blk_slope
-            blk_len = nbr_len[d] if better else blk_len
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
             if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
@@ -163,17 +153,15 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             sj = fields[row, j]
             if not sj < np.inf:
                 continue
-            cand_buf[t, m] = j
+            cand_buf[t, m] = 8 + k
             expo_buf[t, m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
-            len_buf[t, m] = link_len_m[k]
             m += 1
         j = -1  # with no free cell round it, staying is certain (in a jam: most of a crowd)
-        chosen = 0
+        step_len = 0.0
         if m > 0:
             # Staying put is an option too.
             cand_buf[t, m] = -1
             expo_buf[t, m] = k_d * dyn[c]
-            len_buf[t, m] = 0.0
             m += 1
             top = expo_buf[t, 0]
             for k in range(1, m):
@@ -191,22 +179,41 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 if pick < acc:
                     chosen = k
                     break
-            j = cand_buf[t, chosen]
+            code = cand_buf[t, chosen]
+            if code >= 8:
+                j = link_to[code - 8]
+                step_len = link_len_m[code - 8]
+            elif code >= 0:
+                j = c + nbr_off[code]
+                step_len = nbr_len[code]
         if j < 0:
             # Nothing better than staying: keep at most one ordinary step in the bank.
             cap = diag / factor[c]
             if credit > cap:
                 credit = cap
                 credit_m[i] = cap
+            # Maybe a head-on swap (decided in the resolve pass) with the occupied neighbour
+            # it would most like: looked for only now, as most occupants do not stay.
+            blk = -1
+            blk_slope = 0.0
+            blk_len = 0.0
+            for d in range(8):
+                ju = np.uint64(c + nbr_off[d])
+                sj = fields[row, ju]
+                slope = (s0 - sj) * nbr_inv[d]
+                better = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] >= 0) & \
+                    (slope > blk_slope)
+                blk = c + nbr_off[d] if better else blk
+                blk_slope = slope if better else blk_slope
+                blk_len = nbr_len[d] if better else blk_len
             if blk >= 0:
-                # Maybe a head-on swap with the one in the way (decided in the resolve pass).
                 full_b = blk_len / factor[blk]
                 cost_b = min(max(blk_slope * blk_len, ZIGZAG_DISCOUNT * full_b), full_b)
                 if credit >= cost_b:
                     blocked[i] = blk
                     blocked_cost[i] = cost_b
             continue
-        full = len_buf[t, chosen] / factor[j]
+        full = step_len / factor[j]
         gain = s0 - fields[row, j]
         cost = full
         if gain > 0.0:
@@ -371,7 +378,7 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     probability, default 0).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
-    float32 (n_cells,); per-thread rows ``cand_buf`` int64, ``expo_buf`` and ``len_buf`` float64,
+    float32 (n_cells,); per-thread rows ``cand_buf`` int64 and ``expo_buf`` float64,
     each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
     int64, the occupants to visit and in what order: any order of any set that holds every
     occupant not yet out gives the same result (the model leaves out those who are out).
@@ -400,7 +407,7 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
            g["dyn"], g["nbr_mask"], g["passable"], g["occ"], g["free_at_s"], g["factor"],
            g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"], g["width"],
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
-           s["cand_buf"], s["expo_buf"], s["len_buf"], s["desired"], s["cost_m"],
+           s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"])
     parallel = n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1
     if parallel:  # (on one thread the claim table is faster)
@@ -477,7 +484,6 @@ def make_scratch(n_occupants, n_cells):
         "claim_key": np.zeros(n_cells, dtype=np.float32),
         "cand_buf": np.zeros((threads, 10), dtype=np.int64),
         "expo_buf": np.zeros((threads, 10), dtype=np.float64),
-        "len_buf": np.zeros((threads, 10), dtype=np.float64),
     }
 
 
