@@ -514,8 +514,14 @@ class Engine:
             self.scratch["order"] = self._visiting_order()
         order = self.scratch["order"]
         n = self.n_agents
-        u = fill_uniform(step_key(self._stream_key, self.n_steps), self._uniforms, order)
-        self._discover(u[3])
+        # Row 3 (who believes news of a lock) only while something is locked or news travels:
+        # each row's numbers are the same whether or not the others are drawn.
+        discovering = self._relay_pending or self.exit_locked.any() or \
+            self.door_locked.any()
+        u = fill_uniform(step_key(self._stream_key, self.n_steps),
+                         self._uniforms if discovering else self._uniforms[:3], order)
+        if discovering:
+            self._discover(u[3])
         if n > self.n_occupants:
             a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
@@ -569,10 +575,9 @@ class Engine:
         return order.astype(np.int64, copy=False)
 
     def _discover(self, u_tell) -> None:
+        # (Called only while something is locked or news is on its way: otherwise the kernel
+        # would change nothing.)
         a, b = self.agents_state, self.building
-        if not self._relay_pending and not self.exit_locked.any() and \
-                not self.door_locked.any():
-            return  # nothing locked and no news on its way: the kernel would change nothing
         n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
