@@ -229,44 +229,10 @@ _choose_cells, _choose_cells_serial = serial_and_parallel(_choose_cells_py)
 SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than it saves
 
 
-@kernel
-def _winners_by_table(order, desired, credit_m, cost_m, u_conflict, u_friction, mu,
-                      claim_count, claim_best, claim_key, won):
-    """Decide who gets the cell it wants, with a claim table per cell (the fastest way on one
-    thread): the highest key wins, ties to the lower index; with probability ``mu`` a
-    contested cell goes to nobody. Losers keep one move's worth in the bank. Visited in
-    ``order`` (by cell) for memory locality; the outcome does not depend on it."""
-    n = order.shape[0]
-    for k in range(n):
-        i = order[k]
-        j = desired[i]
-        if j < 0:
-            continue
-        if claim_count[j] == 0 or u_conflict[i] > claim_key[j] or \
-                (u_conflict[i] == claim_key[j] and i < claim_best[j]):
-            claim_best[j] = i
-            claim_key[j] = u_conflict[i]
-        claim_count[j] += 1
-    for k in range(n):
-        i = order[k]
-        won[i] = False
-        j = desired[i]
-        if j < 0:
-            continue
-        if claim_best[j] == i and not (claim_count[j] > 1 and u_friction[i] < mu):
-            won[i] = True
-        elif credit_m[i] > cost_m[i]:
-            credit_m[i] = cost_m[i]
-    for k in range(n):  # reset the touched cells for the next step
-        j = desired[order[k]]
-        if j >= 0:
-            claim_count[j] = 0
-
-
 @parallel_kernel
 def _winners_by_neighbourhood(order, desired, credit_m, cost_m, u_conflict, u_friction, mu,
                               occ, width, link_ptr, link_to, won):
-    """The same decision as :func:`_winners_by_table`, in parallel: whoever wants cell ``j``
+    """The decision of :func:`_resolve_py` (``decide``), in parallel: whoever wants cell ``j``
     stands next to it (or on a linked cell; links run both ways), so each occupant finds its
     rivals by looking round ``j``, with no shared table. Only reads positions."""
     n = order.shape[0]
@@ -299,19 +265,50 @@ def _winners_by_neighbourhood(order, desired, credit_m, cost_m, u_conflict, u_fr
             credit_m[i] = cost_m[i]
 
 
-def _move_and_swap_py(order, won, desired, cell, state, credit_m, cost_m, time_s, dt_s,
-                      exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s,
-                      moved, blocked, blocked_cost, u_friction, swap_p):
-    """Move the winners, then swap head-on pairs. Safe in parallel: a winner writes only its
-    own slots, the cell it leaves and the cell it won (no cell is left and entered in one step,
-    as occupied cells are never chosen); swap pairs are disjoint. Returns the moves made."""
+def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction, mu,
+                claim_count, claim_best, claim_key, won, cell, state, time_s, dt_s,
+                exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
+                blocked, blocked_cost, swap_p):
+    """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
+    the moves made.
+
+    With ``decide`` (one thread only), the decision is made here with a claim table per cell,
+    the fastest way on one thread: the highest key wins, ties to the lower index; with
+    probability ``mu`` a contested cell goes to nobody; losers keep one move's worth in the
+    bank. A winner moves as soon as it is decided (decisions read nothing a move writes), and
+    the table is reset in the swap pass: three passes over ``order``. Without ``decide``,
+    ``won`` comes from :func:`_winners_by_neighbourhood` (the same decision, in parallel).
+
+    Moving and swapping are safe in parallel: a winner writes only its own slots, the cell it
+    leaves and the cell it won (no cell is left and entered in one step, as occupied cells are
+    never chosen); swap pairs are disjoint. Visited in ``order`` (by cell) for memory
+    locality; the outcome does not depend on it."""
     n = order.shape[0]
+    if decide:
+        for k in range(n):
+            i = order[k]
+            j = desired[i]
+            if j < 0:
+                continue
+            if claim_count[j] == 0 or u_conflict[i] > claim_key[j] or \
+                    (u_conflict[i] == claim_key[j] and i < claim_best[j]):
+                claim_best[j] = i
+                claim_key[j] = u_conflict[i]
+            claim_count[j] += 1
     n_moved = 0
     for k_ord in prange(n):
         i = order[k_ord]
+        j = desired[i]
+        if decide:
+            won[i] = False
+            if j < 0:
+                continue
+            if claim_best[j] == i and not (claim_count[j] > 1 and u_friction[i] < mu):
+                won[i] = True
+            elif credit_m[i] > cost_m[i]:
+                credit_m[i] = cost_m[i]
         if not won[i]:
             continue
-        j = desired[i]
         c = cell[i]
         occ[c] = -1
         dyn[c] += 1.0
@@ -332,6 +329,8 @@ def _move_and_swap_py(order, won, desired, cell, state, credit_m, cost_m, time_s
     # places with probability swap_p (each pair once, the lower index deciding).
     for k_ord in prange(n):
         i = order[k_ord]
+        if decide and desired[i] >= 0:
+            claim_count[desired[i]] = 0  # reset the touched cells for the next step
         b = blocked[i]
         if b < 0 or moved[i] or state[i] != MOVING:
             continue
@@ -357,7 +356,7 @@ def _move_and_swap_py(order, won, desired, cell, state, credit_m, cost_m, time_s
     return n_moved
 
 
-_move_and_swap, _move_and_swap_serial = serial_and_parallel(_move_and_swap_py)
+_resolve, _resolve_serial = serial_and_parallel(_resolve_py)
 
 
 def step_movement(agents, grid, fields, randoms, params, scratch):
@@ -414,15 +413,13 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
         _winners_by_neighbourhood(order, s["desired"], a["credit_m"], s["cost_m"],
                                   r["u_conflict"], r["u_friction"], p["mu"], g["occ"],
                                   g["width"], g["link_ptr"], g["link_to"], s["won"])
-    else:
-        _winners_by_table(order, s["desired"], a["credit_m"], s["cost_m"], r["u_conflict"],
-                          r["u_friction"], p["mu"], s["claim_count"], s["claim_best"],
-                          s["claim_key"], s["won"])
-    move = _move_and_swap if parallel else _move_and_swap_serial
-    return move(order, s["won"], s["desired"], a["cell"], a["state"], a["credit_m"],
-                s["cost_m"], p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
-                g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
-                s["blocked"], s["blocked_cost"], r["u_friction"], float(p.get("swap", 0.0)))
+    resolve = _resolve if parallel else _resolve_serial
+    return resolve(order, not parallel, s["desired"], a["credit_m"], s["cost_m"],
+                   r["u_conflict"], r["u_friction"], p["mu"], s["claim_count"],
+                   s["claim_best"], s["claim_key"], s["won"], a["cell"], a["state"],
+                   p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
+                   g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
+                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)))
 
 
 @kernel
