@@ -21,7 +21,8 @@ from .kernels.choice import choose_exits, discover_locked, exit_distances
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
-                               census, make_scratch, neighbour_mask, step_movement)
+                               census, census_of, make_scratch, neighbour_mask,
+                               step_movement)
 from .kernels.streams import fill_uniform, step_key
 from .profiles import PROFILES
 from .scenario import Scenario
@@ -547,7 +548,7 @@ class Engine:
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        remaining, evacuated = self.census()
+        remaining, evacuated = census_of(a["state"], order, self.n_occupants)
         self._census_at = (self.n_steps, remaining, evacuated)
         # Everyone out, but the drill still under way (a vehicle on the road, a task started):
         # the run goes on until it is done.

@@ -436,3 +436,22 @@ def test_filling_some_columns_gives_the_same_numbers_and_leaves_the_rest(monkeyp
     np.testing.assert_array_equal(some[:, which], full[:, which])
     rest = np.setdiff1d(np.arange(30_000), which)
     assert (some[:, rest] == -1.0).all()  # the others are not touched
+
+
+@pytest.mark.parametrize("serial_below", [10**9, 0], ids=["serial", "parallel"])
+def test_census_over_the_visiting_order_counts_as_over_everyone(monkeypatch, serial_below):
+    from sim.kernels import movement
+
+    monkeypatch.setattr(movement, "SERIAL_BELOW", serial_below)
+    rng = np.random.default_rng(3)
+    n_occ, n_actors = 5_000, 40
+    state = rng.integers(0, 5, n_occ + n_actors).astype(np.uint8)  # all five states
+    # The order: everyone not out, some who are out (out since it was built), the actors.
+    out = np.flatnonzero(state[:n_occ] == EVACUATED)
+    order = np.concatenate([np.flatnonzero(state[:n_occ] != EVACUATED),
+                            rng.choice(out, out.size // 3, replace=False),
+                            np.arange(n_occ, n_occ + n_actors)])
+    rng.shuffle(order)
+    expected = movement.census(state, n_occ)
+    assert movement.census_of(state, order.astype(np.int64), n_occ) == expected
+    assert expected[1] == out.size and expected[0] > 0

@@ -102,8 +102,8 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost):
-    # Occupants are visited in ``order`` (by cell, for memory locality); each writes only its
-    # own slots, so the result does not depend on the order or the threads.
+    # Occupants are visited in ``order``; each writes only its own slots, so the result
+    # does not depend on the order or the threads.
     n = order.shape[0]
     diag = cell_m * math.sqrt(2.0)
     # Per direction: cell offset, step length, k_S / length and 1 / length.
@@ -281,8 +281,8 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction
 
     Moving and swapping are safe in parallel: a winner writes only its own slots, the cell it
     leaves and the cell it won (no cell is left and entered in one step, as occupied cells are
-    never chosen); swap pairs are disjoint. Visited in ``order`` (by cell) for memory
-    locality; the outcome does not depend on it."""
+    never chosen); swap pairs are disjoint. Visited in ``order``; the outcome does not
+    depend on it."""
     n = order.shape[0]
     if decide:
         for k in range(n):
@@ -422,11 +422,10 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
                    s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)))
 
 
-@kernel
-def _activate(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell, phase_of,
-              phase, time_s):
+def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
+                 phase_of, phase, time_s):
     remaining = 0
-    for k in range(order.shape[0]):
+    for k in prange(order.shape[0]):  # (each writes only its own slots)
         i = order[k]
         if state[i] == WAITING and start_s[i] <= time_s:
             state[i] = MOVING
@@ -440,6 +439,9 @@ def _activate(order, state, start_s, cell, needs_choice, choice_time_s, choice_c
     return remaining
 
 
+_activate, _activate_serial = serial_and_parallel(_activate_py)
+
+
 def activate(agents, phase_of, phase: int, time_s: float, order=None) -> int:
     """Start occupants whose pre-movement time has passed (they choose an exit), flag those
     whose turn it is to reconsider their exit (``phase_of == phase``). Returns how many are
@@ -448,7 +450,8 @@ def activate(agents, phase_of, phase: int, time_s: float, order=None) -> int:
     a = agents
     if order is None:
         order = np.arange(a["state"].shape[0], dtype=np.int64)
-    return _activate(order, a["state"], a["start_s"], a["cell"], a["needs_choice"],
+    run = _activate_serial if order.shape[0] < SERIAL_BELOW else _activate
+    return run(order, a["state"], a["start_s"], a["cell"], a["needs_choice"],
                      a["choice_time_s"], a["choice_cell"], phase_of, int(phase), float(time_s))
 
 
@@ -497,3 +500,30 @@ def census(state, n):
         elif s == EVACUATED:
             out += 1
     return inside, out
+
+
+def _census_of_py(state, order, n):
+    inside = 0
+    not_out = 0
+    for k in prange(order.shape[0]):
+        i = order[k]
+        if i >= n:
+            continue
+        s = state[i]
+        if s == WAITING or s == MOVING or s == CARRIED:
+            inside += 1
+        if s != EVACUATED:
+            not_out += 1
+    return inside, n - not_out
+
+
+_census_of, _census_of_serial = serial_and_parallel(_census_of_py)
+
+
+def census_of(state, order, n: int) -> tuple[int, int]:
+    """:func:`census` walking only ``order``, which must hold every one of the first ``n``
+    agents not yet evacuated (as the step's visiting order does: leaving is final); those
+    left out are counted as evacuated."""
+    run = _census_of_serial if order.shape[0] < SERIAL_BELOW else _census_of
+    inside, out = run(state, order, n)
+    return int(inside), int(out)
