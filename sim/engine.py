@@ -343,10 +343,10 @@ class Engine:
             self.profile_of[sl] = self.profile_names.index(g.profile)
             self.group_of[sl] = gi
             i0 += g.count
-        # Number the occupants in the order of their cells: the kernels visit occupants by cell,
-        # and with neighbours in space also neighbours in memory their per-occupant data is
-        # read near-sequentially (at 100,000 occupants: about a quarter off the whole step,
-        # measured side by side). Crowds keep much of this order as they walk.
+        # Number the occupants in the order of their cells: the kernels visit occupants by id,
+        # and with neighbours in space also neighbours in memory the grid's cells round them
+        # are read near-sequentially too (at 100,000 occupants: about a quarter off the whole
+        # step, measured side by side). Crowds keep much of this order as they walk.
         by_cell = np.argsort(a["cell"][:n_occ], kind="stable")
         for arr in (*a.values(), self.profile_of, self.group_of, self.needs_assist):
             arr[:n_occ] = arr[:n_occ][by_cell]
@@ -563,14 +563,16 @@ class Engine:
                       inside=int(remaining))
 
     def _visiting_order(self) -> np.ndarray:
-        """The agents the step's kernels visit, in the order of their cells (memory locality;
-        the results do not depend on the order). Occupants who are out are left out: leaving
-        is final for them, and late in a large run most have left. Actors are always in (they
-        come and go)."""
-        a = self.agents_state
+        """The agents the step's kernels visit (the results do not depend on the order).
+        Occupants who are out are left out: leaving is final for them, and late in a large
+        run most have left. Actors are always in (they come and go).
+
+        They are visited by id: each occupant's own data is then read in sequence. Ids start
+        in the order of the occupants' cells, and this order drifts as they walk; visiting by
+        cell instead keeps the grid's reads close together but scatters the occupants' own,
+        and measured on the temple fair (36,000-92,000 inside) it was 9-12 % slower."""
         n_occ = self.n_occupants
-        live = np.flatnonzero(a["state"][:n_occ] != EVACUATED)
-        order = live[np.argsort(a["cell"][live], kind="stable")]
+        order = np.flatnonzero(self.agents_state["state"][:n_occ] != EVACUATED)
         if self.n_agents > n_occ:
             order = np.concatenate([order, np.arange(n_occ, self.n_agents)])
         return order.astype(np.int64, copy=False)

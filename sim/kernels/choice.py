@@ -33,8 +33,8 @@ from .movement import MOVING
 def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_m, n_bins,
                     n_chunks):
     """Histogram per exit of the distance of the occupants heading there, then cumulated.
-    Occupants are visited in ``order`` (by cell: memory locality), in ``n_chunks`` slices
-    with a histogram each; integer counts do not depend on the order or the slicing."""
+    Occupants are visited in ``order``, in ``n_chunks`` slices with a histogram each; integer
+    counts do not depend on the order or the slicing."""
     hist = np.zeros((n_chunks, n_exits, n_bins + 1), dtype=np.int64)
     n = order.shape[0]
     for ch in prange(n_chunks):
@@ -66,7 +66,7 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
                exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
                n_exits):
-    # Each occupant writes only its own slots: neither the visiting order (by cell) nor the
+    # Each occupant writes only its own slots: neither the visiting order nor the
     # threads change anything. The distances to every exit are read from ``exit_dist``
     # (belief, cell, exit): one cache line, where the fields' rows would cost one each.
     n = order.shape[0]
@@ -155,7 +155,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
     ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
     larger distances share the last bin). ``order``: optionally, the occupants to visit, in
-    any order (by cell, for memory locality), holding at least every one who is moving; the
+    any order, holding at least every one who is moving; the
     result is the same. ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``,
     if the caller keeps it (made here if not). Returns the number of occupants whose exit
     changed.
