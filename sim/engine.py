@@ -23,7 +23,7 @@ from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
                                census, census_of, make_scratch, neighbour_mask,
                                step_movement)
-from .kernels.streams import fill_uniform, step_key
+from .kernels.streams import step_key
 from .profiles import PROFILES
 from .scenario import Scenario
 
@@ -146,7 +146,6 @@ class Engine:
         self.scratch = make_scratch(n, n_cells)
         # The time step's random numbers: a counter-based stream keyed by the seed.
         self._stream_key = int(np.random.default_rng(seed).integers(0, 2**63))
-        self._uniforms = np.empty((4, n), dtype=np.float32)
         self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
                            "exit": np.zeros(max(16, n), dtype=np.int16),
                            "door": np.zeros(max(16, n), dtype=np.int16)}
@@ -515,22 +514,16 @@ class Engine:
             self.scratch["order"] = self._visiting_order()
         order = self.scratch["order"]
         n = self.n_agents
-        # Row 3 (who believes news of a lock) only while something is locked or news travels:
-        # each row's numbers are the same whether or not the others are drawn.
-        discovering = self._relay_pending or self.exit_locked.any() or \
-            self.door_locked.any()
-        u = fill_uniform(step_key(self._stream_key, self.n_steps),
-                         self._uniforms if discovering else self._uniforms[:3], order)
-        if discovering:
-            self._discover(u[3])
+        key = step_key(self._stream_key, self.n_steps)
+        if self._relay_pending or self.exit_locked.any() or self.door_locked.any():
+            self._discover(key)  # (with nothing locked and no news on its way: no change)
         if n > self.n_occupants:
             a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
                       "max_distance_m": self._max_distance_m}, order, self._exit_dist)
-        randoms = {"u_choice": u[0], "u_conflict": u[1], "u_friction": u[2]}
-        step_movement(a, self.grid, self.fields, randoms,
+        step_movement(a, self.grid, self.fields, key,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
@@ -577,11 +570,11 @@ class Engine:
             order = np.concatenate([order, np.arange(n_occ, self.n_agents)])
         return order.astype(np.int64, copy=False)
 
-    def _discover(self, u_tell) -> None:
+    def _discover(self, key) -> None:
         # (Called only while something is locked or news is on its way: otherwise the kernel
         # would change nothing.)
         a, b = self.agents_state, self.building
-        n_ev, _ = discover_locked(a, self.grid, self.fields, u_tell,
+        n_ev, _ = discover_locked(a, self.grid, self.fields, key,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
         self._relay_pending = bool((a["informant"] >= 0).any())

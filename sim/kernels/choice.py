@@ -28,6 +28,7 @@ from numba import prange
 
 from .jit import kernel, serial_and_parallel
 from .movement import MOVING
+from .streams import ROW_TELL, uniform
 
 
 def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_m, n_bins,
@@ -189,7 +190,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
 @kernel
 def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_choice,
               discovered, informant, informant_next, fields, adj_exit_mask, exit_locked,
-              adj_door_cell, door_of_cell, door_locked, occ, u_tell, width, tell_radius,
+              adj_door_cell, door_of_cell, door_locked, occ, key, width, tell_radius,
               tell_p, events_agent, events_exit, events_door, told_count):
     """Find occupants next to a locked exit (or door) on their route; they tell neighbours,
     who pass the news on in the next step (``informant``)."""
@@ -248,7 +249,7 @@ def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_
                 k = occ[j]
                 if k < 0 or k == i or state[k] != MOVING:
                     continue
-                if u_tell[k] >= tell_p:
+                if uniform(key, ROW_TELL, k, n) >= tell_p:
                     continue
                 if tell_exit:
                     if not (known_locked[k] & bit):
@@ -269,14 +270,15 @@ def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_
     return n_events
 
 
-def discover_locked(agents, grid, fields, u_tell, params, events):
+def discover_locked(agents, grid, fields, key, params, events):
     """Detect discoveries of locked exits and doors this step.
 
     Returns ``(n_events, n_told)``; ``events`` holds preallocated int32/int16 arrays
     ``agent``, ``exit`` and ``door`` (the first ``n_events`` entries are filled: exit
     discoveries with ``door == -1``, door discoveries and door news with ``exit == -1``).
     Exit knowledge is updated in place; door beliefs are left to the caller, who owns the
-    fields for each belief.
+    fields for each belief. ``key``: the step's random key (whether a neighbour believes the
+    news is row ``ROW_TELL`` of its numbers).
     """
     a, g = agents, grid
     told = np.zeros(1, dtype=np.int64)
@@ -284,7 +286,7 @@ def discover_locked(agents, grid, fields, u_tell, params, events):
                          a["known_locked"], a["needs_choice"], a["discovered"],
                          a["informant"], a["informant_next"], fields,
                          g["adj_exit_mask"], g["exit_locked"], g["adj_door_cell"],
-                         g["door_of_cell"], g["door_locked"], g["occ"], u_tell, g["width"],
+                         g["door_of_cell"], g["door_locked"], g["occ"], np.uint64(key), g["width"],
                          int(params["tell_radius"]), float(params["tell_p"]),
                          events["agent"], events["exit"], events["door"], told)
     return n_events, int(told[0])

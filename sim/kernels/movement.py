@@ -26,7 +26,8 @@ The rules (documented for users in README.md, "The model"):
   last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
   metre per second and is what makes door flow realistic (see README, "Door flow").
 
-All random numbers come in as arrays drawn by the model; kernels hold no random state.
+Random numbers are a pure function of the step's key, the row (what they decide) and the
+occupant (:mod:`.streams`), computed where they are used; kernels hold no random state.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 from numba import prange
 
 from .jit import kernel, parallel_kernel, serial_and_parallel
+from .streams import ROW_CHOICE, ROW_CONFLICT, ROW_FRICTION, uniform
 
 WAITING = np.uint8(0)
 MOVING = np.uint8(1)
@@ -99,12 +101,13 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
 
 
 def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, nbr_mask,
-                     passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, u_choice,
+                     passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, key,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads.
     n = order.shape[0]
+    n_agents = cell.shape[0]
     diag = cell_m * math.sqrt(2.0)
     # Per direction: cell offset, step length, k_S / length and 1 / length.
     nbr_off = np.empty(8, dtype=np.int64)
@@ -171,7 +174,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             for k in range(m):
                 expo_buf[t, k] = _exp_nonpositive(expo_buf[t, k] - top, pow2)
                 total += expo_buf[t, k]
-            pick = u_choice[i] * total
+            pick = uniform(key, ROW_CHOICE, i, n_agents) * total
             chosen = m - 1
             acc = 0.0
             for k in range(m):
@@ -230,12 +233,13 @@ SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than 
 
 
 @parallel_kernel
-def _winners_by_neighbourhood(order, desired, credit_m, cost_m, u_conflict, u_friction, mu,
-                              occ, width, link_ptr, link_to, won):
+def _winners_by_neighbourhood(order, desired, credit_m, cost_m, key, mu, occ, width, link_ptr,
+                              link_to, won):
     """The decision of :func:`_resolve_py` (``decide``), in parallel: whoever wants cell ``j``
     stands next to it (or on a linked cell; links run both ways), so each occupant finds its
     rivals by looking round ``j``, with no shared table. Only reads positions."""
     n = order.shape[0]
+    n_agents = desired.shape[0]
     for k_ord in prange(n):
         i = order[k_ord]
         won[i] = False
@@ -243,7 +247,7 @@ def _winners_by_neighbourhood(order, desired, credit_m, cost_m, u_conflict, u_fr
         if j < 0:
             continue
         best = -1
-        best_key = u_conflict[i]
+        best_key = uniform(key, ROW_CONFLICT, i, n_agents)
         contenders = 0
         for q in range(9 + link_ptr[j + 1] - link_ptr[j]):
             if q < 9:
@@ -256,16 +260,17 @@ def _winners_by_neighbourhood(order, desired, credit_m, cost_m, u_conflict, u_fr
             if o < 0 or desired[o] != j:
                 continue
             contenders += 1
-            if best < 0 or u_conflict[o] > best_key or (u_conflict[o] == best_key and o < best):
+            u_o = uniform(key, ROW_CONFLICT, o, n_agents)
+            if best < 0 or u_o > best_key or (u_o == best_key and o < best):
                 best = o
-                best_key = u_conflict[o]
-        if best == i and not (contenders > 1 and u_friction[i] < mu):
+                best_key = u_o
+        if best == i and not (contenders > 1 and uniform(key, ROW_FRICTION, i, n_agents) < mu):
             won[i] = True
         elif credit_m[i] > cost_m[i]:
             credit_m[i] = cost_m[i]
 
 
-def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction, mu,
+def _resolve_py(order, decide, desired, credit_m, cost_m, key, mu,
                 claim_count, claim_best, claim_key, won, cell, state, time_s, dt_s,
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
                 blocked, blocked_cost, swap_p):
@@ -284,16 +289,18 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction
     never chosen); swap pairs are disjoint. Visited in ``order``; the outcome does not
     depend on it."""
     n = order.shape[0]
+    n_agents = desired.shape[0]
     if decide:
         for k in range(n):
             i = order[k]
             j = desired[i]
             if j < 0:
                 continue
-            if claim_count[j] == 0 or u_conflict[i] > claim_key[j] or \
-                    (u_conflict[i] == claim_key[j] and i < claim_best[j]):
+            u_i = uniform(key, ROW_CONFLICT, i, n_agents)
+            if claim_count[j] == 0 or u_i > claim_key[j] or \
+                    (u_i == claim_key[j] and i < claim_best[j]):
                 claim_best[j] = i
-                claim_key[j] = u_conflict[i]
+                claim_key[j] = u_i
             claim_count[j] += 1
     n_moved = 0
     for k_ord in prange(n):
@@ -303,7 +310,8 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction
             won[i] = False
             if j < 0:
                 continue
-            if claim_best[j] == i and not (claim_count[j] > 1 and u_friction[i] < mu):
+            if claim_best[j] == i and not (
+                    claim_count[j] > 1 and uniform(key, ROW_FRICTION, i, n_agents) < mu):
                 won[i] = True
             elif credit_m[i] > cost_m[i]:
                 credit_m[i] = cost_m[i]
@@ -337,7 +345,7 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction
         k = occ[b]
         if k <= i or moved[k] or state[k] != MOVING or blocked[k] != cell[i]:
             continue
-        if u_friction[i] >= swap_p:
+        if uniform(key, ROW_FRICTION, i, n_agents) >= swap_p:
             continue
         ci = cell[i]
         occ[ci] = k
@@ -359,7 +367,7 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, u_conflict, u_friction
 _resolve, _resolve_serial = serial_and_parallel(_resolve_py)
 
 
-def step_movement(agents, grid, fields, randoms, params, scratch):
+def step_movement(agents, grid, fields, key, params, scratch):
     """Advance every moving occupant by one time step. Returns the number of moves.
 
     ``agents``: mapping of per-occupant arrays — ``cell`` int32 (-1 outside the building),
@@ -372,8 +380,9 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
     int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
     static fields in effective metres.
-    ``randoms``: ``u_choice``, ``u_conflict``, ``u_friction``, each (n_occupants,) float32 or
-    float64 in [0, 1) (the model draws float32). ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
+    ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
+    rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
+    ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
@@ -381,21 +390,16 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
     int64, the occupants to visit and in what order: any order of any set that holds every
     occupant not yet out gives the same result (the model leaves out those who are out).
-    Only occupants in ``order`` need random numbers.
     """
-    a, g, r, p, s = agents, grid, randoms, params, scratch
+    a, g, p, s = agents, grid, params, scratch
+    key = np.uint64(key)
     n = a["cell"].shape[0]
-    for key in ("u_choice", "u_conflict", "u_friction"):
-        if r[key].shape != (n,):
-            raise ValueError(f"{key} has shape {r[key].shape}, expected ({n},)")
     if not 0.0 <= p["mu"] <= 1.0:
         raise ValueError(f"friction mu must lie in [0, 1], got {p['mu']}")
     s["moved"][:] = False
     order = s.get("order")
     if order is None:
         order = np.arange(n, dtype=np.int64)
-    if s["claim_key"].dtype != r["u_conflict"].dtype:  # keys kept exactly as drawn
-        s["claim_key"] = np.zeros(s["claim_key"].shape, dtype=r["u_conflict"].dtype)
     if "nbr_mask" not in g:
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
@@ -404,18 +408,18 @@ def step_movement(agents, grid, fields, randoms, params, scratch):
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
            g["dyn"], g["nbr_mask"], g["passable"], g["occ"], g["free_at_s"], g["factor"],
-           g["link_ptr"], g["link_to"], g["link_len_m"], r["u_choice"], g["width"],
+           g["link_ptr"], g["link_to"], g["link_len_m"], key, g["width"],
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"])
     parallel = n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1
     if parallel:  # (on one thread the claim table is faster)
-        _winners_by_neighbourhood(order, s["desired"], a["credit_m"], s["cost_m"],
-                                  r["u_conflict"], r["u_friction"], p["mu"], g["occ"],
-                                  g["width"], g["link_ptr"], g["link_to"], s["won"])
+        _winners_by_neighbourhood(order, s["desired"], a["credit_m"], s["cost_m"], key,
+                                  p["mu"], g["occ"], g["width"], g["link_ptr"], g["link_to"],
+                                  s["won"])
     resolve = _resolve if parallel else _resolve_serial
-    return resolve(order, not parallel, s["desired"], a["credit_m"], s["cost_m"],
-                   r["u_conflict"], r["u_friction"], p["mu"], s["claim_count"],
+    return resolve(order, not parallel, s["desired"], a["credit_m"], s["cost_m"], key,
+                   p["mu"], s["claim_count"],
                    s["claim_best"], s["claim_key"], s["won"], a["cell"], a["state"],
                    p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],

@@ -1,11 +1,16 @@
 """Random numbers for the time step, from a counter-based generator.
 
-Every uniform is a pure function of (step key, row, occupant): the SplitMix64 finaliser (Steele,
+Every uniform is a pure function of (step key, row, agent): the SplitMix64 finaliser (Steele,
 Lea & Flood 2014, "Fast splittable pseudorandom number generators") applied to a Weyl sequence
-over the counter. Numbers are filled in parallel and do not depend on the number of threads or
-on the order they are computed in, so a run is the same bit for bit on one core or many; filling
-them costs a fraction of a nanosecond each, where NumPy's generator, which must run serially,
-costs several.
+over the counter. The kernels compute each number where it is used (:func:`uniform`), and only
+if it is used: an occupant in a jam draws none. Numbers do not depend on the number of threads
+or on the order they are computed in, so a run is the same bit for bit on one core or many; one
+costs about a nanosecond, where NumPy's generator, which must run serially, costs several.
+
+The rows: ``ROW_CHOICE`` (the choice of cell), ``ROW_CONFLICT`` (who wins a contested cell),
+``ROW_FRICTION`` (whether nobody does; whether a head-on swap happens), ``ROW_TELL`` (whether
+an occupant believes news of a locked exit). :func:`fill_uniform` gives a step's numbers as
+an array, as the kernels see them (for tests and references).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ def _mix(x):
     return x ^ (x >> np.uint64(31))
 
 
+ROW_CHOICE, ROW_CONFLICT, ROW_FRICTION, ROW_TELL = 0, 1, 2, 3
+N_ROWS = 4
+
+
 @kernel
 def _uniform(key, index):
     """The uniform number ``index`` (row * n + column) of a step."""
@@ -47,15 +56,13 @@ def _fill_py(key, out):
 _fill, _fill_serial = serial_and_parallel(_fill_py)
 
 
-def _fill_some_py(key, out, which):
-    rows, n = out.shape
-    for k in prange(which.shape[0]):
-        i = which[k]
-        for r in range(rows):
-            out[r, i] = _uniform(key, r * n + i)
+@kernel
+def uniform(key, row, agent, n):
+    """Agent ``agent``'s number in row ``row`` of the step with key ``key`` (``n`` agents):
+    the same as ``fill_uniform(key, out)[row, agent]`` for ``out`` of shape (rows, n)."""
+    return _uniform(key, row * n + agent)
 
 
-_fill_some, _fill_some_serial = serial_and_parallel(_fill_some_py)
 SERIAL_BELOW = 20_000  # numbers
 
 
@@ -67,17 +74,12 @@ def step_key(seed_key: int, step: int) -> np.uint64:
     return np.uint64(x ^ (x >> 31))
 
 
-def fill_uniform(key: np.uint64, out: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
-    """Fill the float32 array ``out`` (rows, n) with uniforms in [0, 1) for ``key``.
-
-    With ``which`` (int64 column indices), fill only those columns, with the same numbers as
-    a full fill: the model skips occupants who are out."""
+def fill_uniform(key: np.uint64, out: np.ndarray) -> np.ndarray:
+    """Fill the float32 array ``out`` (rows, n) with the uniforms in [0, 1) of the step with
+    key ``key``: ``out[row, agent]`` is the number the kernels draw as
+    ``uniform(key, row, agent, n)``."""
     if out.ndim != 2 or out.dtype != np.float32:
         raise ValueError("out must be a 2-D float32 array")
-    if which is None:
-        run = _fill_serial if out.size < SERIAL_BELOW else _fill
-        run(np.uint64(key), out)
-    else:
-        run = _fill_some_serial if which.size * out.shape[0] < SERIAL_BELOW else _fill_some
-        run(np.uint64(key), out, which)
+    run = _fill_serial if out.size < SERIAL_BELOW else _fill
+    run(np.uint64(key), out)
     return out
