@@ -270,10 +270,9 @@ def _winners_by_neighbourhood(order, desired, credit_m, cost_m, key, mu, occ, wi
             credit_m[i] = cost_m[i]
 
 
-def _resolve_py(order, decide, desired, credit_m, cost_m, key, mu,
-                claim_count, claim_best, claim_key, won, cell, state, time_s, dt_s,
-                exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
-                blocked, blocked_cost, swap_p):
+def _resolve_py(order, decide, desired, credit_m, cost_m, key, mu, claim_count, claim_best,
+                claim_key, won, cell, state, time_s, dt_s, exit_of_cell, occ, free_at_s,
+                headway_s, dyn, exit_used, out_time_s, moved, blocked, blocked_cost, swap_p):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made.
 
@@ -419,11 +418,11 @@ def step_movement(agents, grid, fields, key, params, scratch):
                                   s["won"])
     resolve = _resolve if parallel else _resolve_serial
     return resolve(order, not parallel, s["desired"], a["credit_m"], s["cost_m"], key,
-                   p["mu"], s["claim_count"],
-                   s["claim_best"], s["claim_key"], s["won"], a["cell"], a["state"],
-                   p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
-                   g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
-                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)))
+                   p["mu"], s["claim_count"], s["claim_best"], s["claim_key"], s["won"],
+                   a["cell"], a["state"], p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"],
+                   g["free_at_s"], g["headway_s"], g["dyn"], a["exit_used"],
+                   a["out_time_s"], s["moved"], s["blocked"], s["blocked_cost"],
+                   float(p.get("swap", 0.0)))
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
