@@ -156,10 +156,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
     ``hysteresis``, ``time_s``, ``max_distance_m`` (the largest finite value in ``fields``;
     larger distances share the last bin). ``order``: optionally, the occupants to visit, in
-    any order, holding at least every one who is moving; the
-    result is the same. ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``,
-    if the caller keeps it (made here if not). Returns the number of occupants whose exit
-    changed.
+    any order, holding at least every one who is moving; the result is the same.
+    ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``, if the caller keeps it
+    (made here if not). Returns the number of occupants whose exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
