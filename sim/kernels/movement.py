@@ -139,16 +139,22 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         # direction (0-7), or 8 + its link, and its exponent.
         t = numba.get_thread_id()
         m = 0
+        # First which neighbours are unoccupied: in a jam (most of a dense crowd) none is, and
+        # the rest of the neighbours' values need not be read.
+        unoccupied = 0
         for d in range(8):
-            # Branch-light: every neighbour's values are read (the grid is padded, so all are
-            # in range) and a candidate is appended by advancing ``m`` only if it is free.
-            ju = np.uint64(c + nbr_off[d])  # unsigned: skips Numba's negative-index check
-            sj = fields[row, ju]
-            free = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] < 0) & \
-                (free_at_s[ju] <= time_s)
-            cand_buf[t, m] = d
-            expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
-            m += 1 if free else 0
+            unoccupied |= (1 << d) if occ[np.uint64(c + nbr_off[d])] < 0 else 0
+        if unoccupied & mask:
+            for d in range(8):
+                # Branch-light: every neighbour's values are read (the grid is padded, so all
+                # are in range) and a candidate is appended by advancing ``m`` only if free.
+                ju = np.uint64(c + nbr_off[d])  # unsigned: skips Numba's negative-index check
+                sj = fields[row, ju]
+                free = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] < 0) & \
+                    (free_at_s[ju] <= time_s)
+                cand_buf[t, m] = d
+                expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
+                m += 1 if free else 0
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
             if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
