@@ -348,7 +348,7 @@ def _resolve_py(order, decide, desired, credit_m, cost_m, key, mu, claim_count, 
         if b < 0 or moved[i] or state[i] != MOVING:
             continue
         k = occ[b]
-        if k <= i or moved[k] or state[k] != MOVING or blocked[k] != cell[i]:
+        if k <= i or blocked[k] != cell[i] or moved[k] or state[k] != MOVING:
             continue
         if uniform(key, ROW_FRICTION, i, n_agents) >= swap_p:
             continue
