@@ -79,19 +79,24 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
         c = cell[i]
         v = speed_ms[i]
         b_i = belief[i]
-        # Exits in sight become known.
+        # Exits in sight become known. (The masks are kept in locals: the compiler cannot
+        # tell that the writes to ``known`` leave the other arrays alone.)
+        kn = known[i]
         for e in range(n_exits):
             if exit_dist[b_i, c, e] <= sight_m:
-                known[i] |= np.uint64(1) << np.uint64(e)
+                kn |= np.uint64(1) << np.uint64(e)
+        known[i] = kn
+        kl = known_locked[i]
+        tgt = target[i]
         best = -1
         best_t = np.inf
         current_t = np.inf
         for attempt in range(3):
             for e in range(n_exits):
                 bit = np.uint64(1) << np.uint64(e)
-                if attempt < 2 and known_locked[i] & bit:
+                if attempt < 2 and kl & bit:
                     continue
-                if attempt == 0 and not (known[i] & bit):
+                if attempt == 0 and not (kn & bit):
                     continue
                 d = exit_dist[b_i, c, e]
                 if not np.isfinite(d):
@@ -101,17 +106,17 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
                     b = n_bins
                 ahead = cum[e, b]  # bins below this occupant's: never counts itself
                 est = d / v + ahead / capacity_ps[e]
-                if e == target[i]:
+                if e == tgt:
                     current_t = est
                 if est < best_t:
                     best_t = est
                     best = e
             if best >= 0:
                 break
-        new = target[i]
+        new = tgt
         if attempt == 2:
             new = best  # nowhere else to go: wait at the nearest exit, even a locked one
-        elif new < 0 or (known_locked[i] >> np.uint64(new)) & np.uint64(1) or \
+        elif new < 0 or (kl >> np.uint64(new)) & np.uint64(1) or \
                 not np.isfinite(current_t):
             new = best
         elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:
@@ -122,10 +127,10 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
                                                    - fields[row_new, choice_cell[i]]) / v
             if np.isfinite(lost) and lost > 0.0:
                 lost_s[i] += lost
-        if new != target[i] or discovered[i]:
+        if new != tgt or discovered[i]:
             choice_time_s[i] = time_s
             choice_cell[i] = c
-        if new != target[i]:
+        if new != tgt:
             n_changed += 1
         target[i] = new
         field_row[i] = row_of[b_i, new] if new >= 0 else -1
