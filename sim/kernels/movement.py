@@ -391,10 +391,10 @@ def step_movement(agents, grid, fields, key, params, scratch):
     probability, default 0).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
     ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
-    float32 (n_cells,); per-thread rows ``cand_buf`` int64 and ``expo_buf`` float64,
-    each (numba.get_num_threads(), 10) — see :func:`make_scratch`; optionally ``order``
-    int64, the occupants to visit and in what order: any order of any set that holds every
-    occupant not yet out gives the same result (the model leaves out those who are out).
+    float32 (n_cells,); per-thread rows ``cand_buf`` int64 and ``expo_buf`` float64, each
+    (numba.config.NUMBA_NUM_THREADS, at least 10) — see :func:`make_scratch`; optionally
+    ``order`` int64, the occupants to visit and in what order: any order of any set that holds
+    every occupant not yet out gives the same result (the model leaves out those who are out).
     """
     a, g, p, s = agents, grid, params, scratch
     key = np.uint64(key)
@@ -473,6 +473,16 @@ def cheapest_move_m(grid) -> float:
     return ZIGZAG_DISCOUNT * shortest * (1.0 - 1e-9)
 
 
+def _thread_rows(threads, dtype):
+    """(threads, 16) zeros of an 8-byte ``dtype``, each row starting on a 64-byte cache line:
+    a thread's 10 slots then share no line with another thread's, and threads writing their
+    own rows do not take lines from each other (false sharing)."""
+    width = 16  # 128 bytes a row
+    raw = np.zeros(threads * width + 8, dtype=dtype)
+    start = (-raw.ctypes.data % 64) // 8
+    return raw[start:start + threads * width].reshape(threads, width)
+
+
 def make_scratch(n_occupants, n_cells):
     """Preallocated work arrays for :func:`step_movement`."""
     # get_num_threads() starts Numba's threading layer: the kernels call get_thread_id(),
@@ -491,8 +501,8 @@ def make_scratch(n_occupants, n_cells):
         "claim_count": np.zeros(n_cells, dtype=np.int32),
         "claim_best": np.full(n_cells, -1, dtype=np.int32),
         "claim_key": np.zeros(n_cells, dtype=np.float32),
-        "cand_buf": np.zeros((threads, 10), dtype=np.int64),
-        "expo_buf": np.zeros((threads, 10), dtype=np.float64),
+        "cand_buf": _thread_rows(threads, np.int64),
+        "expo_buf": _thread_rows(threads, np.float64),
     }
 
 
