@@ -36,10 +36,15 @@ def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_
     """Histogram per exit of the distance of the occupants heading there, then cumulated.
     Occupants are visited in ``order``, in ``n_chunks`` slices with a histogram each; integer
     counts do not depend on the order or the slicing."""
-    hist = np.zeros((n_chunks, n_exits, n_bins + 1), dtype=np.int64)
+    hist = np.zeros((n_chunks, n_exits * (n_bins + 1)), dtype=np.int64)
     n = order.shape[0]
+    slot = np.empty(n, dtype=np.int32)
     for ch in prange(n_chunks):
-        for k in range(ch * n // n_chunks, (ch + 1) * n // n_chunks):
+        # First every occupant's slot (exit and bin), then the counts: in one loop, each
+        # count waited for the field read before it (100k, one core: 14.6 -> 11.9 ns each).
+        lo = ch * n // n_chunks
+        m = lo
+        for k in range(lo, (ch + 1) * n // n_chunks):
             i = order[k]
             if state[i] != MOVING or target[i] < 0 or field_row[i] < 0:
                 continue
@@ -47,14 +52,17 @@ def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_
             b = int(d / bin_m)
             if b > n_bins:
                 b = n_bins
-            hist[ch, target[i], b] += 1
+            slot[m] = target[i] * (n_bins + 1) + b
+            m += 1
+        for k in range(lo, m):
+            hist[ch, slot[k]] += 1
     # cum[e, b] = number heading to e in bins < b
     cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
     for e in range(n_exits):
         for b in range(n_bins + 1):
             total = 0
             for ch in range(n_chunks):
-                total += hist[ch, e, b]
+                total += hist[ch, e * (n_bins + 1) + b]
             cum[e, b + 1] = cum[e, b] + total
     return cum
 
