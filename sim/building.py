@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BuildingError
+from .kernels.fields import reachable
 from .validation import Problems, check_schema, describe, did_you_mean, read_toml
 
 SCHEMA = "drillsim.building/1"
@@ -658,22 +659,12 @@ def _links_csr(links: list[tuple[int, int, float]], n: int):
 
 
 def unreachable_cells(b: Building) -> np.ndarray:
-    """Walkable cells from which no exit can be reached with every door open (BFS)."""
-    walk = b.walkable() | (b.kind == EXIT)
-    seen = np.zeros(b.n_cells, dtype=bool)
-    stack = [int(c) for e in b.exits for c in e.cells]
-    for c in stack:
-        seen[c] = True
-    w = b.width
-    while stack:
-        c = stack.pop()
-        nbrs = [c - 1, c + 1, c - w, c + w]
-        nbrs += [int(j) for j in b.link_to[b.link_ptr[c]:b.link_ptr[c + 1]]]
-        for j in nbrs:
-            if walk[j] and not seen[j]:
-                seen[j] = True
-                stack.append(j)
-    return np.flatnonzero(b.walkable() & ~seen)
+    """Walkable cells from which no exit can be reached with every door open (a flood fill
+    from the exits)."""
+    walkable = b.walkable()
+    seeds = np.array([c for e in b.exits for c in e.cells], dtype=np.int64)
+    seen = reachable(seeds, walkable | (b.kind == EXIT), b.width, b.link_ptr, b.link_to)
+    return np.flatnonzero(walkable & ~seen)
 
 
 def _components(cells: np.ndarray, b: Building) -> list[list[int]]:
