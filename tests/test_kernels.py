@@ -409,6 +409,31 @@ def test_neighbour_mask_says_which_moves_the_walls_allow():
                 k += 1
 
 
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
+def test_exit_choice_rejects_a_capacity_that_is_not_positive(bad):
+    from sim.kernels import choice
+
+    n, n_exits = 5, 2
+    a = {"cell": np.arange(n, dtype=np.int32), "state": np.full(n, MOVING, np.uint8),
+         "speed_ms": np.ones(n, np.float32), "target": np.zeros(n, np.int16),
+         "belief": np.zeros(n, np.int32), "known": np.zeros(n, np.uint64),
+         "known_locked": np.zeros(n, np.uint64), "field_row": np.zeros(n, np.int32),
+         "needs_choice": np.ones(n, bool), "discovered": np.zeros(n, bool),
+         "choice_time_s": np.zeros(n), "choice_cell": np.arange(n, dtype=np.int32),
+         "lost_s": np.zeros(n)}
+    fields = np.ones((n_exits, n), np.float32)
+    params = {"bin_m": 0.4, "sight_m": 10.0, "hysteresis": 0.1, "time_s": 0.0,
+              "max_distance_m": 1.0}
+    row_of = np.arange(n_exits, dtype=np.int32)[None, :]
+    with pytest.raises(ValueError, match="capacity_ps must be positive"):
+        choice.choose_exits(a, fields, row_of, np.array([1.0, bad]), params)
+    with pytest.raises(ValueError, match="capacity_ps must be positive"):
+        choice.choose_exits(a, fields, row_of, np.ones(3), params)  # one per exit
+    assert a["needs_choice"].all()  # rejected before anybody chose
+    choice.choose_exits(a, fields, row_of, np.ones(n_exits), params)
+    assert not a["needs_choice"].any()
+
+
 def test_exit_choice_is_the_same_in_any_order_serial_or_parallel(monkeypatch):
     from sim.kernels import choice
 

@@ -78,6 +78,9 @@ def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked
     # Each occupant writes only its own slots: neither the visiting order nor the
     # threads change anything. The distances to every exit are read from ``exit_dist``
     # (belief, cell, exit): one cache line, where the fields' rows would cost one each.
+    for e in range(n_exits):  # (checked here: as a NumPy expression it cost 5 us a step)
+        if not capacity_ps[e] > 0.0:
+            raise ValueError("capacity_ps must be positive, one per exit")
     n = order.shape[0]
     n_changed = 0
     for k_ord in prange(n):
@@ -175,7 +178,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     """
     a = agents
     n_exits = row_of.shape[1]
-    if capacity_ps.shape != (n_exits,) or (capacity_ps <= 0).any():
+    if capacity_ps.shape != (n_exits,):  # (and positive: checked in the kernel)
         raise ValueError("capacity_ps must be positive, one per exit")
     if n_exits > 64:
         raise ValueError(f"at most 64 exits are supported, got {n_exits}")
