@@ -215,7 +215,10 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 blk = c + nbr_off[d] if better else blk
                 blk_slope = slope if better else blk_slope
                 blk_len = nbr_len[d] if better else blk_len
-            if blk >= 0:
+            # A neighbour following the same field never wants this cell back (downhill for
+            # one is uphill for the other): only one heading elsewhere can be a partner. In a
+            # queue that is almost nobody, and the swap pass then has nothing to look up.
+            if blk >= 0 and field_row[occ[blk]] != row:
                 full_b = blk_len / factor[blk]
                 cost_b = min(max(blk_slope * blk_len, ZIGZAG_DISCOUNT * full_b), full_b)
                 if credit >= cost_b:
