@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BuildingError
-from .kernels.fields import reachable
 from .validation import Problems, check_schema, describe, did_you_mean, read_toml
 
 SCHEMA = "drillsim.building/1"
@@ -658,9 +657,34 @@ def _links_csr(links: list[tuple[int, int, float]], n: int):
     return ptr, to, length
 
 
+def reachable(seeds, open_, width: int, link_ptr, link_to) -> np.ndarray:
+    """Cells connected to any of ``seeds`` through ``open_`` cells (axial steps and links),
+    the seeds included: a breadth-first search done a whole frontier at a time with NumPy (the
+    loaders import no Numba; a Python loop over cells took 0.7 s on the temple fair's 256,036
+    cells). Returns a (n_cells,) bool array."""
+    open_ = np.asarray(open_, dtype=bool)
+    link_ptr = np.asarray(link_ptr, dtype=np.int64)
+    link_to = np.asarray(link_to, dtype=np.int64)
+    n = open_.shape[0]
+    seen = np.zeros(n, dtype=bool)
+    frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+    seen[frontier] = True
+    steps = np.array([-1, 1, -width, width], dtype=np.int64)
+    while frontier.size:
+        nbrs = (frontier[:, None] + steps).ravel()
+        counts = link_ptr[frontier + 1] - link_ptr[frontier]
+        if counts.any():
+            starts = np.repeat(link_ptr[frontier] - np.cumsum(counts) + counts, counts)
+            nbrs = np.concatenate([nbrs, link_to[starts + np.arange(counts.sum())]])
+        nbrs = nbrs[(nbrs >= 0) & (nbrs < n)]
+        nbrs = np.unique(nbrs[open_[nbrs] & ~seen[nbrs]])
+        seen[nbrs] = True
+        frontier = nbrs
+    return seen
+
+
 def unreachable_cells(b: Building) -> np.ndarray:
-    """Walkable cells from which no exit can be reached with every door open (a flood fill
-    from the exits)."""
+    """Walkable cells from which no exit can be reached with every door open."""
     walkable = b.walkable()
     seeds = np.array([c for e in b.exits for c in e.cells], dtype=np.int64)
     seen = reachable(seeds, walkable | (b.kind == EXIT), b.width, b.link_ptr, b.link_to)

@@ -190,3 +190,43 @@ def test_only_way_out_is_flagged():
 def test_exit_cells_are_exits():
     b = build_building(building_doc(ROOM, {"out": "X"}), "t.toml")
     assert all(b.kind[c] == EXIT for c in b.exits[0].cells)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reachable_cells_are_what_a_graph_search_reaches(seed):
+    """The search that finds cells cut off from every exit, against networkx's connected
+    components of the same cells, axial steps and links (links run one way in the CSR arrays
+    and are added both ways, as buildings store them)."""
+    import networkx as nx
+
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(3, 25, 2)
+    width = w + 2
+    open_ = np.zeros((h + 2, width), bool)
+    open_[1:-1, 1:-1] = rng.random((h, w)) < rng.uniform(0.3, 0.9)
+    open_ = open_.ravel()
+    cells = np.flatnonzero(open_)
+    if cells.size < 2:
+        open_[[width + 1, width + 2]] = True
+        cells = np.flatnonzero(open_)
+    pairs = rng.choice(cells, (int(rng.integers(0, 4)), 2))
+    links = sorted({(int(a), int(b)) for a, b in pairs} | {(int(b), int(a)) for a, b in pairs})
+    link_ptr = np.zeros(open_.size + 1, np.int32)
+    for a, _ in links:
+        link_ptr[a + 1] += 1
+    link_ptr = np.cumsum(link_ptr).astype(np.int32)
+    link_to = np.array([b for _, b in links], np.int32)
+    seeds = rng.choice(cells, min(3, cells.size), replace=False)
+
+    g = nx.Graph()
+    g.add_nodes_from(int(c) for c in cells)
+    for c in cells:
+        for j in (c + 1, c + width):
+            if open_[j]:
+                g.add_edge(int(c), int(j))
+    g.add_edges_from(links)
+    want = set().union(*(nx.node_connected_component(g, int(s)) for s in seeds))
+    from sim.building import reachable
+
+    got = reachable(seeds, open_, width, link_ptr, link_to)
+    assert set(np.flatnonzero(got).tolist()) == want

@@ -178,50 +178,6 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
     return dist.astype(np.float32)
 
 
-@kernel
-def _flood(seeds, open_, width, link_ptr, link_to):
-    seen = np.zeros(open_.shape[0], dtype=np.bool_)
-    stack = np.empty(open_.shape[0] + seeds.shape[0], dtype=np.int64)
-    top = 0
-    for s in seeds:
-        if not seen[s]:
-            seen[s] = True
-            stack[top] = s
-            top += 1
-    n = open_.shape[0]
-    while top > 0:
-        top -= 1
-        c = stack[top]
-        n_links = link_ptr[c + 1] - link_ptr[c]
-        for q in range(4 + n_links):
-            if q == 0:
-                j = c - 1
-            elif q == 1:
-                j = c + 1
-            elif q == 2:
-                j = c - width
-            elif q == 3:
-                j = c + width
-            else:
-                j = link_to[link_ptr[c] + q - 4]
-            if 0 <= j < n and open_[j] and not seen[j]:
-                seen[j] = True
-                stack[top] = j
-                top += 1
-    return seen
-
-
-def reachable(seeds, open_, width, link_ptr, link_to) -> np.ndarray:
-    """Cells connected to any of ``seeds`` through ``open_`` cells (axial steps and links), the
-    seeds included: a flood fill. Returns a (n_cells,) bool array."""
-    open_ = np.ascontiguousarray(open_, dtype=np.bool_)
-    seeds = np.ascontiguousarray(seeds, dtype=np.int64)
-    if seeds.size and (seeds.min() < 0 or seeds.max() >= open_.shape[0]):
-        raise ValueError("seed cell index out of range")
-    return _flood(seeds, open_, int(width), np.ascontiguousarray(link_ptr, dtype=np.int32),
-                  np.ascontiguousarray(link_to, dtype=np.int32))
-
-
 def _diffuse_decay_py(field, keep, share, width, out):
     # Branch-free: non-walkable cells hold zero, so the sum over all four axial neighbours is
     # the sum over the walkable ones; ``keep`` and ``share`` carry the rest (float32 throughout).
