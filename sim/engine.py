@@ -21,8 +21,8 @@ from .kernels.choice import choose_exits, discover_locked, exit_distances
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
-                               census, census_of, make_scratch, neighbour_mask,
-                               step_movement)
+                               census, census_of, downhill_directions, make_scratch,
+                               neighbour_mask, step_movement)
 from .kernels.streams import step_key
 from .profiles import PROFILES
 from .scenario import Scenario
@@ -118,6 +118,7 @@ class Engine:
         self._dyn_next = np.zeros(n_cells, dtype=np.float32)
         self._dyn_coefficients = dynamic_field_coefficients(self.walkable_base, b.width,
                                                             prm.diffusion, prm.decay)
+        self._stale_downhill: set[int] | None = None  # rows whose table is stale (None: all)
         self._refresh_passable()
         self._refresh_factor()
 
@@ -202,6 +203,7 @@ class Engine:
             passable[e.cells] = not self.exit_locked[e.index]
         self.grid["passable"][:] = passable
         self.grid["nbr_mask"] = neighbour_mask(passable, b.width)
+        self._fields_changed()  # (the table of downhill neighbours depends on the walls too)
         # (Kept as a flag for the step: two NumPy .any() calls cost 5 us, 2 % of a
         # 1,000-occupant step.)
         self._anything_locked = bool(self.exit_locked.any() or self.door_locked.any())
@@ -214,6 +216,36 @@ class Engine:
                 factor[d.cells] *= self.params.closed_door_factor
         self.grid["factor"][:] = factor * self.smoke_speed
         self.route_factor[:] = factor * self.smoke_route
+
+    def _fields_changed(self, rows=None) -> None:
+        """Rows of ``fields`` (all if None) changed: their table of downhill neighbours
+        (``grid['downhill']``, read by the movement step) is recomputed before the next step.
+        Every write to ``fields`` goes through a method that calls this."""
+        if rows is None:
+            self._stale_downhill = None
+        elif self._stale_downhill is not None:
+            self._stale_downhill.update(int(r) for r in np.ravel(rows))
+
+    def _refresh_downhill(self) -> None:
+        b, g = self.building, self.grid
+        table = g.get("downhill")
+        stale = self._stale_downhill
+        if stale is None or table is None or table.shape[1] != self.fields.shape[1]:
+            g["downhill"] = downhill_directions(self.fields, g["nbr_mask"], b.width, b.cell_m)
+        else:
+            if table.shape[0] != self.fields.shape[0]:  # rows added: keep the old ones
+                grown = np.empty(self.fields.shape, dtype=np.uint8)
+                grown[:table.shape[0]] = table
+                stale.update(range(table.shape[0], self.fields.shape[0]))
+                g["downhill"] = table = grown
+            downhill_directions(self.fields, g["nbr_mask"], b.width, b.cell_m,
+                                rows=sorted(stale), out=table)
+        self._stale_downhill = set()
+
+    def set_field_row(self, row: int, field: np.ndarray) -> None:
+        """Overwrite row ``row`` of ``fields`` (an actor's goal that changed)."""
+        self.fields[row] = field
+        self._fields_changed([row])
 
     def _compute_fields(self, mask: int) -> np.ndarray:
         """Static fields of every exit under a belief (set of doors believed locked)."""
@@ -239,12 +271,14 @@ class Engine:
         self.row_of = np.vstack([self.row_of, (first + np.arange(self.n_exits))
                                  .astype(np.int32)])
         self.fields = np.vstack([self.fields, fields])
+        self._fields_changed(self.row_of[k])
         self._update_max_distance()
         return k
 
     def add_field_row(self, field: np.ndarray) -> int:
         """Append a field (an actor's goal) to ``fields``; returns its row."""
         self.fields = np.vstack([self.fields, field[None, :].astype(np.float32)])
+        self._fields_changed([self.fields.shape[0] - 1])
         return self.fields.shape[0] - 1
 
     def _update_max_distance(self) -> None:
@@ -259,6 +293,7 @@ class Engine:
     def _recompute_all_fields(self) -> None:
         for k, m in enumerate(self.belief_masks):
             self.fields[self.row_of[k]] = self._compute_fields(m)
+            self._fields_changed(self.row_of[k])
         if self.drill is not None:
             self.drill.refresh_goals()
         self._update_max_distance()
@@ -526,6 +561,8 @@ class Engine:
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
                       "max_distance_m": self._max_distance_m}, order, self._exit_dist)
+        if self._stale_downhill != set():
+            self._refresh_downhill()
         step_movement(a, self.grid, self.fields, key,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)

@@ -115,7 +115,7 @@ class Goals:
         in ``in_use``); forget the others (recomputed if needed again)."""
         for key, row in list(self.rows.items()):
             if row in in_use:
-                self.m.fields[row] = self._field(self._cells[key], self._through[key])
+                self.m.set_field_row(row, self._field(self._cells[key], self._through[key]))
             else:
                 del self.rows[key]
                 self._free.append(row)
@@ -137,7 +137,7 @@ class Goals:
     def _store(self, field_: np.ndarray) -> int:
         if self._free:
             row = self._free.pop()
-            self.m.fields[row] = field_
+            self.m.set_field_row(row, field_)
             return row
         return self.m.add_field_row(field_)
 

@@ -439,3 +439,39 @@ def test_the_engine_and_the_mesa_facade_give_the_same_run():
     assert {"fire", "picked_up", "assisted_out", "on_scene"} <= {e["kind"] for e in a.events}
     assert np.array_equal(a.hazard.y, b.hazard.y) and a.hazard.y.max() > 0
     assert len(b.datacollector.get_model_vars_dataframe()) == b.n_steps
+
+
+@pytest.mark.parametrize("name,variant,steps", [
+    ("market_fair", "crew_on_site", 927),     # actors sent to new goals (rows rewritten)
+    ("restaurant", "rear_blocked", 700),      # a fire: walls burn, smoke reroutes
+    ("karaoke", "emergency_locked", 400)])    # a locked exit found: a new belief's rows
+def test_the_table_of_downhill_neighbours_follows_every_change_of_fields(monkeypatch, name,
+                                                                         variant, steps):
+    """The movement step reads, for occupants with no free neighbour, a table of each field's
+    downhill neighbours (:func:`downhill_directions`) that the engine keeps: at every step it
+    must be what the fields and walls give now."""
+    from sim import engine as engine_mod
+    from sim.kernels.movement import downhill_directions
+
+    step_movement = engine_mod.step_movement
+    checked = []
+
+    def checked_step(agents, grid, fields, key, params, scratch):
+        fresh = downhill_directions(fields, grid["nbr_mask"], grid["width"], grid["cell_m"])
+        np.testing.assert_array_equal(grid["downhill"], fresh)
+        checked.append(fields.shape[0])
+        return step_movement(agents, grid, fields, key, params, scratch)
+
+    refreshed = []
+    refresh = engine_mod.Engine._refresh_downhill
+
+    def counted(self):
+        refreshed.append(self.n_steps)
+        refresh(self)
+
+    monkeypatch.setattr(engine_mod, "step_movement", checked_step)
+    monkeypatch.setattr(engine_mod.Engine, "_refresh_downhill", counted)
+    m = engine_mod.Engine(load_scenario(ROOT / "scenarios" / f"{name}.toml", variant), 3)
+    m.run(max_steps=steps)
+    assert len(checked) == m.n_steps
+    assert any(s > 0 for s in refreshed)  # the fields did change mid-run

@@ -55,6 +55,7 @@ _DR = (-1, -1, -1, 0, 0, 1, 1, 1)
 _DC = (-1, 0, 1, -1, 1, -1, 0, 1)
 _DR_A = np.array(_DR, dtype=np.int64)
 _DC_A = np.array(_DC, dtype=np.int64)
+NO_DIRECTION = np.uint8(255)  # in a table of directions: none
 
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
@@ -100,10 +101,63 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
     return mask
 
 
+def _downhill_py(fields, nbr_mask, rows, width, cell_m, out):
+    # Cells in parallel: each writes only its own slot of ``out``.
+    diag = cell_m * math.sqrt(2.0)
+    nbr_off = np.empty(8, dtype=np.int64)
+    nbr_inv = np.empty(8)
+    for d in range(8):
+        nbr_off[d] = _DR_A[d] * width + _DC_A[d]
+        nbr_inv[d] = 1.0 / (diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m)
+    n_cells = fields.shape[1]
+    for r in rows:
+        for c in prange(n_cells):
+            mask = nbr_mask[c]
+            best = NO_DIRECTION
+            if mask != 0:  # (cells on the grid's border have none: their neighbours are not read)
+                s0 = fields[r, c]
+                best_slope = 0.0
+                for d in range(8):
+                    if (mask >> d) & 1:
+                        sj = fields[r, c + nbr_off[d]]
+                        # The same arithmetic, in the same order, as the search in the choice of
+                        # cell: the table gives the very neighbour the search would.
+                        slope = (s0 - sj) * nbr_inv[d]
+                        if sj < np.inf and slope > best_slope:
+                            best = d
+                            best_slope = slope
+            out[r, c] = best
+
+
+_downhill = parallel_kernel(_downhill_py)
+
+
+def downhill_directions(fields, nbr_mask, width: int, cell_m: float, rows=None, out=None):
+    """Per field row and cell, the direction (0-7, as in :func:`neighbour_mask`) of the
+    neighbour a move to which gains the most of that field per metre, among those the walls
+    allow (``nbr_mask``) and that have a finite field; ``NO_DIRECTION`` (255) where none gains.
+
+    This is the partner search of a head-on swap when every neighbour is occupied (in a jam,
+    most of a dense crowd): then it depends only on the field and the walls, and a table read
+    replaces reading eight neighbours' fields. ``rows``: recompute only these rows of ``out``
+    (after those fields changed); otherwise a new table of every row. Recompute whenever
+    ``fields`` or ``nbr_mask`` change, as :class:`~sim.engine.Engine` does."""
+    fields = np.asarray(fields)
+    if out is None:
+        out = np.empty(fields.shape, dtype=np.uint8)
+        rows = None
+    if rows is None:
+        rows = np.arange(fields.shape[0])
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size:
+        _downhill(fields, nbr_mask, rows, int(width), float(cell_m), out)
+    return out
+
+
 def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, dyn, nbr_mask,
                      passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, key,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
-                     expo_buf, desired, cost_m, blocked, blocked_cost):
+                     expo_buf, desired, cost_m, blocked, blocked_cost, downhill):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads.
     n = order.shape[0]
@@ -206,15 +260,24 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             blk = -1
             blk_slope = 0.0
             blk_len = 0.0
-            for d in range(8):
-                ju = np.uint64(c + nbr_off[d])
-                sj = fields[row, ju]
-                slope = (s0 - sj) * nbr_inv[d]
-                better = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] >= 0) & \
-                    (slope > blk_slope)
-                blk = c + nbr_off[d] if better else blk
-                blk_slope = slope if better else blk_slope
-                blk_len = nbr_len[d] if better else blk_len
+            if unoccupied & mask:
+                for d in range(8):
+                    ju = np.uint64(c + nbr_off[d])
+                    sj = fields[row, ju]
+                    slope = (s0 - sj) * nbr_inv[d]
+                    better = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] >= 0) & \
+                        (slope > blk_slope)
+                    blk = c + nbr_off[d] if better else blk
+                    blk_slope = slope if better else blk_slope
+                    blk_len = nbr_len[d] if better else blk_len
+            else:
+                # Every neighbour the walls allow is occupied: which of them lies most downhill
+                # depends on the field alone, and is looked up (:func:`downhill_directions`).
+                d = downhill[row, c]
+                if d < 8:
+                    blk = c + nbr_off[d]
+                    blk_len = nbr_len[d]
+                    blk_slope = (s0 - fields[row, blk]) * nbr_inv[d]
             # A neighbour following the same field never wants this cell back (downhill for
             # one is uphill for the other): only one heading elsewhere can be a partner. In a
             # queue that is almost nobody, and the swap pass then has nothing to look up.
@@ -383,8 +446,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
     (row of ``fields`` the occupant follows, -1 for none), ``exit_used`` int16, ``out_time_s``
     float64. Updated in place.
     ``grid``: ``passable`` uint8, ``nbr_mask`` uint8 (:func:`neighbour_mask` of ``passable``;
-    made here if missing, and the caller must refresh it when ``passable`` changes), ``occ``
-    int32, ``free_at_s`` float64 (when the cell next accepts somebody: the time of its last
+    made here if missing, and the caller must refresh it when ``passable`` changes),
+    ``downhill`` uint8 (:func:`downhill_directions` of ``fields`` and ``nbr_mask``; made here
+    if missing, and likewise the caller's to refresh), ``occ`` int32, ``free_at_s`` float64 (when the cell next accepts somebody: the time of its last
     entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
     int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
     static fields in effective metres.
@@ -412,6 +476,11 @@ def step_movement(agents, grid, fields, key, params, scratch):
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
         g["min_move_m"] = cheapest_move_m(g)
+    if "downhill" not in g:
+        g["downhill"] = downhill_directions(fields, g["nbr_mask"], g["width"], g["cell_m"])
+    if g["downhill"].shape != fields.shape:
+        raise ValueError(f"grid['downhill'] has shape {g['downhill'].shape}, the fields "
+                         f"{fields.shape}: refresh it when fields change")
     n_visit = order.shape[0]
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
@@ -419,7 +488,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
            g["link_ptr"], g["link_to"], g["link_len_m"], key, g["width"],
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
-           s["blocked"], s["blocked_cost"])
+           s["blocked"], s["blocked_cost"], g["downhill"])
     parallel = n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1
     if parallel:  # (on one thread the claim table is faster)
         _winners_by_neighbourhood(order, s["desired"], a["credit_m"], s["cost_m"], key,
