@@ -173,6 +173,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         nbr_len[d] = diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m
         nbr_ks[d] = k_s / nbr_len[d]
         nbr_inv[d] = 1.0 / nbr_len[d]
+    has_links = link_to.shape[0] > 0
     for k_ord in prange(n):
         i = order[k_ord]
         desired[i] = -1
@@ -209,16 +210,17 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 cand_buf[t, m] = d
                 expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
                 m += 1 if free else 0
-        for k in range(link_ptr[c], link_ptr[c + 1]):
-            j = link_to[k]
-            if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
-                continue
-            sj = fields[row, j]
-            if not sj < np.inf:
-                continue
-            cand_buf[t, m] = 8 + k
-            expo_buf[t, m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
-            m += 1
+        if has_links:  # (most buildings have none: their pointers need not be read)
+            for k in range(link_ptr[c], link_ptr[c + 1]):
+                j = link_to[k]
+                if m >= 9 or not passable[j] or occ[j] >= 0 or free_at_s[j] > time_s:
+                    continue
+                sj = fields[row, j]
+                if not sj < np.inf:
+                    continue
+                cand_buf[t, m] = 8 + k
+                expo_buf[t, m] = k_s * (s0 - sj) / link_len_m[k] + k_d * dyn[j]
+                m += 1
         j = -1  # with no free cell round it, staying is certain (in a jam: most of a crowd)
         step_len = 0.0
         if m > 0:
