@@ -382,6 +382,64 @@ def test_downhill_table_gives_the_neighbour_a_search_would(monkeypatch):
                       "min_move_m": 0.3}, fields, 1, {"mu": 0.0}, {"moved": np.zeros(0, bool)})
 
 
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
+def test_a_swap_partner_is_searched_for_when_the_cell_downhill_is_free_but_just_entered(
+        kernels, monkeypatch):
+    """A heads east; the cell east of it is empty but was entered less than a headway ago, and
+    every other neighbour is taken. Its partner is B, diagonally ahead, heading for a point
+    that A's cell leads to. The table of downhill neighbours gives A the empty cell, so the
+    partner must be searched for among the occupied ones: A and B swap (swap probability 1),
+    as in the reference."""
+    from sim.kernels import movement
+
+    if kernels == "parallel":
+        monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
+    rows = ["#######",
+            "#.....#",
+            "#.....#",
+            "#.....#",
+            "#######"]
+    walkable, factor, _, w, h = grid_world(rows)
+    n_cells = w * h
+    rr, cc = np.divmod(np.arange(n_cells), w)
+    east = np.where(walkable, (w - 1 - cc) * 0.4, np.inf)  # A's field: a plane falling east
+    point = np.where(walkable, 0.4 * np.hypot(rr - 3, cc - 1), np.inf)  # B's: towards (3, 1)
+    fields = np.stack([east, point]).astype(np.float32)
+    cell = lambda r, c: r * w + c  # noqa: E731
+    a_cell, b_cell, gap = cell(2, 2), cell(1, 3), cell(2, 3)
+    fillers = [cell(1, 1), cell(1, 2), cell(2, 1), cell(3, 1), cell(3, 2), cell(3, 3),
+               cell(1, 4), cell(2, 4)]
+    cells = np.array([a_cell, b_cell] + fillers, dtype=np.int32)
+    n = len(cells)
+    occ = np.full(n_cells, -1, np.int32)
+    occ[cells] = np.arange(n)
+    free_at = np.full(n_cells, -np.inf)
+    free_at[gap] = 1.0  # entered at 0.5 s with a 0.5 s headway
+    grid = {"width": w, "cell_m": 0.4, "passable": walkable.astype(np.uint8),
+            "factor": factor.astype(float), "occ": occ, "free_at_s": free_at,
+            "headway_s": np.full(n_cells, 0.5, np.float32),
+            "exit_of_cell": np.full(n_cells, -1, np.int16),
+            "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
+            "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
+    agents = {"cell": cells, "state": np.full(n, MOVING, np.uint8),
+              "speed_ms": np.full(n, 1.2, np.float32), "credit_m": np.full(n, 0.6),
+              "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
+              "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
+    table = downhill_directions(fields, neighbour_mask(grid["passable"], w), w, 0.4)
+    assert table[0, a_cell] == 4  # east: the empty cell
+    key = streams.step_key(5, 1)
+    u = streams.fill_uniform(key, np.empty((streams.N_ROWS, n), np.float32))
+    randoms = {"key": key, "u_choice": u[streams.ROW_CHOICE],
+               "u_conflict": u[streams.ROW_CONFLICT], "u_friction": u[streams.ROW_FRICTION]}
+    params = {"dt_s": 0.15, "time_s": 0.6, "k_s": 3.0, "k_d": 1.0, "mu": 0.0, "swap": 1.0}
+    want_a, want_g = reference_step(agents, grid, fields, randoms, params)
+    step_movement(agents, grid, fields, key, params, make_scratch(n, n_cells))
+    assert agents["cell"][0] == b_cell and agents["cell"][1] == a_cell  # they swapped
+    np.testing.assert_array_equal(agents["cell"], want_a["cell"])
+    np.testing.assert_array_equal(grid["occ"], want_g["occ"])
+    np.testing.assert_allclose(agents["credit_m"], want_a["credit_m"], rtol=1e-12)
+
+
 def test_movement_rejects_bad_friction():
     agents, grid, fields, randoms, params = crowded_world(0, 5)
     params["mu"] = 1.5

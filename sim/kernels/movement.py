@@ -194,22 +194,28 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         # direction (0-7), or 8 + its link, and its exponent.
         t = numba.get_thread_id()
         m = 0
-        # First which neighbours are unoccupied: in a jam (most of a dense crowd) none is, and
-        # the rest of the neighbours' values need not be read.
+        # First which neighbours are open to this occupant: unoccupied, allowed by the walls,
+        # on its field and not entered less than a headway ago. In a dense crowd most have
+        # none (in a jam no neighbour is even unoccupied), and the rest of the neighbours'
+        # values need not be read.
         unoccupied = 0
         for d in range(8):
             unoccupied |= (1 << d) if occ[np.uint64(c + nbr_off[d])] < 0 else 0
+        avail = 0
         if unoccupied & mask:
             for d in range(8):
-                # Branch-light: every neighbour's values are read (the grid is padded, so all
-                # are in range) and a candidate is appended by advancing ``m`` only if free.
                 ju = np.uint64(c + nbr_off[d])  # unsigned: skips Numba's negative-index check
-                sj = fields[row, ju]
-                free = (((mask >> d) & 1) != 0) & (sj < np.inf) & (occ[ju] < 0) & \
-                    (free_at_s[ju] <= time_s)
+                ok = ((((unoccupied & mask) >> d) & 1) != 0) & (free_at_s[ju] <= time_s) & \
+                    (fields[row, ju] < np.inf)
+                avail |= (1 << d) if ok else 0
+        if avail:
+            for d in range(8):
+                # Branch-light: every neighbour's values are read (the grid is padded, so all
+                # are in range) and a candidate is appended by advancing ``m`` only if open.
+                ju = np.uint64(c + nbr_off[d])
                 cand_buf[t, m] = d
-                expo_buf[t, m] = nbr_ks[d] * (s0 - sj) + k_d * dyn[ju]
-                m += 1 if free else 0
+                expo_buf[t, m] = nbr_ks[d] * (s0 - fields[row, ju]) + k_d * dyn[ju]
+                m += (avail >> d) & 1
         if has_links:  # (most buildings have none: their pointers need not be read)
             for k in range(link_ptr[c], link_ptr[c + 1]):
                 j = link_to[k]
@@ -258,11 +264,19 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 credit = cap
                 credit_m[i] = cap
             # Maybe a head-on swap (decided in the resolve pass) with the occupied neighbour
-            # it would most like: looked for only now, as most occupants do not stay.
+            # it would most like: looked for only now, as most occupants do not stay. The
+            # neighbour most downhill of all that the walls allow depends on the field alone and
+            # is looked up (:func:`downhill_directions`); if it is occupied (in a jam, always),
+            # it is the one. Only if it is not are the occupied ones searched.
             blk = -1
             blk_slope = 0.0
             blk_len = 0.0
-            if unoccupied & mask:
+            dd = downhill[row, c]
+            if dd < 8 and ((unoccupied >> dd) & 1) == 0:
+                blk = c + nbr_off[dd]
+                blk_len = nbr_len[dd]
+                blk_slope = (s0 - fields[row, blk]) * nbr_inv[dd]
+            elif dd < 8:  # (with no neighbour downhill at all, none among the occupied either)
                 for d in range(8):
                     ju = np.uint64(c + nbr_off[d])
                     sj = fields[row, ju]
@@ -272,14 +286,6 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                     blk = c + nbr_off[d] if better else blk
                     blk_slope = slope if better else blk_slope
                     blk_len = nbr_len[d] if better else blk_len
-            else:
-                # Every neighbour the walls allow is occupied: which of them lies most downhill
-                # depends on the field alone, and is looked up (:func:`downhill_directions`).
-                d = downhill[row, c]
-                if d < 8:
-                    blk = c + nbr_off[d]
-                    blk_len = nbr_len[d]
-                    blk_slope = (s0 - fields[row, blk]) * nbr_inv[d]
             # A neighbour following the same field never wants this cell back (downhill for
             # one is uphill for the other): only one heading elsewhere can be a partner. In a
             # queue that is almost nobody, and the swap pass then has nothing to look up.
