@@ -164,9 +164,9 @@ class Engine:
         self.record_every_steps = max(1, round((record_every_s or scenario.record_every_s)
                                                / self.dt_s))
         self.frames: list[Frame] = []
-        self._exit_counts_at = -1
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
-        self._exit_counts: tuple[int, ...] = ()
+        self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
+        self._out_before_order = np.zeros(self.n_exits, dtype=np.int64)
         self._region_masks = {}
         for r in b.regions:
             mask = np.zeros(n_cells, dtype=bool)
@@ -550,6 +550,7 @@ class Engine:
                  self.scratch.get("order"))  # (last step's order: it holds all not yet out)
         if self.n_steps % 20 == 0:
             self.scratch["order"] = self._visiting_order()
+            self._out_before_order = self._exits_left_out(self.scratch["order"])
         order = self.scratch["order"]
         n = self.n_agents
         key = step_key(self._stream_key, self.n_steps)
@@ -581,8 +582,10 @@ class Engine:
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        remaining, evacuated = census_of(a["state"], order, self.n_occupants)
+        remaining, evacuated, left_by = census_of(a["state"], order, self.n_occupants,
+                                                  a["exit_used"], self.n_exits)
         self._census_at = (self.n_steps, remaining, evacuated)
+        self._exits_at = (self.n_steps, tuple((self._out_before_order + left_by).tolist()))
         # Everyone out, but the drill still under way (a vehicle on the road, a task started):
         # the run goes on until it is done.
         drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()
@@ -700,9 +703,30 @@ class Engine:
         return self.census()
 
     def exit_counts(self) -> dict[str, int]:
-        used = self.agents_state["exit_used"][:self.n_occupants]
-        counts = np.bincount(used[used >= 0], minlength=self.n_exits)
+        counts = self._count_exits()
         return {e.name: int(counts[e.index]) for e in self.building.exits}
+
+    def step_exit_counts(self) -> tuple[int, ...]:
+        """Occupants out by each exit, in the building's exit order, as counted at the end
+        of the last step (with the census, over the visiting order only); counted afresh if
+        no step has counted yet."""
+        step, counts = self._exits_at
+        if step == self.n_steps:
+            return counts
+        return tuple(self._count_exits().tolist())
+
+    def _count_exits(self, who=None) -> np.ndarray:
+        used = self.agents_state["exit_used"][:self.n_occupants]
+        if who is not None:
+            used = used[who]
+        return np.bincount(used[used >= 0], minlength=self.n_exits)
+
+    def _exits_left_out(self, order: np.ndarray) -> np.ndarray:
+        """Per exit, the occupants a new visiting order leaves out (all out by then: leaving
+        is final). The census adds those out among the visited."""
+        left_out = np.ones(self.n_occupants, dtype=bool)
+        left_out[order[order < self.n_occupants]] = False
+        return self._count_exits(left_out)
 
     def run(self, max_steps: int | None = None) -> "Engine":
         """Step until everyone is out or the time limit is reached."""

@@ -554,28 +554,45 @@ def census(state, n):
     return inside, out
 
 
-def _census_of_py(state, order, n):
-    inside = 0
-    not_out = 0
-    for k in prange(order.shape[0]):
-        i = order[k]
-        if i >= n:
-            continue
-        s = state[i]
-        if s == WAITING or s == MOVING or s == CARRIED:
-            inside += 1
-        if s != EVACUATED:
-            not_out += 1
-    return inside, n - not_out
+def _census_of_py(state, order, n, exit_used, n_exits, n_chunks):
+    # Slices of ``order``, each with counts of its own (integer sums, whatever the slicing):
+    # inside, not out, then out by exit (the first of these: out by no exit).
+    counts = np.zeros((n_chunks, n_exits + 3), dtype=np.int64)
+    m = order.shape[0]
+    for ch in prange(n_chunks):
+        inside = 0
+        not_out = 0
+        for k in range(ch * m // n_chunks, (ch + 1) * m // n_chunks):
+            i = order[k]
+            if i >= n:
+                continue
+            s = state[i]
+            if s == WAITING or s == MOVING or s == CARRIED:
+                inside += 1
+            if s != EVACUATED:
+                not_out += 1
+            else:
+                counts[ch, exit_used[i] + 3] += 1
+        counts[ch, 0] = inside
+        counts[ch, 1] = not_out
+    total = counts.sum(axis=0)
+    return total[0], n - total[1], total[3:]
 
 
 _census_of, _census_of_serial = serial_and_parallel(_census_of_py)
 
 
-def census_of(state, order, n: int) -> tuple[int, int]:
+def census_of(state, order, n: int, exit_used=None, n_exits: int = 0):
     """:func:`census` walking only ``order``, which must hold every one of the first ``n``
     agents not yet evacuated (as the step's visiting order does: leaving is final); those
-    left out are counted as evacuated."""
-    run = _census_of_serial if order.shape[0] < SERIAL_BELOW else _census_of
-    inside, out = run(state, order, n)
-    return int(inside), int(out)
+    left out are counted as evacuated. Returns (inside, evacuated); with ``exit_used`` (per
+    agent, -1 for none) and ``n_exits``, also how many of the evacuated *in* ``order`` left by
+    each exit (those who left since the order was made: add those of the ones left out)."""
+    serial = order.shape[0] < SERIAL_BELOW
+    run = _census_of_serial if serial else _census_of
+    used = exit_used if exit_used is not None else np.full(state.shape[0], -1, np.int16)
+    inside, out, left_by = run(state, order, n, used, int(n_exits),
+                               1 if serial else numba.get_num_threads())
+    if exit_used is None:
+        return int(inside), int(out)
+    return int(inside), int(out), left_by
