@@ -31,11 +31,13 @@ from .movement import MOVING
 from .streams import ROW_TELL, uniform
 
 
-def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_m, n_bins,
-                    n_chunks):
+def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields, n_exits,
+                    bin_m, n_bins, n_chunks, who, n_who):
     """Histogram per exit of the distance of the occupants heading there, then cumulated.
     Occupants are visited in ``order``, in ``n_chunks`` slices with a histogram each; integer
-    counts do not depend on the order or the slicing."""
+    counts do not depend on the order or the slicing. On the way, those who choose this step
+    (moving, flagged) are listed: slice ``ch`` lists ``n_who[ch]`` of them in ``who``, from
+    its first position on."""
     hist = np.zeros((n_chunks, n_exits * (n_bins + 1)), dtype=np.int64)
     n = order.shape[0]
     slot = np.empty(n, dtype=np.int32)
@@ -44,9 +46,15 @@ def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_
         # count waited for the field read before it (100k, one core: 14.6 -> 11.9 ns each).
         lo = ch * n // n_chunks
         m = lo
+        w = lo
         for k in range(lo, (ch + 1) * n // n_chunks):
             i = order[k]
-            if state[i] != MOVING or target[i] < 0 or field_row[i] < 0:
+            if state[i] != MOVING:
+                continue
+            if needs_choice[i]:
+                who[w] = i
+                w += 1
+            if target[i] < 0 or field_row[i] < 0:
                 continue
             d = fields[field_row[i], cell[i]]
             b = int(d / bin_m)
@@ -56,6 +64,7 @@ def _count_ahead_py(order, cell, state, target, field_row, fields, n_exits, bin_
             m += 1
         for k in range(lo, m):
             hist[ch, slot[k]] += 1
+        n_who[ch] = w - lo
     # cum[e, b] = number heading to e in bins < b
     cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
     for e in range(n_exits):
@@ -71,82 +80,96 @@ _count_ahead, _count_ahead_serial = serial_and_parallel(_count_ahead_py)
 SERIAL_BELOW = 4_000  # occupants
 
 
-def _choose_py(order, cell, state, speed_ms, target, belief, known, known_locked, field_row,
+def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, field_row,
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
                exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
                n_exits):
-    # Each occupant writes only its own slots: neither the visiting order nor the
-    # threads change anything. The distances to every exit are read from ``exit_dist``
+    # Those who choose, as listed by _count_ahead (slice ``ch`` of ``n`` visited: ``n_who[ch]``
+    # of them from its first position). Each writes only its own slots: neither the order nor
+    # the threads change anything. The distances to every exit are read from ``exit_dist``
     # (belief, cell, exit): one cache line, where the fields' rows would cost one each.
     for e in range(n_exits):  # (checked here: as a NumPy expression it cost 5 us a step)
         if not capacity_ps[e] > 0.0:
             raise ValueError("capacity_ps must be positive, one per exit")
-    n = order.shape[0]
+    n_chunks = n_who.shape[0]
     n_changed = 0
-    for k_ord in prange(n):
-        i = order[k_ord]
-        if state[i] != MOVING or not needs_choice[i]:
-            continue
-        c = cell[i]
-        v = speed_ms[i]
-        b_i = belief[i]
-        # Exits in sight become known. (The masks are kept in locals: the compiler cannot
-        # tell that the writes to ``known`` leave the other arrays alone.)
-        kn = known[i]
-        for e in range(n_exits):
-            if exit_dist[b_i, c, e] <= sight_m:
-                kn |= np.uint64(1) << np.uint64(e)
-        known[i] = kn
-        kl = known_locked[i]
-        tgt = target[i]
-        best = -1
-        best_t = np.inf
-        current_t = np.inf
-        for attempt in range(3):
+    for ch in prange(n_chunks):
+        lo = ch * n // n_chunks
+        cnt = n_who[ch]
+        # First every chooser's row of distances, in a loop of loads only: the rows lie far
+        # apart (a cache miss each), and so their misses overlap (about a tenth off the kernel
+        # at the temple fair).
+        dist = np.empty((cnt, n_exits), dtype=exit_dist.dtype)
+        for q in range(cnt):
+            i = who[lo + q]
+            c = cell[i]
+            b_i = belief[i]
             for e in range(n_exits):
-                bit = np.uint64(1) << np.uint64(e)
-                if attempt < 2 and kl & bit:
-                    continue
-                if attempt == 0 and not (kn & bit):
-                    continue
-                d = exit_dist[b_i, c, e]
-                if not np.isfinite(d):
-                    continue
-                b = int(d / bin_m)
-                if b > n_bins:
-                    b = n_bins
-                ahead = cum[e, b]  # bins below this occupant's: never counts itself
-                est = d / v + ahead / capacity_ps[e]
-                if e == tgt:
-                    current_t = est
-                if est < best_t:
-                    best_t = est
-                    best = e
-            if best >= 0:
-                break
-        new = tgt
-        if attempt == 2:
-            new = best  # nowhere else to go: wait at the nearest exit, even a locked one
-        elif new < 0 or (kl >> np.uint64(new)) & np.uint64(1) or \
-                not np.isfinite(current_t):
-            new = best
-        elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:
-            new = best
-        if discovered[i] and new >= 0:
-            row_new = row_of[b_i, new]
-            lost = (time_s - choice_time_s[i]) + (fields[row_new, c]
-                                                   - fields[row_new, choice_cell[i]]) / v
-            if np.isfinite(lost) and lost > 0.0:
-                lost_s[i] += lost
-        if new != tgt or discovered[i]:
-            choice_time_s[i] = time_s
-            choice_cell[i] = c
-        if new != tgt:
-            n_changed += 1
-        target[i] = new
-        field_row[i] = row_of[b_i, new] if new >= 0 else -1
-        needs_choice[i] = False
-        discovered[i] = False
+                dist[q, e] = exit_dist[b_i, c, e]
+        changed = 0
+        for q in range(cnt):
+            i = who[lo + q]
+            c = cell[i]
+            v = speed_ms[i]
+            b_i = belief[i]
+            # Exits in sight become known. (The masks are kept in locals: the compiler cannot
+            # tell that the writes to ``known`` leave the other arrays alone.)
+            kn = known[i]
+            for e in range(n_exits):
+                if dist[q, e] <= sight_m:
+                    kn |= np.uint64(1) << np.uint64(e)
+            known[i] = kn
+            kl = known_locked[i]
+            tgt = target[i]
+            best = -1
+            best_t = np.inf
+            current_t = np.inf
+            for attempt in range(3):
+                for e in range(n_exits):
+                    bit = np.uint64(1) << np.uint64(e)
+                    if attempt < 2 and kl & bit:
+                        continue
+                    if attempt == 0 and not (kn & bit):
+                        continue
+                    d = dist[q, e]
+                    if not np.isfinite(d):
+                        continue
+                    b = int(d / bin_m)
+                    if b > n_bins:
+                        b = n_bins
+                    ahead = cum[e, b]  # bins below this occupant's: never counts itself
+                    est = d / v + ahead / capacity_ps[e]
+                    if e == tgt:
+                        current_t = est
+                    if est < best_t:
+                        best_t = est
+                        best = e
+                if best >= 0:
+                    break
+            new = tgt
+            if attempt == 2:
+                new = best  # nowhere else to go: wait at the nearest exit, even a locked one
+            elif new < 0 or (kl >> np.uint64(new)) & np.uint64(1) or \
+                    not np.isfinite(current_t):
+                new = best
+            elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:
+                new = best
+            if discovered[i] and new >= 0:
+                row_new = row_of[b_i, new]
+                lost = (time_s - choice_time_s[i]) + (fields[row_new, c]
+                                                       - fields[row_new, choice_cell[i]]) / v
+                if np.isfinite(lost) and lost > 0.0:
+                    lost_s[i] += lost
+            if new != tgt or discovered[i]:
+                choice_time_s[i] = time_s
+                choice_cell[i] = c
+            if new != tgt:
+                changed += 1
+            target[i] = new
+            field_row[i] = row_of[b_i, new] if new >= 0 else -1
+            needs_choice[i] = False
+            discovered[i] = False
+        n_changed += changed
     return n_changed
 
 
@@ -190,13 +213,15 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
         order = np.arange(n, dtype=np.int64)
     serial = order.shape[0] < SERIAL_BELOW
     count = _count_ahead_serial if serial else _count_ahead
-    cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], fields, n_exits,
-                bin_m, n_bins, 1 if serial else numba.get_num_threads())
+    who = np.empty(order.shape[0], dtype=np.int64)
+    n_who = np.empty(1 if serial else numba.get_num_threads(), dtype=np.int64)
+    cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], a["needs_choice"],
+                fields, n_exits, bin_m, n_bins, n_who.shape[0], who, n_who)
     if exit_dist is None:
         exit_dist = exit_distances(fields, row_of)
     choose = _choose_serial if serial else _choose
-    return choose(order, a["cell"], a["state"], a["speed_ms"], a["target"], a["belief"],
-                  a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
+    return choose(who, n_who, order.shape[0], a["cell"], a["speed_ms"], a["target"],
+                  a["belief"], a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
                   a["discovered"], a["choice_time_s"], a["choice_cell"], a["lost_s"], fields,
                   row_of, exit_dist, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
                   float(params["hysteresis"]), float(params["time_s"]), n_exits)
