@@ -166,7 +166,10 @@ class Engine:
         self.frames: list[Frame] = []
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
-        self._out_before_order = np.zeros(self.n_exits, dtype=np.int64)
+        self._out_before_order: tuple = (None, None)  # (visiting order, out before it by exit)
+        # Count people out by each exit at every step (with the census: for reporters that
+        # want it, as the Mesa facade's do), or only when asked (exit_counts).
+        self.counts_exits_each_step = False
         self._region_masks = {}
         for r in b.regions:
             mask = np.zeros(n_cells, dtype=bool)
@@ -550,7 +553,6 @@ class Engine:
                  self.scratch.get("order"))  # (last step's order: it holds all not yet out)
         if self.n_steps % 20 == 0:
             self.scratch["order"] = self._visiting_order()
-            self._out_before_order = self._exits_left_out(self.scratch["order"])
         order = self.scratch["order"]
         n = self.n_agents
         key = step_key(self._stream_key, self.n_steps)
@@ -582,10 +584,16 @@ class Engine:
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        remaining, evacuated, left_by = census_of(a["state"], order, self.n_occupants,
-                                                  a["exit_used"], self.n_exits)
+        if self.counts_exits_each_step:
+            if self._out_before_order[0] is not order:  # (a new order: recount those it omits)
+                self._out_before_order = (order, self._exits_left_out(order))
+            remaining, evacuated, left_by = census_of(a["state"], order, self.n_occupants,
+                                                      a["exit_used"], self.n_exits)
+            self._exits_at = (self.n_steps,
+                              tuple((self._out_before_order[1] + left_by).tolist()))
+        else:
+            remaining, evacuated = census_of(a["state"], order, self.n_occupants)
         self._census_at = (self.n_steps, remaining, evacuated)
-        self._exits_at = (self.n_steps, tuple((self._out_before_order + left_by).tolist()))
         # Everyone out, but the drill still under way (a vehicle on the road, a task started):
         # the run goes on until it is done.
         drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()

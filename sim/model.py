@@ -110,6 +110,7 @@ class EvacuationModel(Engine, mesa.Model):
         seed = scenario.seed if seed is None else int(seed)
         mesa.Model.__init__(self, seed=seed)
         Engine.__init__(self, scenario, seed, record_every_s=record_every_s)
+        self.counts_exits_each_step = True  # (for the 'exits' reporter)
         self.handles = [Occupant(self, i) for i in range(self.n_occupants)] \
             if make_handles else []
         self.datacollector = StepSeries(model_reporters={
