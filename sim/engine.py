@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
@@ -259,9 +261,21 @@ class Engine:
             if mask >> d.index & 1:
                 walk[d.cells] = False
         out = np.empty((self.n_exits, b.n_cells), dtype=np.float32)
-        for e in b.exits:
-            out[e.index] = compute_static_field(walk, self.route_factor, e.cells, b.width,
-                                                b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
+
+        def field_of(e):
+            return e.index, compute_static_field(walk, self.route_factor, e.cells, b.width,
+                                                 b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
+
+        # One exit's field per thread: fast marching is serial and releases the GIL, and the
+        # fields do not depend on each other (the temple fair's eight: 0.5 -> 0.3 s).
+        workers = min(len(b.exits), numba.get_num_threads())
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                done = list(pool.map(field_of, b.exits))
+        else:
+            done = [field_of(e) for e in b.exits]
+        for k, field in done:
+            out[k] = field
         return out
 
     def _belief_index(self, mask: int) -> int:
