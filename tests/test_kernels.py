@@ -343,11 +343,11 @@ def test_movement_step_matches_reference(seed, kernels, crowd, monkeypatch):
     assert moved == int(scratch["moved"].sum())
 
 
-def test_downhill_table_gives_the_neighbour_a_search_would(monkeypatch):
+def test_downhill_table_gives_the_neighbour_a_search_would():
     """Per field and cell, the allowed neighbour with a finite field that gains the most per
     metre (the first in direction order on a tie), or none: checked against a plain search on
-    random fields with walls, unreachable cells and ties; a table made row by row, with the
-    parallel kernel forced, is the same."""
+    random fields with walls, unreachable cells and ties; a table made row by row is the
+    same."""
     rng = np.random.default_rng(7)
     w, h = 13, 11
     passable = (rng.random(w * h) < 0.75).astype(np.uint8)

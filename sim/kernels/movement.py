@@ -102,7 +102,6 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
 
 
 def _downhill_py(fields, nbr_mask, rows, width, cell_m, out):
-    # Cells in parallel: each writes only its own slot of ``out``.
     diag = cell_m * math.sqrt(2.0)
     nbr_off = np.empty(8, dtype=np.int64)
     nbr_inv = np.empty(8)
@@ -111,7 +110,7 @@ def _downhill_py(fields, nbr_mask, rows, width, cell_m, out):
         nbr_inv[d] = 1.0 / (diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m)
     n_cells = fields.shape[1]
     for r in rows:
-        for c in prange(n_cells):
+        for c in range(n_cells):
             mask = nbr_mask[c]
             best = NO_DIRECTION
             if mask != 0:  # (cells on the grid's border have none: their neighbours are not read)
@@ -129,7 +128,9 @@ def _downhill_py(fields, nbr_mask, rows, width, cell_m, out):
             out[r, c] = best
 
 
-_downhill = parallel_kernel(_downhill_py)
+# Serial: at start-up and on a change of fields only (the temple fair's eight rows: 32 ms,
+# 20-35 on two cores), and a parallel kernel takes 1.4 s longer to compile on a first run.
+_downhill = kernel(_downhill_py)
 
 
 def downhill_directions(fields, nbr_mask, width: int, cell_m: float, rows=None, out=None):
