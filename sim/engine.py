@@ -168,10 +168,6 @@ class Engine:
         self.frames: list[Frame] = []
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
-        self._out_before_order: tuple = (None, None)  # (visiting order, out before it by exit)
-        # Count people out by each exit at every step (with the census: for reporters that
-        # want it, as the Mesa facade's do), or only when asked (exit_counts).
-        self.counts_exits_each_step = False
         self._region_masks = {}
         for r in b.regions:
             mask = np.zeros(n_cells, dtype=bool)
@@ -598,15 +594,7 @@ class Engine:
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        if self.counts_exits_each_step:
-            if self._out_before_order[0] is not order:  # (a new order: recount those it omits)
-                self._out_before_order = (order, self._exits_left_out(order))
-            remaining, evacuated, left_by = census_of(a["state"], order, self.n_occupants,
-                                                      a["exit_used"], self.n_exits)
-            self._exits_at = (self.n_steps,
-                              tuple((self._out_before_order[1] + left_by).tolist()))
-        else:
-            remaining, evacuated = census_of(a["state"], order, self.n_occupants)
+        remaining, evacuated = census_of(a["state"], order, self.n_occupants)
         self._census_at = (self.n_steps, remaining, evacuated)
         # Everyone out, but the drill still under way (a vehicle on the road, a task started):
         # the run goes on until it is done.
@@ -729,26 +717,28 @@ class Engine:
         return {e.name: int(counts[e.index]) for e in self.building.exits}
 
     def step_exit_counts(self) -> tuple[int, ...]:
-        """Occupants out by each exit, in the building's exit order, as counted at the end
-        of the last step (with the census, over the visiting order only); counted afresh if
-        no step has counted yet."""
+        """Occupants out by each exit, in the building's exit order, after the last step:
+        from the movement step's own count of those who reached an exit, not a pass over
+        everyone. With a drill (actors go out too, staff carry residents out) everyone is
+        counted; so is everyone if the count does not add up to the census."""
         step, counts = self._exits_at
         if step == self.n_steps:
             return counts
-        return tuple(self._count_exits().tolist())
+        by_step = self.scratch.get("out_by_exit")
+        total = None
+        if self.drill is None and by_step is not None:
+            total = by_step.sum(axis=0)[:self.n_exits]
+            if int(total.sum()) != self.step_census()[1]:
+                total = None
+        if total is None:
+            total = self._count_exits()
+        counts = tuple(total.tolist())
+        self._exits_at = (self.n_steps, counts)
+        return counts
 
-    def _count_exits(self, who=None) -> np.ndarray:
+    def _count_exits(self) -> np.ndarray:
         used = self.agents_state["exit_used"][:self.n_occupants]
-        if who is not None:
-            used = used[who]
         return np.bincount(used[used >= 0], minlength=self.n_exits)
-
-    def _exits_left_out(self, order: np.ndarray) -> np.ndarray:
-        """Per exit, the occupants a new visiting order leaves out (all out by then: leaving
-        is final). The census adds those out among the visited."""
-        left_out = np.ones(self.n_occupants, dtype=bool)
-        left_out[order[order < self.n_occupants]] = False
-        return self._count_exits(left_out)
 
     def run(self, max_steps: int | None = None) -> "Engine":
         """Step until everyone is out or the time limit is reached."""

@@ -83,7 +83,7 @@ def report_evacuated(model) -> int:
 
 def report_exit_counts(model) -> tuple[int, ...]:
     """People out by each exit, in the building's exit order (a tuple: immutable, so it can be
-    kept as it is; counted with the step's census, not by a pass over every occupant)."""
+    kept as it is; from the movement step's count, not a pass over every occupant)."""
     return model.step_exit_counts()
 
 
@@ -110,7 +110,6 @@ class EvacuationModel(Engine, mesa.Model):
         seed = scenario.seed if seed is None else int(seed)
         mesa.Model.__init__(self, seed=seed)
         Engine.__init__(self, scenario, seed, record_every_s=record_every_s)
-        self.counts_exits_each_step = True  # (for the 'exits' reporter)
         self.handles = [Occupant(self, i) for i in range(self.n_occupants)] \
             if make_handles else []
         self.datacollector = StepSeries(model_reporters={

@@ -337,6 +337,9 @@ def test_movement_step_matches_reference(seed, kernels, crowd, monkeypatch):
     moved = step_movement(agents, grid, fields, randoms["key"], params, scratch)
     for key in ("cell", "state", "exit_used", "out_time_s"):
         np.testing.assert_array_equal(agents[key], want_a[key], err_msg=key)
+    used = want_a["exit_used"]  # (nobody was out before the step)
+    np.testing.assert_array_equal(scratch["out_by_exit"].sum(axis=0),
+                                  np.bincount(used[used >= 0], minlength=1))
     np.testing.assert_allclose(agents["credit_m"], want_a["credit_m"], rtol=1e-12)
     for key in ("occ", "free_at_s", "dyn"):
         np.testing.assert_array_equal(grid[key], want_g[key], err_msg=key)
@@ -571,12 +574,3 @@ def test_census_over_the_visiting_order_counts_as_over_everyone(monkeypatch, ser
     expected = movement.census(state, n_occ)
     assert movement.census_of(state, order.astype(np.int64), n_occ) == expected
     assert expected[1] == out.size and expected[0] > 0
-    # By exit: those out among the visited (the others are the caller's to add).
-    exit_used = np.where(state == EVACUATED, rng.integers(-1, 3, state.size), -1).astype(np.int16)
-    inside, n_out, left_by = movement.census_of(state, order.astype(np.int64), n_occ,
-                                                exit_used, 3)
-    visited_out = np.intersect1d(order, out)
-    assert (inside, n_out) == expected
-    np.testing.assert_array_equal(
-        left_by, np.bincount(exit_used[visited_out][exit_used[visited_out] >= 0], minlength=3))
-    assert 0 < left_by.sum() < (exit_used[:n_occ] >= 0).sum()

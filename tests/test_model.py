@@ -477,12 +477,14 @@ def test_the_table_of_downhill_neighbours_follows_every_change_of_fields(monkeyp
     assert any(s > 0 for s in refreshed)  # the fields did change mid-run
 
 
-def test_the_step_count_by_exit_is_a_full_count_at_every_step():
-    """The reporters' count of people out by each exit is kept with the step's census over
-    the visiting order, plus those the order left out when it was made. In the nursing home
-    some residents are carried out by staff (who give them their exit): at every step, to the
-    end, it equals a count over every occupant."""
-    sc = load_scenario(ROOT / "scenarios" / "nursing_home.toml", "rear_locked")
+@pytest.mark.parametrize("name,variant", [("hall", "two_locked"),
+                                          ("nursing_home", "rear_locked")])
+def test_the_step_count_by_exit_is_a_full_count_at_every_step(name, variant):
+    """The reporters' count of people out by each exit comes from the movement step's own
+    count of those who reached an exit (the hall, two exits locked), or from a full count
+    where a drill runs (in the nursing home staff carry residents out, and give them their
+    exit): at every step, to the end, it equals a count over every occupant."""
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", variant)
     m = EvacuationModel(sc, 2, make_handles=False)
     full = []
     carried = np.zeros(m.n_occupants, dtype=bool)
@@ -493,4 +495,8 @@ def test_the_step_count_by_exit_is_a_full_count_at_every_step():
     series = list(m.datacollector.get_model_vars_dataframe()["exits"])
     assert series == full
     assert len(full) > 1000 and sum(full[-1]) == m.census()[1] == m.n_occupants
-    assert carried.sum() >= 3 and min(full[-1]) > 0  # carried out, every exit used
+    if m.drill is None:  # every one of them counted by the movement step
+        assert m.scratch["out_by_exit"].sum() == m.n_occupants
+        assert sorted(full[-1])[:2] == [0, 0]  # the two locked exits
+    else:
+        assert carried.sum() >= 3 and min(full[-1]) > 0  # carried out, every exit used

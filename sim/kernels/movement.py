@@ -315,7 +315,7 @@ SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than 
 
 def _resolve_py(order, desired, credit_m, cost_m, key, mu, claim_count, claim_best, claim_key,
                 cell, state, time_s, dt_s, exit_of_cell, occ, free_at_s, headway_s, dyn,
-                exit_used, out_time_s, moved, blocked, blocked_cost, swap_p):
+                exit_used, out_time_s, moved, blocked, blocked_cost, swap_p, out_by_exit):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made.
 
@@ -330,7 +330,9 @@ def _resolve_py(order, desired, credit_m, cost_m, key, mu, claim_count, claim_be
     writes only its own slots, the cell it leaves and the cell it won (no cell is left and
     entered in one step, as occupied cells are never chosen); swap pairs are disjoint; each
     cell's claim count is reset by the one who won the claim. Visited in ``order``; the
-    outcome does not depend on it."""
+    outcome does not depend on it. Those who reach an exit are added up in ``out_by_exit``
+    (a row per thread, so no two threads add into one slot; its sum over rows is the same
+    whatever the threads)."""
     n = order.shape[0]
     n_agents = desired.shape[0]
     for k in range(n):
@@ -366,6 +368,7 @@ def _resolve_py(order, desired, credit_m, cost_m, key, mu, claim_count, claim_be
             cell[i] = -1
             exit_used[i] = e
             out_time_s[i] = time_s + dt_s
+            out_by_exit[numba.get_thread_id(), e] += 1
         else:
             occ[j] = i
             cell[i] = j
@@ -430,6 +433,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     (numba.config.NUMBA_NUM_THREADS, at least 10) — see :func:`make_scratch`; optionally
     ``order`` int64, the occupants to visit and in what order: any order of any set that holds
     every occupant not yet out gives the same result (the model leaves out those who are out).
+    ``scratch['out_by_exit']`` (made on the first step: int64, a row per thread and a column
+    per exit) accumulates, step after step, those who went out by each exit: its sum over rows.
     """
     a, g, p, s = agents, grid, params, scratch
     key = np.uint64(key)
@@ -444,6 +449,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
         g["min_move_m"] = cheapest_move_m(g)
+    if "out_by_exit" not in s:
+        s["out_by_exit"] = np.zeros((numba.config.NUMBA_NUM_THREADS,
+                                     max(1, int(g["exit_of_cell"].max()) + 1)), dtype=np.int64)
     if "downhill" not in g:
         g["downhill"] = downhill_directions(fields, g["nbr_mask"], g["width"], g["cell_m"])
     if g["downhill"].shape != fields.shape:
@@ -463,7 +471,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    s["claim_count"], s["claim_best"], s["claim_key"], a["cell"], a["state"],
                    p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
-                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)))
+                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"])
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
@@ -573,47 +581,10 @@ def _census_of_py(state, order, n):
 _census_of, _census_of_serial = serial_and_parallel(_census_of_py)
 
 
-def _census_by_exit_py(state, order, n, exit_used, n_exits, n_chunks):
-    # Slices of ``order``, each with counts of its own (integer sums, whatever the slicing):
-    # inside, not out, then out by exit (the first of these: out by no exit). (Slower than
-    # _census_of, whose sums Numba splits by thread itself: 94-113 against 59-61 us for
-    # 67,000 in order of 100,000.)
-    counts = np.zeros((n_chunks, n_exits + 3), dtype=np.int64)
-    m = order.shape[0]
-    for ch in prange(n_chunks):
-        inside = 0
-        not_out = 0
-        for k in range(ch * m // n_chunks, (ch + 1) * m // n_chunks):
-            i = order[k]
-            if i >= n:
-                continue
-            s = state[i]
-            if s == WAITING or s == MOVING or s == CARRIED:
-                inside += 1
-            if s != EVACUATED:
-                not_out += 1
-            else:
-                counts[ch, exit_used[i] + 3] += 1
-        counts[ch, 0] = inside
-        counts[ch, 1] = not_out
-    total = counts.sum(axis=0)
-    return total[0], n - total[1], total[3:]
-
-
-_census_by_exit, _census_by_exit_serial = serial_and_parallel(_census_by_exit_py)
-
-
-def census_of(state, order, n: int, exit_used=None, n_exits: int = 0):
+def census_of(state, order, n: int) -> tuple[int, int]:
     """:func:`census` walking only ``order``, which must hold every one of the first ``n``
     agents not yet evacuated (as the step's visiting order does: leaving is final); those
-    left out are counted as evacuated. Returns (inside, evacuated); with ``exit_used`` (per
-    agent, -1 for none) and ``n_exits``, also how many of the evacuated *in* ``order`` left by
-    each exit (those who left since the order was made: add those of the ones left out)."""
-    serial = order.shape[0] < SERIAL_BELOW
-    if exit_used is None:
-        inside, out = (_census_of_serial if serial else _census_of)(state, order, n)
-        return int(inside), int(out)
-    run = _census_by_exit_serial if serial else _census_by_exit
-    inside, out, left_by = run(state, order, n, exit_used, int(n_exits),
-                               1 if serial else numba.get_num_threads())
-    return int(inside), int(out), left_by
+    left out are counted as evacuated."""
+    run = _census_of_serial if order.shape[0] < SERIAL_BELOW else _census_of
+    inside, out = run(state, order, n)
+    return int(inside), int(out)
