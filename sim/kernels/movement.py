@@ -419,9 +419,10 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``grid``: ``passable`` uint8, ``nbr_mask`` uint8 (:func:`neighbour_mask` of ``passable``;
     made here if missing, and the caller must refresh it when ``passable`` changes),
     ``downhill`` uint8 (:func:`downhill_directions` of ``fields`` and ``nbr_mask``; made here
-    if missing, and likewise the caller's to refresh), ``occ`` int32, ``free_at_s`` float64 (when the cell next accepts somebody: the time of its last
-    entry plus its headway), ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell``
-    int16, ``dyn`` float32, links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
+    if missing, and likewise the caller's to refresh), ``occ`` int32, ``free_at_s`` float64
+    (when the cell next accepts somebody: the time of its last entry plus its headway),
+    ``headway_s`` float32 (s), ``factor`` float64, ``exit_of_cell`` int16, ``dyn`` float32,
+    links, ``width``, ``cell_m``. ``fields``: (n_rows, n_cells) float32
     static fields in effective metres.
     ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
@@ -449,14 +450,14 @@ def step_movement(agents, grid, fields, key, params, scratch):
         g["nbr_mask"] = neighbour_mask(g["passable"], g["width"])
     if "min_move_m" not in g:
         g["min_move_m"] = cheapest_move_m(g)
-    if "out_by_exit" not in s:
-        s["out_by_exit"] = np.zeros((numba.config.NUMBA_NUM_THREADS,
-                                     max(1, int(g["exit_of_cell"].max()) + 1)), dtype=np.int64)
     if "downhill" not in g:
         g["downhill"] = downhill_directions(fields, g["nbr_mask"], g["width"], g["cell_m"])
     if g["downhill"].shape != fields.shape:
         raise ValueError(f"grid['downhill'] has shape {g['downhill'].shape}, the fields "
                          f"{fields.shape}: refresh it when fields change")
+    if "out_by_exit" not in s:
+        s["out_by_exit"] = np.zeros((numba.config.NUMBA_NUM_THREADS,
+                                     max(1, int(g["exit_of_cell"].max()) + 1)), dtype=np.int64)
     n_visit = order.shape[0]
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
