@@ -38,7 +38,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import kernel, parallel_kernel, serial_and_parallel
+from .jit import kernel, serial_and_parallel
 from .streams import ROW_CHOICE, ROW_CONFLICT, ROW_FRICTION, uniform
 
 WAITING = np.uint8(0)
