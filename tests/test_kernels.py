@@ -346,6 +346,34 @@ def test_movement_step_matches_reference(seed, kernels, crowd, monkeypatch):
     assert moved == int(scratch["moved"].sum())
 
 
+@pytest.mark.parametrize("chunks", [1, 7, 64])
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
+@pytest.mark.parametrize("seed", range(4))
+def test_movement_step_is_the_same_in_any_order_and_any_chunks(seed, kernels, chunks,
+                                                                monkeypatch):
+    """The choice of cell lists claimants and possible swappers by chunk of the visiting order,
+    and the resolve pass visits only them: one chunk, a few, or more chunks than occupants (most
+    of them empty), visited in a shuffled order, give the reference's step."""
+    from sim.kernels import movement
+
+    if kernels == "parallel":
+        monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
+    agents, grid, fields, randoms, params = crowded_world(seed, 33)
+    want_a, want_g = reference_step(agents, grid, fields, randoms, params)
+    scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
+    scratch["claim_n"] = np.zeros(chunks, dtype=np.int64)
+    scratch["block_n"] = np.zeros(chunks, dtype=np.int64)
+    scratch["order"] = np.random.default_rng(seed).permutation(len(agents["cell"]))
+    step_movement(agents, grid, fields, randoms["key"], params, scratch)
+    for key in ("cell", "state", "exit_used"):
+        np.testing.assert_array_equal(agents[key], want_a[key], err_msg=key)
+    np.testing.assert_allclose(agents["credit_m"], want_a["credit_m"], rtol=1e-12)
+    for key in ("occ", "free_at_s", "dyn"):
+        np.testing.assert_array_equal(grid[key], want_g[key], err_msg=key)
+    assert scratch["claim_count"].max() == 0  # reset for the next step by the winners
+    assert scratch["claim_n"].sum() > 0  # (somebody claimed a cell: the lists were used)
+
+
 def test_downhill_table_gives_the_neighbour_a_search_would():
     """Per field and cell, the allowed neighbour with a finite field that gains the most per
     metre (the first in direction order on a tie), or none: checked against a plain search on
