@@ -168,6 +168,8 @@ class Engine:
         self.frames: list[Frame] = []
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
+        self._exit_totals = np.zeros(len(self.building.exits), dtype=np.int64)
+        self._by_exits_at = (-1, 0)  # (step, out by any exit: the sum of _exit_totals)
         self._region_masks = {}
         for r in b.regions:
             mask = np.zeros(n_cells, dtype=bool)
@@ -594,8 +596,11 @@ class Engine:
         self.time_s = self.n_steps * self.dt_s
         if self.n_steps % self.record_every_steps == 0:
             self._record_frame()
-        remaining, evacuated = census_of(a["state"], order, self.n_occupants)
+        remaining, evacuated, by_exits = census_of(a["state"], order, self.n_occupants,
+                                                   self.scratch["out_by_exit"],
+                                                   self._exit_totals)
         self._census_at = (self.n_steps, remaining, evacuated)
+        self._by_exits_at = (self.n_steps, by_exits)
         # Everyone out, but the drill still under way (a vehicle on the road, a task started):
         # the run goes on until it is done.
         drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()
@@ -724,15 +729,13 @@ class Engine:
         step, counts = self._exits_at
         if step == self.n_steps:
             return counts
-        by_step = self.scratch.get("out_by_exit")
-        total = None
-        if self.drill is None and by_step is not None:
-            total = by_step.sum(axis=0)[:self.n_exits]
-            if int(total.sum()) != self.step_census()[1]:
-                total = None
-        if total is None:
-            total = self._count_exits()
-        counts = tuple(total.tolist())
+        # The step's census summed the movement step's count by exit into _exit_totals.
+        step_c, evacuated = self._census_at[0], self._census_at[2]
+        if self.drill is None and step_c == self.n_steps and \
+                self._by_exits_at == (self.n_steps, evacuated):
+            counts = tuple(self._exit_totals.tolist())
+        else:
+            counts = tuple(self._count_exits().tolist())
         self._exits_at = (self.n_steps, counts)
         return counts
 

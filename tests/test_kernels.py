@@ -602,3 +602,10 @@ def test_census_over_the_visiting_order_counts_as_over_everyone(monkeypatch, ser
     expected = movement.census(state, n_occ)
     assert movement.census_of(state, order.astype(np.int64), n_occ) == expected
     assert expected[1] == out.size and expected[0] > 0
+    # With the movement step's count by thread and exit: summed over threads in the same call
+    # (an exit the count has no column for gets 0).
+    by_thread = rng.integers(0, 50, (3, 4))
+    totals = np.full(5, -1, dtype=np.int64)
+    assert movement.census_of(state, order.astype(np.int64), n_occ, by_thread, totals) == \
+        (*expected, int(by_thread.sum()))
+    np.testing.assert_array_equal(totals, [*by_thread.sum(axis=0), 0])

@@ -159,7 +159,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, key,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost, downhill, claim_list,
-                     claim_n, block_list, block_n):
+                     claim_n, block_list, block_n, moved):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads. ``order`` is cut into chunks (as many as
     # ``claim_n`` has slots), visited in parallel. Each chunk lists those who claim a cell,
@@ -191,6 +191,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             desired[i] = -1
             cost_m[i] = 0.0
             blocked[i] = -1
+            moved[i] = False
             if state[i] != MOVING or field_row[i] < 0:
                 continue
             credit = credit_m[i] + speed_ms[i] * dt_s
@@ -459,8 +460,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).
-    ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool (n,),
-    ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
+    ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool
+    (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
     float32 (n_cells,); per-thread rows ``cand_buf`` int64 and ``expo_buf`` float64, each
     (numba.config.NUMBA_NUM_THREADS, at least 10); the lists of claimants and of possible
     swappers, ``claim_list`` and ``block_list`` int32 (n,), with their counts by chunk,
@@ -475,7 +476,6 @@ def step_movement(agents, grid, fields, key, params, scratch):
     n = a["cell"].shape[0]
     if not 0.0 <= p["mu"] <= 1.0:
         raise ValueError(f"friction mu must lie in [0, 1], got {p['mu']}")
-    s["moved"][:] = False
     order = s.get("order")
     if order is None:
         order = np.arange(n, dtype=np.int64)
@@ -499,7 +499,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"], g["downhill"], s["claim_list"], s["claim_n"],
-           s["block_list"], s["block_n"])
+           s["block_list"], s["block_n"], s["moved"])
     resolve = _resolve if n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1 \
         else _resolve_serial
     return resolve(n_visit, s["claim_list"], s["claim_n"], s["block_list"], s["block_n"],
@@ -604,7 +604,7 @@ def census(state, n):
     return inside, out
 
 
-def _census_of_py(state, order, n):
+def _census_of_py(state, order, n, out_by_exit, out_totals):
     inside = 0
     not_out = 0
     for k in prange(order.shape[0]):
@@ -616,16 +616,36 @@ def _census_of_py(state, order, n):
             inside += 1
         if s != EVACUATED:
             not_out += 1
-    return inside, n - not_out
+    by_exits = 0
+    for e in range(out_totals.shape[0]):
+        total = 0
+        if e < out_by_exit.shape[1]:
+            for r in range(out_by_exit.shape[0]):
+                total += out_by_exit[r, e]
+        out_totals[e] = total
+        by_exits += total
+    return inside, n - not_out, by_exits
 
 
 _census_of, _census_of_serial = serial_and_parallel(_census_of_py)
+_NO_EXITS = np.zeros((0, 0), dtype=np.int64)
+_NO_TOTALS = np.zeros(0, dtype=np.int64)
 
 
-def census_of(state, order, n: int) -> tuple[int, int]:
+def census_of(state, order, n: int, out_by_exit=None, out_totals=None):
     """:func:`census` walking only ``order``, which must hold every one of the first ``n``
     agents not yet evacuated (as the step's visiting order does: leaving is final); those
-    left out are counted as evacuated."""
+    left out are counted as evacuated. Returns (inside, evacuated).
+
+    With ``out_by_exit`` (the movement step's count by thread and exit, see
+    :func:`step_movement`) and ``out_totals`` (int64, one slot per exit; exits the count has
+    no column for get 0), it also sums the count over threads into ``out_totals`` and
+    returns (inside, evacuated, out by any exit):
+    in the same call, as the model's reporters need all of them every step (summing with
+    NumPy there cost 15-20 µs a step, with its code out of the cache after a step)."""
     run = _census_of_serial if order.shape[0] < SERIAL_BELOW else _census_of
-    inside, out = run(state, order, n)
-    return int(inside), int(out)
+    if out_by_exit is None:
+        inside, out, _ = run(state, order, n, _NO_EXITS, _NO_TOTALS)
+        return int(inside), int(out)
+    inside, out, by_exits = run(state, order, n, out_by_exit, out_totals)
+    return int(inside), int(out), int(by_exits)
