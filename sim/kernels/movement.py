@@ -461,13 +461,14 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool
-    (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,) zeroed, ``claim_best`` int32 (n_cells,), ``claim_key``
-    float32 (n_cells,); per-thread rows ``cand_buf`` int64 and ``expo_buf`` float64, each
-    (numba.config.NUMBA_NUM_THREADS, at least 10); the lists of claimants and of possible
-    swappers, ``claim_list`` and ``block_list`` int32 (n,), with their counts by chunk,
-    ``claim_n`` and ``block_n`` int64 (one slot per chunk) — see :func:`make_scratch`; optionally
-    ``order`` int64, the occupants to visit and in what order: any order of any set that holds
-    every occupant not yet out gives the same result (the model leaves out those who are out).
+    (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,)
+    zeroed, ``claim_best`` int32 (n_cells,), ``claim_key`` float32 (n_cells,); per-thread
+    rows ``cand_buf`` int64 and ``expo_buf`` float64, each (numba.config.NUMBA_NUM_THREADS,
+    at least 10); the lists of claimants and of possible swappers, ``claim_list`` and
+    ``block_list`` int32 (n,), with their counts by chunk, ``claim_n`` and ``block_n`` int64
+    (one slot per chunk) — see :func:`make_scratch`; optionally ``order`` int64, the
+    occupants to visit and in what order: any order of any set that holds every occupant not
+    yet out gives the same result (the model leaves out those who are out).
     ``scratch['out_by_exit']`` (made on the first step: int64, a row per thread and a column
     per exit) accumulates, step after step, those who went out by each exit: its sum over rows.
     """
