@@ -23,8 +23,8 @@ from .kernels.choice import choose_exits, discover_locked, exit_distances
 from .kernels.fields import (compute_static_field, dynamic_field_coefficients,
                              update_dynamic_field)
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
-                               census, census_of, downhill_directions, make_scratch,
-                               neighbour_mask, step_movement)
+                               NEVER_SETTLE, census, census_of, downhill_directions,
+                               make_scratch, neighbour_mask, step_movement)
 from .kernels.streams import step_key
 from .profiles import PROFILES
 from .scenario import Scenario
@@ -109,6 +109,7 @@ class Engine:
             "exit_of_cell": np.ascontiguousarray(b.exit_of_cell),
             "door_of_cell": np.ascontiguousarray(b.door_of_cell),
             "dyn": np.zeros(n_cells, dtype=np.float32),
+            "stamp": np.full(n_cells, -1, dtype=np.int32),  # see step_movement
             "link_ptr": np.ascontiguousarray(b.link_ptr),
             "link_to": np.ascontiguousarray(b.link_to),
             "link_len_m": np.ascontiguousarray(b.link_len_m),
@@ -121,6 +122,10 @@ class Engine:
         self._dyn_coefficients = dynamic_field_coefficients(self.walkable_base, b.width,
                                                             prm.diffusion, prm.decay)
         self._stale_downhill: set[int] | None = None  # rows whose table is stale (None: all)
+        # The last step at which the fields, walls or speed factors changed: choices settled
+        # in a jam before it are made again (see step_movement).
+        self._settle_after = 0
+        self.settle_jams = True  # False: every choice made afresh, with the same results
         self._refresh_passable()
         self._refresh_factor()
 
@@ -219,11 +224,14 @@ class Engine:
                 factor[d.cells] *= self.params.closed_door_factor
         self.grid["factor"][:] = factor * self.smoke_speed
         self.route_factor[:] = factor * self.smoke_route
+        self._settle_after = self.n_steps
 
     def _fields_changed(self, rows=None) -> None:
         """Rows of ``fields`` (all if None) changed: their table of downhill neighbours
         (``grid['downhill']``, read by the movement step) is recomputed before the next step.
-        Every write to ``fields`` goes through a method that calls this."""
+        Every write to ``fields`` goes through a method that calls this. (So do changes to
+        the walls.) Choices settled in a jam are made again."""
+        self._settle_after = self.n_steps
         if rows is None:
             self._stale_downhill = None
         elif self._stale_downhill is not None:
@@ -575,12 +583,16 @@ class Engine:
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
-                      "max_distance_m": self._max_distance_m}, order, self._exit_dist)
+                      "max_distance_m": self._max_distance_m, "clock": self.n_steps,
+                      "width": self.building.width}, order, self._exit_dist,
+                     self.grid["stamp"])
         if self._stale_downhill != set():
             self._refresh_downhill()
         step_movement(a, self.grid, self.fields, key,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
-                       "mu": prm.friction, "swap": prm.swap_probability}, self.scratch)
+                       "mu": prm.friction, "swap": prm.swap_probability,
+                       "clock": self.n_steps, "settle_after": self._settle_after_now()},
+                      self.scratch)
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
                              prm.diffusion, prm.decay, self._dyn_next, self._dyn_coefficients)
         self.grid["dyn"], self._dyn_next = self._dyn_next, self.grid["dyn"]
@@ -612,6 +624,15 @@ class Engine:
                 self._record_frame()
             self._log(self.time_s, "all_out" if remaining == 0 else "time_limit",
                       inside=int(remaining))
+
+    def _settle_after_now(self) -> int:
+        """``settle_after`` for this step's movement (see :func:`step_movement`): the last
+        change of fields, walls or speed factors. Where a drill runs (actors move people and
+        change their goals) or a hazard (speeds and states change), no choice is taken as
+        settled."""
+        if self.drill is not None or self.hazard is not None or not self.settle_jams:
+            return NEVER_SETTLE
+        return self._settle_after
 
     def _visiting_order(self) -> np.ndarray:
         """The agents the step's kernels visit (the results do not depend on the order).

@@ -609,3 +609,40 @@ def test_census_over_the_visiting_order_counts_as_over_everyone(monkeypatch, ser
     assert movement.census_of(state, order.astype(np.int64), n_occ, by_thread, totals) == \
         (*expected, int(by_thread.sum()))
     np.testing.assert_array_equal(totals, [*by_thread.sum(axis=0), 0])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(seed):
+    """The crowded world for 80 steps: half head for the exits, half for the west wall, where
+    they jam (and meet those heading east: swaps). A stair link leads from the west end to a
+    cell near the exits, which frees up as people leave. With choices settled in the jam
+    taken as they were (``settle_after`` -1) the world is the same at every step as with
+    every choice made afresh (``NEVER_SETTLE``), and choices were in fact skipped."""
+    from sim.kernels.movement import NEVER_SETTLE
+
+    worlds = []
+    for settle in (True, False):
+        agents, grid, fields, _, params = crowded_world(seed, 36)
+        w = grid["width"]
+        a, b = 3 * w + 1, 4 * w + 8  # west end of the middle row -> near the exits
+        grid["link_ptr"] = np.concatenate([np.zeros(a + 1, np.int32),
+                                           np.ones(len(grid["occ"]) - a, np.int32)])
+        grid["link_to"] = np.array([b], np.int32)
+        grid["link_len_m"] = np.array([0.8])
+        scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
+        skipped, states = 0, []
+        for t in range(80):
+            stamp = grid.get("stamp", np.full(len(grid["occ"]), -1))
+            skipped += int(np.count_nonzero((agents["state"] == MOVING) & (
+                scratch["settled_at"] > stamp[np.maximum(agents["cell"], 0)])))
+            step_movement(agents, grid, fields, streams.step_key(seed, t),
+                          {**params, "time_s": t * params["dt_s"], "clock": t,
+                           "settle_after": -1 if settle else NEVER_SETTLE}, scratch)
+            states.append((agents["cell"].copy(), agents["credit_m"].copy(),
+                           grid["free_at_s"].copy(), scratch["blocked"].copy()))
+        worlds.append((states, skipped))
+    (settled, skipped), (fresh, _) = worlds
+    for t, (x, y) in enumerate(zip(settled, fresh)):
+        for name, u, v in zip(("cell", "credit_m", "free_at_s", "blocked"), x, y):
+            np.testing.assert_array_equal(u, v, err_msg=f"{name} after step {t}")
+    assert skipped > 100

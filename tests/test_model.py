@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import mesa
@@ -500,3 +501,56 @@ def test_the_step_count_by_exit_is_a_full_count_at_every_step(name, variant):
         assert sorted(full[-1])[:2] == [0, 0]  # the two locked exits
     else:
         assert carried.sum() >= 3 and min(full[-1]) > 0  # carried out, every exit used
+
+
+def _hall_with_changes(variant, changes=()):
+    from sim.scenario import Change
+
+    sc = load_scenario(ROOT / "scenarios" / "hall.toml", variant)
+    return dataclasses.replace(sc, changes=tuple(Change(**c) for c in changes))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _hall_with_changes("two_locked"),
+    lambda: _hall_with_changes("all_open", [
+        {"time_s": 15.0, "action": "lock", "target": "south_west"},
+        {"time_s": 30.0, "action": "add_clutter", "target": "seating", "speed_factor": 0.6},
+        {"time_s": 45.0, "action": "unlock", "target": "south_west"},
+        {"time_s": 60.0, "action": "clear_clutter", "target": "seating"}]),
+], ids=["two_locked", "mid_run_changes"])
+def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
+    """An occupant in a jam whose surroundings did not change is not chosen for again
+    (Engine.settle_jams). The hall with two exits locked (people find them locked, are told,
+    and choose again: their fields change next to others in the jam); with an exit locked,
+    a region cluttered, then both undone mid-run: every agent array, frame and event is the
+    same as when every choice is made afresh, and many choices were in fact skipped. (Stair
+    links: tests/test_kernels.py.)"""
+    from sim.engine import Engine
+
+    sc = make()
+    runs, skipped, visited = [], 0, 0
+    for settle in (True, False):
+        m = Engine(sc, 5)
+        assert m.drill is None and m.hazard is None
+        m.settle_jams = settle
+        while m.running:
+            if settle and m.n_steps > 0:
+                a, o = m.agents_state, m.scratch["order"]
+                c = a["cell"][o]
+                taken = (a["state"][o] == MOVING) & (a["field_row"][o] >= 0) & \
+                    (m.scratch["settled_at"][o] > m._settle_after_now()) & \
+                    (m.scratch["settled_at"][o] > m.grid["stamp"][np.maximum(c, 0)])
+                skipped += int(taken.sum())
+                visited += len(o)
+            m.step()
+        runs.append(m)
+    settled, fresh = runs
+    assert settled.n_steps == fresh.n_steps
+    for key in settled.agents_state:
+        np.testing.assert_array_equal(settled.agents_state[key], fresh.agents_state[key],
+                                      err_msg=key)
+    assert len(settled.frames) == len(fresh.frames)
+    for f, g in zip(settled.frames, fresh.frames):
+        np.testing.assert_array_equal(f.cell, g.cell)
+    assert settled.events == fresh.events
+    assert skipped > 0.1 * visited

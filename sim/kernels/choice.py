@@ -27,7 +27,7 @@ import numpy as np
 from numba import prange
 
 from .jit import kernel, serial_and_parallel
-from .movement import MOVING
+from .movement import MOVING, mark_around
 from .streams import ROW_TELL, uniform
 
 
@@ -83,7 +83,7 @@ SERIAL_BELOW = 4_000  # occupants
 def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, field_row,
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
                exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
-               n_exits):
+               n_exits, stamp, width, clock):
     # Those who choose, as listed by _count_ahead (slice ``ch`` of ``n`` visited: ``n_who[ch]``
     # of them from its first position). Each writes only its own slots: neither the order nor
     # the threads change anything. The distances to every exit are read from ``exit_dist``
@@ -166,7 +166,12 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
             if new != tgt:
                 changed += 1
             target[i] = new
-            field_row[i] = row_of[b_i, new] if new >= 0 else -1
+            row_now = row_of[b_i, new] if new >= 0 else -1
+            if row_now != field_row[i]:
+                # (Its neighbours' choice of cell may change: a neighbour heading elsewhere
+                # can be a swap partner. See the movement step's ``stamp``.)
+                mark_around(stamp, c, width, clock)
+            field_row[i] = row_now
             needs_choice[i] = False
             discovered[i] = False
         n_changed += changed
@@ -185,7 +190,11 @@ def exit_distances(fields, row_of) -> np.ndarray:
     return out
 
 
-def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_dist=None):
+_NO_STAMP = np.zeros(0, dtype=np.int32)
+
+
+def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_dist=None,
+                 stamp=None):
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
@@ -197,7 +206,10 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     larger distances share the last bin). ``order``: optionally, the occupants to visit, in
     any order, holding at least every one who is moving; the result is the same.
     ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``, if the caller keeps it
-    (made here if not). Returns the number of occupants whose exit changed.
+    (made here if not). ``stamp``: the movement step's ``grid['stamp']``, if it is kept:
+    the cells round an occupant whose field row changes are marked with ``params['clock']``
+    (and ``params['width']``, the grid's). Returns the number of occupants whose exit
+    changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -224,7 +236,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
                   a["belief"], a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
                   a["discovered"], a["choice_time_s"], a["choice_cell"], a["lost_s"], fields,
                   row_of, exit_dist, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
-                  float(params["hysteresis"]), float(params["time_s"]), n_exits)
+                  float(params["hysteresis"]), float(params["time_s"]), n_exits,
+                  _NO_STAMP if stamp is None else stamp, int(params.get("width", 0)),
+                  int(params.get("clock", 0)))
 
 
 @kernel

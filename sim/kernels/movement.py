@@ -38,7 +38,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import kernel, serial_and_parallel
+from .jit import inlined_kernel, kernel, serial_and_parallel
 from .streams import ROW_CHOICE, ROW_CONFLICT, ROW_FRICTION, uniform
 
 WAITING = np.uint8(0)
@@ -159,7 +159,8 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      passable, occ, free_at_s, factor, link_ptr, link_to, link_len_m, key,
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost, downhill, claim_list,
-                     claim_n, block_list, block_n, moved):
+                     claim_n, block_list, block_n, moved, stamp, settled_at, clock,
+                     settle_after):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads. ``order`` is cut into chunks (as many as
     # ``claim_n`` has slots), visited in parallel. Each chunk lists those who claim a cell,
@@ -188,17 +189,31 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         n_blocks = 0
         for k_ord in range(start, min(start + chunk, n)):
             i = order[k_ord]
+            moved[i] = False
+            if state[i] != MOVING or field_row[i] < 0:
+                desired[i] = -1
+                cost_m[i] = 0.0
+                blocked[i] = -1
+                settled_at[i] = -1
+                continue
+            c = cell[i]
+            # Settled in a jam (see below) at a step after the last change to its
+            # surroundings: the choice would come out as it did then, and its results are
+            # still in place. Only a possible swap is listed again.
+            settled = settled_at[i]
+            if settled > settle_after and settled > stamp[c]:
+                if blocked[i] >= 0:
+                    block_list[start + n_blocks] = i
+                    n_blocks += 1
+                continue
+            settled_at[i] = -1
             desired[i] = -1
             cost_m[i] = 0.0
             blocked[i] = -1
-            moved[i] = False
-            if state[i] != MOVING or field_row[i] < 0:
-                continue
             credit = credit_m[i] + speed_ms[i] * dt_s
             credit_m[i] = credit
             if credit < min_cost_m:
                 continue  # cannot pay for any move yet: the choice would not matter
-            c = cell[i]
             row = field_row[i]
             s0 = fields[row, c]
             mask = nbr_mask[c]
@@ -311,6 +326,14 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                         blocked_cost[i] = cost_b
                         block_list[start + n_blocks] = i
                         n_blocks += 1
+                # Settled: every neighbour the walls allow is occupied, no stair link leads
+                # away, and the bank is full. Until a neighbouring cell changes hands or a
+                # neighbour changes its field (marked in ``stamp``), or the fields, walls or
+                # speeds change (``settle_after``), the choice comes out the same: staying, with
+                # this swap partner or none, and the bank full again.
+                if (unoccupied & mask) == 0 and credit == cap and \
+                        (not has_links or link_ptr[c] == link_ptr[c + 1]):
+                    settled_at[i] = clock
                 continue
             full = step_len / factor[j]
             gain = s0 - fields[row, j]
@@ -331,12 +354,28 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
 _choose_cells, _choose_cells_serial = serial_and_parallel(_choose_cells_py)
 SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than it saves
 CHUNKS_PER_THREAD = 8  # in the choice of cell (any number gives the same results)
+NEVER_SETTLE = 2**31 - 1  # as ``settle_after``: nobody's choice is taken as settled
+
+
+@inlined_kernel
+def mark_around(stamp, c, width, clock):
+    """Record in ``stamp`` that cell ``c`` changed at step ``clock``: in ``c`` and its eight
+    neighbours, so that an occupant checks only its own cell. (Two threads may mark one
+    cell, with the same value.) ``c`` must not be on the grid's border, which no occupant's
+    cell is: the grid is padded."""
+    if stamp.shape[0] == 0:
+        return
+    for r in range(-1, 2):
+        base = c + r * width
+        stamp[base - 1] = clock
+        stamp[base] = clock
+        stamp[base + 1] = clock
 
 
 def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, credit_m, cost_m,
                 key, mu, claim_count, claim_best, claim_key, cell, state, time_s, dt_s,
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
-                blocked, blocked_cost, swap_p, out_by_exit):
+                blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
@@ -392,6 +431,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         dyn[c] += 1.0
         free_at_s[j] = time_s + headway_s[j]
         credit_m[i] -= cost_m[i]
+        mark_around(stamp, c, width, clock)
         e = exit_of_cell[j]
         if e >= 0:
             state[i] = EVACUATED
@@ -402,6 +442,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         else:
             occ[j] = i
             cell[i] = j
+            mark_around(stamp, j, width, clock)
         moved[i] = True
         n_moved += 1
     for k in prange(n_cl):
@@ -432,6 +473,8 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         dyn[b] += 1.0
         free_at_s[ci] = time_s + headway_s[ci]
         free_at_s[b] = time_s + headway_s[b]
+        mark_around(stamp, ci, width, clock)
+        mark_around(stamp, b, width, clock)
         moved[i] = True
         moved[k] = True
         n_moved += 2
@@ -459,7 +502,14 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
-    probability, default 0).
+    probability, default 0); ``clock`` (the step's number) and ``settle_after`` (default
+    ``NEVER_SETTLE``): an occupant whose choice was settled in a jam at a step after
+    ``settle_after`` and after the last change round its cell (``grid['stamp']``) is not
+    chosen for again: the caller must raise ``settle_after`` to the step's number whenever
+    the fields, walls, speed factors, speeds or states change other than by this step, and
+    mark cells round an occupant whose ``field_row`` changed (:func:`mark_around`).
+    ``grid['stamp']`` int32 (n_cells,) (made here if missing): per cell, the last step at
+    which a cell in its 3 x 3 block changed hands (marked by this step's moves and swaps).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool
     (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,)
     zeroed, ``claim_best`` int32 (n_cells,), ``claim_key`` float32 (n_cells,); per-thread
@@ -492,6 +542,11 @@ def step_movement(agents, grid, fields, key, params, scratch):
     if "out_by_exit" not in s:
         s["out_by_exit"] = np.zeros((numba.config.NUMBA_NUM_THREADS,
                                      max(1, int(g["exit_of_cell"].max()) + 1)), dtype=np.int64)
+    if "stamp" not in g:
+        g["stamp"] = np.full(g["occ"].shape[0], -1, dtype=np.int32)
+    stamp = g["stamp"]
+    clock = int(p.get("clock", 0))
+    settle_after = int(p.get("settle_after", NEVER_SETTLE))
     n_visit = order.shape[0]
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
@@ -500,7 +555,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
            g["cell_m"], p["dt_s"], p["time_s"], p["k_s"], p["k_d"], g["min_move_m"], _POW2,
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"], g["downhill"], s["claim_list"], s["claim_n"],
-           s["block_list"], s["block_n"], s["moved"])
+           s["block_list"], s["block_n"], s["moved"], stamp, s["settled_at"], clock,
+           settle_after)
     resolve = _resolve if n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1 \
         else _resolve_serial
     return resolve(n_visit, s["claim_list"], s["claim_n"], s["block_list"], s["block_n"],
@@ -508,7 +564,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    s["claim_count"], s["claim_best"], s["claim_key"], a["cell"], a["state"],
                    p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
-                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"])
+                   s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"],
+                   stamp, g["width"], clock)
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
@@ -575,6 +632,7 @@ def make_scratch(n_occupants, n_cells):
         "desired": np.full(n_occupants, -1, dtype=np.int32),
         "cost_m": np.zeros(n_occupants, dtype=np.float64),
         "moved": np.zeros(n_occupants, dtype=np.bool_),
+        "settled_at": np.full(n_occupants, -1, dtype=np.int32),
         "blocked": np.full(n_occupants, -1, dtype=np.int32),
         "blocked_cost": np.zeros(n_occupants, dtype=np.float64),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
