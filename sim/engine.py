@@ -126,6 +126,7 @@ class Engine:
         # in a jam before it are made again (see step_movement).
         self._settle_after = 0
         self.settle_jams = True  # False: every choice made afresh, with the same results
+        self._bins = None  # each occupant's distance bin for exit choice (see choose_exits)
         self._refresh_passable()
         self._refresh_factor()
 
@@ -152,6 +153,7 @@ class Engine:
             self.hazard = Hazard(self, scenario.hazard)
         n = self.n_agents
         self.scratch = make_scratch(n, n_cells)
+        self._bins = (np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int32))
         # The time step's random numbers: a counter-based stream keyed by the seed.
         self._stream_key = int(np.random.default_rng(seed).integers(0, 2**63))
         self.events_buf = {"agent": np.zeros(max(16, n), dtype=np.int32),
@@ -232,6 +234,7 @@ class Engine:
         Every write to ``fields`` goes through a method that calls this. (So do changes to
         the walls.) Choices settled in a jam are made again."""
         self._settle_after = self.n_steps
+        self._forget_bins()
         if rows is None:
             self._stale_downhill = None
         elif self._stale_downhill is not None:
@@ -304,9 +307,15 @@ class Engine:
         self._fields_changed([self.fields.shape[0] - 1])
         return self.fields.shape[0] - 1
 
+    def _forget_bins(self) -> None:
+        """The fields or the distance bins changed: exit choice bins everyone afresh."""
+        if self._bins is not None:
+            self._bins[0].fill(-1)
+
     def _update_max_distance(self) -> None:
         """After the exits' fields changed: their largest finite value, and their table by
         cell for exit choice."""
+        self._forget_bins()
         self._exit_dist = exit_distances(self.fields, self.row_of)
         rows = self.row_of.ravel()
         part = self.fields[rows]
@@ -585,7 +594,7 @@ class Engine:
                       "hysteresis": prm.hysteresis, "time_s": t,
                       "max_distance_m": self._max_distance_m, "clock": self.n_steps,
                       "width": self.building.width}, order, self._exit_dist,
-                     self.grid["stamp"])
+                     self.grid["stamp"], self._bins)
         if self._stale_downhill != set():
             self._refresh_downhill()
         step_movement(a, self.grid, self.fields, key,

@@ -524,7 +524,8 @@ def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
     and choose again: their fields change next to others in the jam); with an exit locked,
     a region cluttered, then both undone mid-run: every agent array, frame and event is the
     same as when every choice is made afresh, and many choices were in fact skipped. (Stair
-    links: tests/test_kernels.py.)"""
+    links: tests/test_kernels.py.) The distance bins exit choice keeps for those who did not
+    move (forgotten when the fields change) are checked the same way."""
     from sim.engine import Engine
 
     sc = make()
@@ -533,6 +534,8 @@ def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
         m = Engine(sc, 5)
         assert m.drill is None and m.hazard is None
         m.settle_jams = settle
+        if not settle:
+            m._bins = None  # and every distance bin for exit choice read afresh
         while m.running:
             if settle and m.n_steps > 0:
                 a, o = m.agents_state, m.scratch["order"]

@@ -32,14 +32,20 @@ from .streams import ROW_TELL, uniform
 
 
 def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields, n_exits,
-                    bin_m, n_bins, n_chunks, who, n_who):
+                    bin_m, n_bins, n_chunks, who, n_who, bin_key, bin_of):
     """Histogram per exit of the distance of the occupants heading there, then cumulated.
     Occupants are visited in ``order``, in ``n_chunks`` slices with a histogram each; integer
     counts do not depend on the order or the slicing. On the way, those who choose this step
     (moving, flagged) are listed: slice ``ch`` lists ``n_who[ch]`` of them in ``who``, from
-    its first position on."""
+    its first position on.
+
+    ``bin_of`` keeps each occupant's distance bin, for the cell and field row in ``bin_key``
+    (``cell << 20 | row``; -1: none): an occupant who has not moved since (in a jam, most)
+    needs no read of the fields, far apart in memory. The caller clears ``bin_key`` when the
+    fields or the bins change; empty arrays: no cache."""
     hist = np.zeros((n_chunks, n_exits * (n_bins + 1)), dtype=np.int64)
     n = order.shape[0]
+    cached = bin_key.shape[0] > 0
     slot = np.empty(n, dtype=np.int32)
     for ch in prange(n_chunks):
         # First every occupant's slot (exit and bin), then the counts: in one loop, each
@@ -54,12 +60,21 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
             if needs_choice[i]:
                 who[w] = i
                 w += 1
-            if target[i] < 0 or field_row[i] < 0:
+            row = field_row[i]
+            if target[i] < 0 or row < 0:
                 continue
-            d = fields[field_row[i], cell[i]]
-            b = int(d / bin_m)
-            if b > n_bins:
-                b = n_bins
+            c = cell[i]
+            key = (np.int64(c) << 20) | row
+            if cached and bin_key[i] == key:
+                b = bin_of[i]
+            else:
+                d = fields[row, c]
+                b = int(d / bin_m)
+                if b > n_bins:
+                    b = n_bins
+                if cached:
+                    bin_key[i] = key
+                    bin_of[i] = b
             slot[m] = target[i] * (n_bins + 1) + b
             m += 1
         for k in range(lo, m):
@@ -193,8 +208,12 @@ def exit_distances(fields, row_of) -> np.ndarray:
 _NO_STAMP = np.zeros(0, dtype=np.int32)
 
 
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+_NO_BINS = np.zeros(0, dtype=np.int32)
+
+
 def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_dist=None,
-                 stamp=None):
+                 stamp=None, bins=None):
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
@@ -209,7 +228,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     (made here if not). ``stamp``: the movement step's ``grid['stamp']``, if it is kept:
     the cells round an occupant whose field row changes are marked with ``params['clock']``
     (and ``params['width']``, the grid's). Returns the number of occupants whose exit
-    changed.
+    changed. ``bins``: optionally, (``bin_key`` int64, ``bin_of`` int32), one slot per
+    agent, each occupant's distance bin kept from step to step (``bin_key`` -1 at first;
+    the caller sets it to -1 whenever ``fields`` or ``max_distance_m`` change).
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -225,10 +246,13 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
         order = np.arange(n, dtype=np.int64)
     serial = order.shape[0] < SERIAL_BELOW
     count = _count_ahead_serial if serial else _count_ahead
+    if bins is not None and fields.shape[0] >= 1 << 20:  # (the key holds the row in 20 bits)
+        bins = None
     who = np.empty(order.shape[0], dtype=np.int64)
     n_who = np.empty(1 if serial else numba.get_num_threads(), dtype=np.int64)
     cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], a["needs_choice"],
-                fields, n_exits, bin_m, n_bins, n_who.shape[0], who, n_who)
+                fields, n_exits, bin_m, n_bins, n_who.shape[0], who, n_who,
+                *((_NO_KEYS, _NO_BINS) if bins is None else bins))
     if exit_dist is None:
         exit_dist = exit_distances(fields, row_of)
     choose = _choose_serial if serial else _choose
