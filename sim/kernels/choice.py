@@ -13,9 +13,10 @@ Discovery: an occupant standing next to the exit it heads for finds out whether 
 locked; next to a locked door on its route, that the door is locked. It then chooses again, and
 tells the occupants within ``tell_radius`` cells, each of whom believes it with probability
 ``tell_p`` and passes it on in the same way in the next step (news of a locked exit travels
-through a crowd; news of a locked door is told once, by the one who found it). The time an occupant lost to a locked exit is estimated at re-choice as the time
-since it chose that exit plus the free-walking time to its new exit from where it now stands,
-minus the same from where it stood when it chose: what the detour cost, at free speed.
+through a crowd; news of a locked door is told once, by the one who found it). The time an
+occupant lost to a locked exit is estimated at re-choice as the time since it chose that exit
+plus the free-walking time to its new exit from where it now stands, minus the same from
+where it stood when it chose: what the detour cost, at free speed.
 """
 
 from __future__ import annotations
