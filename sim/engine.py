@@ -46,6 +46,10 @@ class Engine:
     The agent arrays hold the occupants (rows ``0 .. n_occupants-1``) and then the drill's
     actors, one row per member (:mod:`sim.drillrun`). ``hazard`` is the fire and smoke state
     (:mod:`sim.hazard`) or None.
+
+    ``settle_jams`` (default True): an occupant whose choice of cell settled in a jam is not
+    chosen for again until its surroundings change (see :func:`step_movement`); the results
+    are the same bit for bit either way. Where a drill or a hazard runs it has no effect.
     """
 
     CARRIED = CARRIED
