@@ -565,6 +565,9 @@ def test_exit_choice_is_the_same_in_any_order_serial_or_parallel(monkeypatch):
         assert changed == results[0][0]
         for key in ("target", "field_row", "known", "needs_choice"):
             np.testing.assert_array_equal(a[key], results[0][1][key], err_msg=key)
+    with pytest.raises(ValueError, match="width"):  # cells to mark, but no grid width
+        choice.choose_exits(agents(), fields, row_of, np.ones(n_exits), params,
+                            stamp=np.zeros(n_cells, np.int32))
 
 
 def test_step_random_numbers_are_uniform_reproducible_and_thread_independent(monkeypatch):

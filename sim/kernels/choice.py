@@ -207,8 +207,6 @@ def exit_distances(fields, row_of) -> np.ndarray:
 
 
 _NO_STAMP = np.zeros(0, dtype=np.int32)
-
-
 _NO_KEYS = np.zeros(0, dtype=np.int64)
 _NO_BINS = np.zeros(0, dtype=np.int32)
 
@@ -228,10 +226,10 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     ``exit_dist``: :func:`exit_distances` of ``fields`` and ``row_of``, if the caller keeps it
     (made here if not). ``stamp``: the movement step's ``grid['stamp']``, if it is kept:
     the cells round an occupant whose field row changes are marked with ``params['clock']``
-    (and ``params['width']``, the grid's). Returns the number of occupants whose exit
-    changed. ``bins``: optionally, (``bin_key`` int64, ``bin_of`` int32), one slot per
-    agent, each occupant's distance bin kept from step to step (``bin_key`` -1 at first;
-    the caller sets it to -1 whenever ``fields`` or ``max_distance_m`` change).
+    (``params['width']`` is then required: the grid's). ``bins``: optionally, (``bin_key``
+    int64, ``bin_of`` int32), one slot per agent, each occupant's distance bin kept from
+    step to step (``bin_key`` -1 at first; the caller sets it to -1 whenever ``fields`` or
+    ``max_distance_m`` change). Returns the number of occupants whose exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -239,6 +237,8 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
         raise ValueError("capacity_ps must be positive, one per exit")
     if n_exits > 64:
         raise ValueError(f"at most 64 exits are supported, got {n_exits}")
+    if stamp is not None and int(params.get("width", 0)) <= 0:
+        raise ValueError("marking cells in stamp needs params['width'], the grid's width")
     max_d = float(params["max_distance_m"])
     bin_m = float(params["bin_m"])
     n_bins = int(math.ceil(max_d / bin_m)) + 1
