@@ -598,7 +598,9 @@ class Engine:
                       "hysteresis": prm.hysteresis, "time_s": t,
                       "max_distance_m": self._max_distance_m, "clock": self.n_steps,
                       "width": self.building.width}, order, self._exit_dist,
-                     self.grid["stamp"], self._bins)
+                     # (cells need marking only while somebody holds a settled choice)
+                     self.grid["stamp"] if self.scratch["settled_total"][0] else None,
+                     self._bins)
         if self._stale_downhill != set():
             self._refresh_downhill()
         step_movement(a, self.grid, self.fields, key,

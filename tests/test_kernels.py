@@ -361,8 +361,8 @@ def test_movement_step_is_the_same_in_any_order_and_any_chunks(seed, kernels, ch
     agents, grid, fields, randoms, params = crowded_world(seed, 33)
     want_a, want_g = reference_step(agents, grid, fields, randoms, params)
     scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
-    scratch["claim_n"] = np.zeros(chunks, dtype=np.int64)
-    scratch["block_n"] = np.zeros(chunks, dtype=np.int64)
+    for counts in ("claim_n", "block_n", "settled_n"):
+        scratch[counts] = np.zeros(chunks, dtype=np.int64)
     scratch["order"] = np.random.default_rng(seed).permutation(len(agents["cell"]))
     step_movement(agents, grid, fields, randoms["key"], params, scratch)
     for key in ("cell", "state", "exit_used"):
@@ -372,6 +372,9 @@ def test_movement_step_is_the_same_in_any_order_and_any_chunks(seed, kernels, ch
         np.testing.assert_array_equal(grid[key], want_g[key], err_msg=key)
     assert scratch["claim_count"].max() == 0  # reset for the next step by the winners
     assert scratch["claim_n"].sum() > 0  # (somebody claimed a cell: the lists were used)
+    scratch["settled_n"] = np.zeros(chunks + 1, dtype=np.int64)
+    with pytest.raises(ValueError, match="one slot per chunk"):
+        step_movement(agents, grid, fields, randoms["key"], params, scratch)
 
 
 def test_downhill_table_gives_the_neighbour_a_search_would():

@@ -56,6 +56,7 @@ _DC = (-1, 0, 1, -1, 1, -1, 0, 1)
 _DR_A = np.array(_DR, dtype=np.int64)
 _DC_A = np.array(_DC, dtype=np.int64)
 NO_DIRECTION = np.uint8(255)  # in a table of directions: none
+NEVER_SETTLE = 2**31 - 1  # as ``settle_after``: nobody's choice is taken as settled
 
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
@@ -160,7 +161,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost, downhill, claim_list,
                      claim_n, block_list, block_n, moved, stamp, settled_at, clock,
-                     settle_after):
+                     settle_after, settled_n):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads. ``order`` is cut into chunks (as many as
     # ``claim_n`` has slots), visited in parallel. Each chunk lists those who claim a cell,
@@ -187,6 +188,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         start = ch * chunk
         n_claims = 0
         n_blocks = 0
+        n_settled = 0  # holding a settled choice after this step's: skipped or settled now
         for k_ord in range(start, min(start + chunk, n)):
             i = order[k_ord]
             moved[i] = False
@@ -202,6 +204,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             # still in place. Only a possible swap is listed again.
             settled = settled_at[i]
             if settled > settle_after and settled > stamp[c]:
+                n_settled += 1
                 if blocked[i] >= 0:
                     block_list[start + n_blocks] = i
                     n_blocks += 1
@@ -332,8 +335,10 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 # speeds change (``settle_after``), the choice comes out the same: staying, with
                 # this swap partner or none, and the bank full again.
                 if (unoccupied & mask) == 0 and credit == cap and \
-                        (not has_links or link_ptr[c] == link_ptr[c + 1]):
+                        (not has_links or link_ptr[c] == link_ptr[c + 1]) and \
+                        settle_after < NEVER_SETTLE:
                     settled_at[i] = clock
+                    n_settled += 1
                 continue
             full = step_len / factor[j]
             gain = s0 - fields[row, j]
@@ -349,12 +354,12 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 n_claims += 1
         claim_n[ch] = n_claims
         block_n[ch] = n_blocks
+        settled_n[ch] = n_settled
 
 
 _choose_cells, _choose_cells_serial = serial_and_parallel(_choose_cells_py)
 SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than it saves
 CHUNKS_PER_THREAD = 8  # in the choice of cell (any number gives the same results)
-NEVER_SETTLE = 2**31 - 1  # as ``settle_after``: nobody's choice is taken as settled
 
 
 @inlined_kernel
@@ -375,7 +380,8 @@ def mark_around(stamp, c, width, clock):
 def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, credit_m, cost_m,
                 key, mu, claim_count, claim_best, claim_key, cell, state, time_s, dt_s,
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
-                blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock):
+                blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock, settled_n,
+                settled_total):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
@@ -401,6 +407,13 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
     chunk = (n_visit + n_chunks - 1) // n_chunks  # (as in the choice of cell)
     n_cl = 0
     n_bl = 0
+    # Cells that change hands are marked in ``stamp`` only if somebody holds a settled choice
+    # (none in a walking crowd): one who settles later compares with later steps only.
+    n_settled = 0
+    for ch in range(n_chunks):
+        n_settled += settled_n[ch]
+    settled_total[0] = n_settled
+    marking = n_settled > 0
     for ch in range(n_chunks):
         start = ch * chunk
         for k in range(start, start + claim_n[ch]):
@@ -431,7 +444,8 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         dyn[c] += 1.0
         free_at_s[j] = time_s + headway_s[j]
         credit_m[i] -= cost_m[i]
-        mark_around(stamp, c, width, clock)
+        if marking:
+            mark_around(stamp, c, width, clock)
         e = exit_of_cell[j]
         if e >= 0:
             state[i] = EVACUATED
@@ -442,7 +456,8 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         else:
             occ[j] = i
             cell[i] = j
-            mark_around(stamp, j, width, clock)
+            if marking:
+                mark_around(stamp, j, width, clock)
         moved[i] = True
         n_moved += 1
     for k in prange(n_cl):
@@ -473,8 +488,9 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         dyn[b] += 1.0
         free_at_s[ci] = time_s + headway_s[ci]
         free_at_s[b] = time_s + headway_s[b]
-        mark_around(stamp, ci, width, clock)
-        mark_around(stamp, b, width, clock)
+        if marking:
+            mark_around(stamp, ci, width, clock)
+            mark_around(stamp, b, width, clock)
         moved[i] = True
         moved[k] = True
         n_moved += 2
@@ -507,16 +523,19 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``settle_after`` and after the last change round its cell (``grid['stamp']``) is not
     chosen for again: the caller must raise ``settle_after`` to the step's number whenever
     the fields, walls, speed factors, speeds or states change other than by this step, and
-    mark cells round an occupant whose ``field_row`` changed (:func:`mark_around`).
-    ``grid['stamp']`` int32 (n_cells,) (made here if missing): per cell, the last step at
-    which a cell in its 3 x 3 block changed hands (marked by this step's moves and swaps).
+    mark cells round an occupant whose ``field_row`` changed (:func:`mark_around`) if
+    ``scratch['settled_total'][0]`` (after the last step: how many hold a settled choice) is
+    not 0. ``grid['stamp']`` int32 (n_cells,) (made here if missing): per cell, the last
+    step at which a cell in its 3 x 3 block changed hands (marked by this step's moves and
+    swaps, while anybody holds a settled choice).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool
     (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,)
     zeroed, ``claim_best`` int32 (n_cells,), ``claim_key`` float32 (n_cells,); per-thread
     rows ``cand_buf`` int64 and ``expo_buf`` float64, each (numba.config.NUMBA_NUM_THREADS,
     at least 10); the lists of claimants and of possible swappers, ``claim_list`` and
     ``block_list`` int32 (n,), with their counts by chunk, ``claim_n`` and ``block_n`` int64
-    (one slot per chunk) — see :func:`make_scratch`; optionally ``order`` int64, the
+    (one slot per chunk), ``settled_n`` int64 (one slot per chunk) and ``settled_total``
+    int64 (1,) — see :func:`make_scratch`; optionally ``order`` int64, the
     occupants to visit and in what order: any order of any set that holds every occupant not
     yet out gives the same result (the model leaves out those who are out).
     ``scratch['out_by_exit']`` (made on the first step: int64, a row per thread and a column
@@ -547,6 +566,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
     stamp = g["stamp"]
     clock = int(p.get("clock", 0))
     settle_after = int(p.get("settle_after", NEVER_SETTLE))
+    n_chunks = s["claim_n"].shape[0]
+    if s["block_n"].shape[0] != n_chunks or s["settled_n"].shape[0] != n_chunks:
+        raise ValueError("scratch claim_n, block_n and settled_n need one slot per chunk each")
     n_visit = order.shape[0]
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
@@ -556,7 +578,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"], g["downhill"], s["claim_list"], s["claim_n"],
            s["block_list"], s["block_n"], s["moved"], stamp, s["settled_at"], clock,
-           settle_after)
+           settle_after, s["settled_n"])
     resolve = _resolve if n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1 \
         else _resolve_serial
     return resolve(n_visit, s["claim_list"], s["claim_n"], s["block_list"], s["block_n"],
@@ -565,7 +587,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
                    s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"],
-                   stamp, g["width"], clock)
+                   stamp, g["width"], clock, s["settled_n"], s["settled_total"])
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
@@ -643,6 +665,10 @@ def make_scratch(n_occupants, n_cells):
         "block_list": np.empty(n_occupants, dtype=np.int32),
         "claim_n": np.zeros(CHUNKS_PER_THREAD * threads, dtype=np.int64),
         "block_n": np.zeros(CHUNKS_PER_THREAD * threads, dtype=np.int64),
+        # Per chunk, those holding a settled choice after the step's (see step_movement);
+        # their total, after the step.
+        "settled_n": np.zeros(CHUNKS_PER_THREAD * threads, dtype=np.int64),
+        "settled_total": np.zeros(1, dtype=np.int64),
         "cand_buf": _thread_rows(threads, np.int64),
         "expo_buf": _thread_rows(threads, np.float64),
     }
