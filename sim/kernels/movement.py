@@ -189,6 +189,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
         n_claims = 0
         n_blocks = 0
         n_settled = 0  # holding a settled choice after this step's: skipped or settled now
+        t = numba.get_thread_id()  # (once a chunk: as a call per occupant, 6 % of the kernel)
         for k_ord in range(start, min(start + chunk, n)):
             i = order[k_ord]
             moved[i] = False
@@ -223,7 +224,6 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             # Candidates: 8 neighbours, then links, in this thread's scratch rows (indexed in 2-D:
             # a row view per occupant would cost reference counting). A candidate is kept as its
             # direction (0-7), or 8 + its link, and its exponent.
-            t = numba.get_thread_id()
             m = 0
             # First which neighbours are open to this occupant: unoccupied, allowed by the walls,
             # on its field and not entered less than a headway ago. In a dense crowd most have
