@@ -421,12 +421,19 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
             claim_list[n_cl] = i  # (n_cl <= k: gathering in place overwrites only what was read)
             n_cl += 1
             j = desired[i]
-            u_i = uniform(key, ROW_CONFLICT, i, n_agents)
-            if claim_count[j] == 0 or u_i > claim_key[j] or \
-                    (u_i == claim_key[j] and i < claim_best[j]):
+            cnt = claim_count[j]
+            if cnt == 0:
+                # Uncontested so far: the draw is made only if a rival comes (most claims
+                # have none: 10k one core, resolve 341 -> 323 us; 100k 3.39 -> 3.02 ms).
                 claim_best[j] = i
-                claim_key[j] = u_i
-            claim_count[j] += 1
+            else:
+                if cnt == 1:
+                    claim_key[j] = uniform(key, ROW_CONFLICT, claim_best[j], n_agents)
+                u_i = uniform(key, ROW_CONFLICT, i, n_agents)
+                if u_i > claim_key[j] or (u_i == claim_key[j] and i < claim_best[j]):
+                    claim_best[j] = i
+                    claim_key[j] = u_i
+            claim_count[j] = cnt + 1
         for k in range(start, start + block_n[ch]):
             block_list[n_bl] = block_list[k]
             n_bl += 1
