@@ -50,6 +50,12 @@ class Engine:
     ``settle_jams`` (default True): an occupant whose choice of cell settled in a jam is not
     chosen for again until its surroundings change (see :func:`step_movement`); the results
     are the same bit for bit either way. Where a drill or a hazard runs it has no effect.
+    ``keep_queue_histogram`` (default True): exit choice's count of who heads for each exit
+    from how far is kept up to date by the step's kernels as people move and choose, instead
+    of counted over everyone at every step (see :func:`choose_exits`); the same results bit
+    for bit. It is counted afresh after any change of fields, and at every step where a
+    drill or a hazard runs or something is locked (they change occupants outside the
+    kernels).
     """
 
     CARRIED = CARRIED
@@ -131,6 +137,10 @@ class Engine:
         self._settle_after = 0
         self.settle_jams = True  # False: every choice made afresh, with the same results
         self._bins = None  # each occupant's distance bin for exit choice (see choose_exits)
+        # Exit choice's queue histogram, kept up to date by the kernels from step to step
+        # while only they change the occupants (see choose_exits); counted afresh otherwise.
+        self._live: dict = {"valid": False}
+        self.keep_queue_histogram = True
         self._refresh_passable()
         self._refresh_factor()
 
@@ -315,6 +325,7 @@ class Engine:
         """The fields or the distance bins changed: exit choice bins everyone afresh."""
         if self._bins is not None:
             self._bins[0].fill(-1)
+        self._live["valid"] = False
 
     def _update_max_distance(self) -> None:
         """After the exits' fields changed: their largest finite value, and their table by
@@ -589,10 +600,18 @@ class Engine:
         order = self.scratch["order"]
         n = self.n_agents
         key = step_key(self._stream_key, self.n_steps)
+        # Only the step's kernels change who heads where, from where (no drill, no hazard,
+        # nothing locked to find): the queue histogram is kept, not counted afresh.
+        kept = self.keep_queue_histogram and self.drill is None and self.hazard is None and \
+            not (self._relay_pending or self._anything_locked)
         if self._relay_pending or self._anything_locked:
             self._discover(key)  # (with nothing locked and no news on its way: no change)
         if n > self.n_occupants:
             a["needs_choice"][self.n_occupants:] = False  # actors follow their goals
+        if not kept:
+            self._live["valid"] = False
+        live = self._live if kept else None
+        self.scratch["live"] = live
         choose_exits(a, self.fields, self.row_of, self.capacity_ps,
                      {"bin_m": self.building.cell_m, "sight_m": prm.sight_m,
                       "hysteresis": prm.hysteresis, "time_s": t,
@@ -600,7 +619,7 @@ class Engine:
                       "width": self.building.width}, order, self._exit_dist,
                      # (cells need marking only while somebody holds a settled choice)
                      self.grid["stamp"] if self.scratch["settled_total"][0] else None,
-                     self._bins)
+                     self._bins, live)
         if self._stale_downhill != set():
             self._refresh_downhill()
         step_movement(a, self.grid, self.fields, key,

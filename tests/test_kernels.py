@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -652,3 +653,62 @@ def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(see
         for name, u, v in zip(("cell", "credit_m", "free_at_s", "blocked"), x, y):
             np.testing.assert_array_equal(u, v, err_msg=f"{name} after step {t}")
     assert skipped > 100
+
+
+def _queue_count(agents, fields, n_exits, bin_m, n_bins):
+    """Exit choice's queue histogram (cumulated) counted afresh over every agent."""
+    from sim.kernels import choice
+
+    n = len(agents["cell"])
+    none64, none32 = np.zeros(0, np.int64), np.zeros(0, np.int32)
+    return choice._count_ahead_serial(
+        np.arange(n, dtype=np.int64), agents["cell"], agents["state"], agents["target"],
+        agents["field_row"], np.zeros(n, np.bool_), fields, n_exits, bin_m, n_bins, 1,
+        np.empty(n, np.int64), np.empty(1, np.int64), none64, none32,
+        np.zeros((0, 0), np.int64), none32)
+
+
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_kept_queue_histogram_follows_moves_swaps_and_exits(seed, kernels, monkeypatch):
+    """The movement step keeps exit choice's queue histogram (scratch['live']) up to date as
+    occupants move, swap head on and go out: after every step it is the count made afresh.
+    Half the crowd heads east, half west (swaps happen); some head nowhere (not counted)."""
+    from sim.kernels import choice, movement
+
+    if kernels == "parallel":
+        monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
+    agents, grid, fields, randoms, params = crowded_world(seed, 30)
+    n = len(agents["cell"])
+    agents["target"] = agents["field_row"].astype(np.int16)  # exit e follows row e
+    agents["target"][::7] = -1
+    bin_m, n_bins, n_exits = 0.4, 12, 2  # (a few far occupants share the last bin)
+    # (Left over from an earlier count: the count made afresh replaces every row.)
+    live = {"hist": np.full((numba.config.NUMBA_NUM_THREADS, n_exits * (n_bins + 1)), 7,
+                            np.int64), "slot": np.full(n, -1, np.int32)}
+    first = choice._count_ahead_serial(
+        np.arange(n, dtype=np.int64), agents["cell"], agents["state"], agents["target"],
+        agents["field_row"], np.zeros(n, np.bool_), fields, n_exits, bin_m, n_bins, 1,
+        np.empty(n, np.int64), np.empty(1, np.int64), np.zeros(0, np.int64),
+        np.zeros(0, np.int32), live["hist"], live["slot"])
+    live.update(valid=True, bin_m=bin_m, n_bins=n_bins)
+    assert (live["slot"] >= 0).sum() == n - len(range(0, n, 7))
+    scratch = make_scratch(n, len(grid["occ"]))
+    scratch["live"] = live
+    swaps = gone = 0
+    for step in range(40):
+        before = agents["cell"].copy()
+        params = {**params, "time_s": step * params["dt_s"]}
+        step_movement(agents, grid, fields, streams.step_key(seed, step), params, scratch)
+        after = agents["cell"]
+        moved_to = {int(c): i for i, c in enumerate(before)}
+        swaps += sum(1 for i in range(n) if after[i] >= 0 and after[i] != before[i] and
+                     moved_to.get(int(after[i])) is not None and
+                     after[moved_to[int(after[i])]] == before[i])
+        gone = int((agents["state"] == EVACUATED).sum())
+        kept = choice._cum_of(live["hist"], n_exits, n_bins)
+        np.testing.assert_array_equal(kept, _queue_count(agents, fields, n_exits, bin_m,
+                                                         n_bins), err_msg=f"step {step}")
+    assert not np.array_equal(kept, first)  # (people moved and left)
+    assert gone > 0
+    assert swaps > 0, "no head-on swap in the crowd: the test needs one"

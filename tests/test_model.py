@@ -503,6 +503,14 @@ def test_the_step_count_by_exit_is_a_full_count_at_every_step(name, variant):
         assert carried.sum() >= 3 and min(full[-1]) > 0  # carried out, every exit used
 
 
+# An exit locked, a region cluttered, then both undone, in the hall's first minute.
+_MID_RUN_CHANGES = (
+    {"time_s": 15.0, "action": "lock", "target": "south_west"},
+    {"time_s": 30.0, "action": "add_clutter", "target": "seating", "speed_factor": 0.6},
+    {"time_s": 45.0, "action": "unlock", "target": "south_west"},
+    {"time_s": 60.0, "action": "clear_clutter", "target": "seating"})
+
+
 def _hall_with_changes(variant, changes=()):
     from sim.scenario import Change
 
@@ -511,12 +519,80 @@ def _hall_with_changes(variant, changes=()):
 
 
 @pytest.mark.parametrize("make", [
+    lambda: _hall_with_changes("all_open"),
+    lambda: _hall_with_changes("all_open", _MID_RUN_CHANGES),
+], ids=["all_open", "mid_run_changes"])
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
+def test_the_kept_queue_histogram_gives_the_results_of_counting_afresh(make, kernels,
+                                                                        monkeypatch):
+    """Exit choice's queue histogram, kept up to date by the step's kernels
+    (Engine.keep_queue_histogram), is the count over everyone after every step it is kept;
+    it is counted afresh while an exit is locked, after the fields change, and after steps
+    in which it was not kept (here: switched off for ten steps). Every agent array, frame
+    and event is the same as when it is counted at every step."""
+    import math
+
+    from sim.engine import Engine
+    from sim.kernels import choice, movement
+
+    if kernels == "parallel":  # (the hall's 1000 would get the serial twins)
+        for mod in (choice, movement):
+            monkeypatch.setattr(mod, "SERIAL_BELOW", 0)
+    sc = make()
+    runs, kept_steps = [], 0
+    for keep in (True, False):
+        m = Engine(sc, 5)
+        m.keep_queue_histogram = keep
+        while m.running:
+            if keep:
+                m.keep_queue_histogram = not 100 <= m.n_steps < 110
+            m.step()
+            if keep and m._live["valid"]:
+                kept_steps += 1
+                a, live = m.agents_state, m._live
+                n_bins = int(math.ceil(m._max_distance_m / live["bin_m"])) + 1
+                assert n_bins == live["n_bins"]
+                n = m.n_agents
+                fresh = choice._count_ahead_serial(
+                    np.arange(n, dtype=np.int64), a["cell"], a["state"], a["target"],
+                    a["field_row"], np.zeros(n, np.bool_), m.fields, m.n_exits,
+                    live["bin_m"], n_bins, 1, np.empty(n, np.int64), np.empty(1, np.int64),
+                    np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros((0, 0), np.int64),
+                    np.zeros(0, np.int32))
+                np.testing.assert_array_equal(
+                    choice._cum_of(live["hist"], m.n_exits, n_bins), fresh,
+                    err_msg=f"step {m.n_steps}")
+        runs.append(m)
+    kept, counted = runs
+    assert kept_steps > 0.5 * kept.n_steps
+    assert kept.n_steps == counted.n_steps
+    for key in kept.agents_state:
+        np.testing.assert_array_equal(kept.agents_state[key], counted.agents_state[key],
+                                      err_msg=key)
+    for f, g in zip(kept.frames, counted.frames, strict=True):
+        np.testing.assert_array_equal(f.cell, g.cell)
+    assert kept.events == counted.events
+
+
+def test_a_change_of_fields_has_the_queue_histogram_counted_afresh():
+    """Any write to the fields goes through Engine._fields_changed, which makes exit choice
+    count its queue histogram afresh at the next step (the kernels keep it up to date only
+    for moves and choices)."""
+    from sim.engine import Engine
+
+    m = Engine(_hall_with_changes("all_open"), 5)
+    for _ in range(30):
+        m.step()
+    assert m._live["valid"]
+    m.set_field_row(0, m.fields[0].copy())
+    assert not m._live["valid"]
+    m.step()
+    assert m._live["valid"]
+
+
+@pytest.mark.parametrize("make", [
     lambda: _hall_with_changes("two_locked"),
-    lambda: _hall_with_changes("all_open", [
-        {"time_s": 15.0, "action": "lock", "target": "south_west"},
-        {"time_s": 30.0, "action": "add_clutter", "target": "seating", "speed_factor": 0.6},
-        {"time_s": 45.0, "action": "unlock", "target": "south_west"},
-        {"time_s": 60.0, "action": "clear_clutter", "target": "seating"}]),
+    lambda: _hall_with_changes("all_open", _MID_RUN_CHANGES),
 ], ids=["two_locked", "mid_run_changes"])
 def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
     """An occupant in a jam whose surroundings did not change is not chosen for again

@@ -28,12 +28,12 @@ import numpy as np
 from numba import prange
 
 from .jit import kernel, serial_and_parallel
-from .movement import MOVING, mark_around
+from .movement import MOVING, mark_around, move_in_histogram, queue_slot
 from .streams import ROW_TELL, uniform
 
 
 def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields, n_exits,
-                    bin_m, n_bins, n_chunks, who, n_who, bin_key, bin_of):
+                    bin_m, n_bins, n_chunks, who, n_who, bin_key, bin_of, live_hist, live_slot):
     """Histogram per exit of the distance of the occupants heading there, then cumulated.
     Occupants are visited in ``order``, in ``n_chunks`` slices with a histogram each; integer
     counts do not depend on the order or the slicing. On the way, those who choose this step
@@ -43,10 +43,16 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
     ``bin_of`` keeps each occupant's distance bin, for the cell and field row in ``bin_key``
     (``cell << 20 | row``; -1: none): an occupant who has not moved since (in a jam, most)
     needs no read of the fields, far apart in memory. The caller clears ``bin_key`` when the
-    fields or the bins change; empty arrays: no cache."""
+    fields or the bins change; empty arrays: no cache.
+
+    ``live_hist`` and ``live_slot`` (empty: none): the histogram to keep up to date from here
+    on (:func:`choose_exits`): its row 0 gets the counts, its other rows zeros, and
+    ``live_slot`` each visited occupant's slot (``target * (n_bins + 1) + bin``, -1 if not
+    counted)."""
     hist = np.zeros((n_chunks, n_exits * (n_bins + 1)), dtype=np.int64)
     n = order.shape[0]
     cached = bin_key.shape[0] > 0
+    live = live_slot.shape[0] > 0
     slot = np.empty(n, dtype=np.int32)
     for ch in prange(n_chunks):
         # First every occupant's slot (exit and bin), then the counts: in one loop, each
@@ -63,6 +69,8 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
                 w += 1
             row = field_row[i]
             if target[i] < 0 or row < 0:
+                if live:
+                    live_slot[i] = -1
                 continue
             c = cell[i]
             key = (np.int64(c) << 20) | row
@@ -77,6 +85,8 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
                     bin_key[i] = key
                     bin_of[i] = b
             slot[m] = target[i] * (n_bins + 1) + b
+            if live:
+                live_slot[i] = slot[m]
             m += 1
         for k in range(lo, m):
             hist[ch, slot[k]] += 1
@@ -89,6 +99,12 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
             for ch in range(n_chunks):
                 total += hist[ch, e * (n_bins + 1) + b]
             cum[e, b + 1] = cum[e, b] + total
+            if live:
+                live_hist[0, e * (n_bins + 1) + b] = total
+    if live:
+        for r in range(1, live_hist.shape[0]):
+            for k in range(live_hist.shape[1]):
+                live_hist[r, k] = 0
     return cum
 
 
@@ -96,10 +112,42 @@ _count_ahead, _count_ahead_serial = serial_and_parallel(_count_ahead_py)
 SERIAL_BELOW = 4_000  # occupants
 
 
+def _list_choosers_py(order, state, needs_choice, n_chunks, who, n_who):
+    """Those who choose this step (moving, flagged), listed as :func:`_count_ahead_py` lists
+    them: slice ``ch`` of ``order`` lists ``n_who[ch]`` from its first position on."""
+    n = order.shape[0]
+    for ch in prange(n_chunks):
+        lo = ch * n // n_chunks
+        w = lo
+        for k in range(lo, (ch + 1) * n // n_chunks):
+            i = order[k]
+            if needs_choice[i] and state[i] == MOVING:
+                who[w] = i
+                w += 1
+        n_who[ch] = w - lo
+
+
+_list_choosers, _list_choosers_serial = serial_and_parallel(_list_choosers_py)
+
+
+@kernel
+def _cum_of(live_hist, n_exits, n_bins):
+    """The cumulated histogram (as :func:`_count_ahead_py` returns it) from the kept one: the
+    sum of its rows (a row per thread; a row's counts may be negative, their sum is not)."""
+    cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
+    for e in range(n_exits):
+        for b in range(n_bins + 1):
+            total = 0
+            for r in range(live_hist.shape[0]):
+                total += live_hist[r, e * (n_bins + 1) + b]
+            cum[e, b + 1] = cum[e, b] + total
+    return cum
+
+
 def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, field_row,
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
                exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
-               n_exits, stamp, width, clock):
+               n_exits, stamp, width, clock, live_hist, live_slot):
     # Those who choose, as listed by _count_ahead (slice ``ch`` of ``n`` visited: ``n_who[ch]``
     # of them from its first position). Each writes only its own slots: neither the order nor
     # the threads change anything. The distances to every exit are read from ``exit_dist``
@@ -109,9 +157,11 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
             raise ValueError("capacity_ps must be positive, one per exit")
     n_chunks = n_who.shape[0]
     n_changed = 0
+    live = live_slot.shape[0] > 0
     for ch in prange(n_chunks):
         lo = ch * n // n_chunks
         cnt = n_who[ch]
+        t = numba.get_thread_id()  # (the row of the kept histogram this chunk writes)
         # First every chooser's row of distances, in a loop of loads only: the rows lie far
         # apart (a cache miss each), and so their misses overlap (about a tenth off the kernel
         # at the temple fair).
@@ -188,6 +238,11 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
                 # can be a swap partner. See the movement step's ``stamp``.)
                 mark_around(stamp, c, width, clock)
             field_row[i] = row_now
+            if live:  # (counted as the histogram pass would count it)
+                slot_now = -1
+                if new >= 0 and row_now >= 0:
+                    slot_now = queue_slot(new, dist[q, new], bin_m, n_bins)
+                move_in_histogram(live_hist, live_slot, i, slot_now, t)
             needs_choice[i] = False
             discovered[i] = False
         n_changed += changed
@@ -209,10 +264,11 @@ def exit_distances(fields, row_of) -> np.ndarray:
 _NO_STAMP = np.zeros(0, dtype=np.int32)
 _NO_KEYS = np.zeros(0, dtype=np.int64)
 _NO_BINS = np.zeros(0, dtype=np.int32)
+_NO_HIST = np.zeros((0, 0), dtype=np.int64)
 
 
 def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_dist=None,
-                 stamp=None, bins=None):
+                 stamp=None, bins=None, live=None):
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
@@ -229,7 +285,13 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     (``params['width']`` is then required: the grid's). ``bins``: optionally, (``bin_key``
     int64, ``bin_of`` int32), one slot per agent, each occupant's distance bin kept from
     step to step (``bin_key`` -1 at first; the caller sets it to -1 whenever ``fields`` or
-    ``max_distance_m`` change). Returns the number of occupants whose exit changed.
+    ``max_distance_m`` change). ``live``: optionally, a dict in which the queue histogram is
+    kept from step to step instead of counted afresh (``live['valid']`` False at first): the
+    histogram pass then only lists those who choose. The caller must set ``live['valid']``
+    to False whenever anything but this function and :func:`~.movement.step_movement` (given
+    the same dict as ``scratch['live']``) changes an occupant's state, cell, exit or field
+    row, or the fields or ``max_distance_m`` change. Returns the number of occupants whose
+    exit changed.
     """
     a = agents
     n_exits = row_of.shape[1]
@@ -251,9 +313,30 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
         bins = None
     who = np.empty(order.shape[0], dtype=np.int64)
     n_who = np.empty(1 if serial else numba.get_num_threads(), dtype=np.int64)
-    cum = count(order, a["cell"], a["state"], a["target"], a["field_row"], a["needs_choice"],
-                fields, n_exits, bin_m, n_bins, n_who.shape[0], who, n_who,
-                *((_NO_KEYS, _NO_BINS) if bins is None else bins))
+    live_hist, live_slot = _NO_HIST, _NO_BINS
+    kept = False
+    if live is not None:
+        shape = (numba.config.NUMBA_NUM_THREADS, n_exits * (n_bins + 1))
+        kept = bool(live.get("valid")) and live["hist"].shape == shape and \
+            live["bin_m"] == bin_m
+        if not kept:  # counted afresh below, into these
+            if live.get("hist") is None or live["hist"].shape != shape:
+                live["hist"] = np.zeros(shape, dtype=np.int64)
+            if live.get("slot") is None or live["slot"].shape[0] != n:
+                live["slot"] = np.empty(n, dtype=np.int32)
+            live["slot"].fill(-1)  # (those not visited are out: counted nowhere)
+            live.update(bin_m=bin_m, n_bins=n_bins, valid=True)
+        live_hist, live_slot = live["hist"], live["slot"]
+    if kept:
+        # Kept up to date since it was counted: only those who choose are listed.
+        (_list_choosers_serial if serial else _list_choosers)(
+            order, a["state"], a["needs_choice"], n_who.shape[0], who, n_who)
+        cum = _cum_of(live_hist, n_exits, n_bins)
+    else:
+        cum = count(order, a["cell"], a["state"], a["target"], a["field_row"],
+                    a["needs_choice"], fields, n_exits, bin_m, n_bins, n_who.shape[0], who,
+                    n_who, *((_NO_KEYS, _NO_BINS) if bins is None else bins), live_hist,
+                    live_slot)
     if exit_dist is None:
         exit_dist = exit_distances(fields, row_of)
     choose = _choose_serial if serial else _choose
@@ -263,7 +346,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
                   row_of, exit_dist, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
                   float(params["hysteresis"]), float(params["time_s"]), n_exits,
                   _NO_STAMP if stamp is None else stamp, int(params.get("width", 0)),
-                  int(params.get("clock", 0)))
+                  int(params.get("clock", 0)), live_hist, live_slot)
 
 
 @kernel

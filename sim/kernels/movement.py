@@ -161,7 +161,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost, downhill, claim_list,
                      claim_n, block_list, block_n, moved, stamp, settled_at, clock,
-                     settle_after, settled_n):
+                     settle_after, settled_n, desired_d, blocked_d):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads. ``order`` is cut into chunks (as many as
     # ``claim_n`` has slots), visited in parallel. Each chunk lists those who claim a cell,
@@ -327,6 +327,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                     if credit >= cost_b:
                         blocked[i] = blk
                         blocked_cost[i] = cost_b
+                        blocked_d[i] = fields[row, blk]  # (for the queue histogram, if kept)
                         block_list[start + n_blocks] = i
                         n_blocks += 1
                 # Settled: every neighbour the walls allow is occupied, no stair link leads
@@ -350,6 +351,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
             cost_m[i] = cost
             if credit >= cost:
                 desired[i] = j
+                desired_d[i] = fields[row, j]  # (for the queue histogram, if kept)
                 claim_list[start + n_claims] = i
                 n_claims += 1
         claim_n[ch] = n_claims
@@ -377,11 +379,36 @@ def mark_around(stamp, c, width, clock):
         stamp[base + 1] = clock
 
 
+@inlined_kernel
+def queue_slot(target, distance_m, bin_m, n_bins):
+    """The slot of exit choice's queue histogram an occupant heading for exit ``target`` at
+    ``distance_m`` from it is counted in (as :func:`~.choice._count_ahead_py` counts)."""
+    b = int(distance_m / bin_m)
+    if b > n_bins:
+        b = n_bins
+    return target * (n_bins + 1) + b
+
+
+@inlined_kernel
+def move_in_histogram(live_hist, live_slot, i, new_slot, t):
+    """Occupant ``i`` is now counted in ``new_slot`` (-1: in none) of the kept histogram:
+    moved there from its old slot, in row ``t`` (the calling thread's: no two threads write
+    one row)."""
+    old = live_slot[i]
+    if old != new_slot:
+        if old >= 0:
+            live_hist[t, old] -= 1
+        if new_slot >= 0:
+            live_hist[t, new_slot] += 1
+        live_slot[i] = new_slot
+
+
 def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, credit_m, cost_m,
                 key, mu, claim_count, claim_best, claim_key, cell, state, time_s, dt_s,
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
                 blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock, settled_n,
-                settled_total):
+                settled_total, desired_d, blocked_d, target, bin_m, n_bins, live_hist,
+                live_slot):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
@@ -437,36 +464,46 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         for k in range(start, start + block_n[ch]):
             block_list[n_bl] = block_list[k]
             n_bl += 1
+    live = live_slot.shape[0] > 0
     n_moved = 0
-    for k in prange(n_cl):
-        i = claim_list[k]
-        j = desired[i]
-        if claim_best[j] != i or (
-                claim_count[j] > 1 and uniform(key, ROW_FRICTION, i, n_agents) < mu):
-            if credit_m[i] > cost_m[i]:
-                credit_m[i] = cost_m[i]
-            continue
-        c = cell[i]
-        occ[c] = -1
-        dyn[c] += 1.0
-        free_at_s[j] = time_s + headway_s[j]
-        credit_m[i] -= cost_m[i]
-        if marking:
-            mark_around(stamp, c, width, clock)
-        e = exit_of_cell[j]
-        if e >= 0:
-            state[i] = EVACUATED
-            cell[i] = -1
-            exit_used[i] = e
-            out_time_s[i] = time_s + dt_s
-            out_by_exit[numba.get_thread_id(), e] += 1
-        else:
-            occ[j] = i
-            cell[i] = j
+    for ch in prange(n_chunks):  # (in chunks: the thread's number asked once a chunk)
+        t = numba.get_thread_id()
+        moved_here = 0
+        for k in range(ch * n_cl // n_chunks, (ch + 1) * n_cl // n_chunks):
+            i = claim_list[k]
+            j = desired[i]
+            if claim_best[j] != i or (
+                    claim_count[j] > 1 and uniform(key, ROW_FRICTION, i, n_agents) < mu):
+                if credit_m[i] > cost_m[i]:
+                    credit_m[i] = cost_m[i]
+                continue
+            c = cell[i]
+            occ[c] = -1
+            dyn[c] += 1.0
+            free_at_s[j] = time_s + headway_s[j]
+            credit_m[i] -= cost_m[i]
             if marking:
-                mark_around(stamp, j, width, clock)
-        moved[i] = True
-        n_moved += 1
+                mark_around(stamp, c, width, clock)
+            e = exit_of_cell[j]
+            if e >= 0:
+                state[i] = EVACUATED
+                cell[i] = -1
+                exit_used[i] = e
+                out_time_s[i] = time_s + dt_s
+                out_by_exit[t, e] += 1
+                if live:
+                    move_in_histogram(live_hist, live_slot, i, -1, t)
+            else:
+                occ[j] = i
+                cell[i] = j
+                if marking:
+                    mark_around(stamp, j, width, clock)
+                if live and live_slot[i] >= 0:
+                    move_in_histogram(live_hist, live_slot, i, queue_slot(
+                        target[i], desired_d[i], bin_m, n_bins), t)
+            moved[i] = True
+            moved_here += 1
+        n_moved += moved_here
     for k in prange(n_cl):
         i = claim_list[k]
         j = desired[i]
@@ -498,6 +535,14 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         if marking:
             mark_around(stamp, ci, width, clock)
             mark_around(stamp, b, width, clock)
+        if live:
+            t = numba.get_thread_id()
+            if live_slot[i] >= 0:
+                move_in_histogram(live_hist, live_slot, i, queue_slot(
+                    target[i], blocked_d[i], bin_m, n_bins), t)
+            if live_slot[k] >= 0:
+                move_in_histogram(live_hist, live_slot, k, queue_slot(
+                    target[k], blocked_d[k], bin_m, n_bins), t)
         moved[i] = True
         moved[k] = True
         n_moved += 2
@@ -505,6 +550,9 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
 
 
 _resolve, _resolve_serial = serial_and_parallel(_resolve_py)
+_NO_HIST = np.zeros((0, 0), dtype=np.int64)
+_NO_SLOTS = np.zeros(0, dtype=np.int32)
+_NO_TARGETS = np.zeros(0, dtype=np.int16)
 
 
 def step_movement(agents, grid, fields, key, params, scratch):
@@ -535,7 +583,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     not 0. ``grid['stamp']`` int32 (n_cells,) (made here if missing): per cell, the last
     step at which a cell in its 3 x 3 block changed hands (marked by this step's moves and
     swaps, while anybody holds a settled choice).
-    ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``moved`` bool
+    ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``desired_d``
+    and ``blocked_d`` float32 (n,), ``moved`` bool
     (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,)
     zeroed, ``claim_best`` int32 (n_cells,), ``claim_key`` float32 (n_cells,); per-thread
     rows ``cand_buf`` int64 and ``expo_buf`` float64, each (numba.config.NUMBA_NUM_THREADS,
@@ -547,6 +596,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
     yet out gives the same result (the model leaves out those who are out).
     ``scratch['out_by_exit']`` (made on the first step: int64, a row per thread and a column
     per exit) accumulates, step after step, those who went out by each exit: its sum over rows.
+    ``scratch['live']`` (optional): exit choice's queue histogram as kept by
+    :func:`~.choice.choose_exits`; while it is valid, moves, swaps and those who go out are
+    counted in it (by ``agents['target']``, ``agents['field_row']`` and ``fields``).
     """
     a, g, p, s = agents, grid, params, scratch
     key = np.uint64(key)
@@ -576,6 +628,10 @@ def step_movement(agents, grid, fields, key, params, scratch):
     n_chunks = s["claim_n"].shape[0]
     if s["block_n"].shape[0] != n_chunks or s["settled_n"].shape[0] != n_chunks:
         raise ValueError("scratch claim_n, block_n and settled_n need one slot per chunk each")
+    live = s.get("live")
+    live_args = (_NO_TARGETS, 1.0, 0, _NO_HIST, _NO_SLOTS)
+    if live is not None and live.get("valid"):
+        live_args = (a["target"], live["bin_m"], live["n_bins"], live["hist"], live["slot"])
     n_visit = order.shape[0]
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
@@ -585,7 +641,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"], g["downhill"], s["claim_list"], s["claim_n"],
            s["block_list"], s["block_n"], s["moved"], stamp, s["settled_at"], clock,
-           settle_after, s["settled_n"])
+           settle_after, s["settled_n"], s["desired_d"], s["blocked_d"])
     resolve = _resolve if n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1 \
         else _resolve_serial
     return resolve(n_visit, s["claim_list"], s["claim_n"], s["block_list"], s["block_n"],
@@ -594,7 +650,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    p["time_s"], p["dt_s"], g["exit_of_cell"], g["occ"], g["free_at_s"],
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
                    s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"],
-                   stamp, g["width"], clock, s["settled_n"], s["settled_total"])
+                   stamp, g["width"], clock, s["settled_n"], s["settled_total"],
+                   s["desired_d"], s["blocked_d"], *live_args)
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
@@ -664,6 +721,10 @@ def make_scratch(n_occupants, n_cells):
         "settled_at": np.full(n_occupants, -1, dtype=np.int32),
         "blocked": np.full(n_occupants, -1, dtype=np.int32),
         "blocked_cost": np.zeros(n_occupants, dtype=np.float64),
+        # The field at the cell wanted, and at the swap partner's (for exit choice's queue
+        # histogram, if kept: read here, where the field's cache line is at hand).
+        "desired_d": np.zeros(n_occupants, dtype=np.float32),
+        "blocked_d": np.zeros(n_occupants, dtype=np.float32),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
         "claim_best": np.full(n_cells, -1, dtype=np.int32),
         "claim_key": np.zeros(n_cells, dtype=np.float32),
