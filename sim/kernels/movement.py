@@ -598,7 +598,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     per exit) accumulates, step after step, those who went out by each exit: its sum over rows.
     ``scratch['live']`` (optional): exit choice's queue histogram as kept by
     :func:`~.choice.choose_exits`; while it is valid, moves, swaps and those who go out are
-    counted in it (by ``agents['target']``, ``agents['field_row']`` and ``fields``).
+    counted in it (by ``agents['target']`` and the field, on the occupant's row, at the cell
+    it enters: noted by the choice of cell in ``desired_d`` and ``blocked_d``).
     """
     a, g, p, s = agents, grid, params, scratch
     key = np.uint64(key)
