@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from sim.kernels import streams
-from sim.kernels.fields import compute_static_field, update_dynamic_field
+from sim.kernels import fields as field_kernels
+from sim.kernels.fields import (compute_static_field, dynamic_field_coefficients,
+                                update_dynamic_field)
 from sim.kernels.movement import _DC as movement_dc
 from sim.kernels.movement import _DR as movement_dr
 from sim.kernels.movement import (_POW2, EVACUATED, MOVING, NO_DIRECTION, ZIGZAG_DISCOUNT,
@@ -152,6 +154,34 @@ def test_dynamic_field_matches_reference():
     np.testing.assert_allclose(out, want, rtol=1e-5)
     with pytest.raises(ValueError, match="different arrays"):
         update_dynamic_field(field, walkable, w, 0.1, 0.3, field)
+
+
+@pytest.mark.parametrize("side", [9, 160], ids=["serial", "parallel"])
+def test_dynamic_field_decays_to_zero_never_to_subnormals(side):
+    """Traces fade to exactly zero, not through subnormal floats (which an Intel processor
+    computes tens of times slower), and a trace above the floor is kept as computed."""
+    rows = ["#" * side] + ["#" + "." * (side - 2) + "#"] * (side - 2) + ["#" * side]
+    walkable, _, _, w, _ = grid_world(rows)
+    assert (len(walkable) >= field_kernels.SERIAL_BELOW) == (side == 160)
+    field = np.zeros(len(walkable), dtype=np.float32)
+    middle = (side // 2) * w + side // 2
+    field[middle] = 1.0
+    out = np.zeros_like(field)
+    tiny = np.finfo(np.float32).tiny  # the smallest normal float32
+    keep, share = dynamic_field_coefficients(walkable, w, 0.1, 0.3)
+    keep, share = keep.astype(float), share.astype(float)
+    floor = float(field_kernels.TRACE_FLOOR)
+    for step in range(400):
+        update_dynamic_field(field, walkable, w, 0.1, 0.3, out)
+        assert not np.any((out > 0) & (out < tiny)), step
+        assert np.all((out == 0) | (out >= floor)), step
+        f = field.astype(float)
+        want = keep * f + share * (np.roll(f, 1) + np.roll(f, -1) + np.roll(f, w) + np.roll(f, -w))
+        assert np.all(out[want < 0.5 * floor] == 0), step
+        big = want > 2 * floor
+        np.testing.assert_allclose(out[big], want[big], rtol=1e-4)
+        field, out = out, field
+    assert field.max() == 0.0  # 0.7 ** 400 < 1e-61: every trace has gone, to an exact zero
 
 
 # --------------------------------------------------------------------------- movement
