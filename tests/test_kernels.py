@@ -7,6 +7,8 @@ import math
 import numba
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sim.kernels import streams
 from sim.kernels import fields as field_kernels
@@ -86,6 +88,33 @@ def test_static_field_matches_reference(rows):
     got = compute_static_field(walkable, factor, sources, w, 0.4, empty,
                                np.zeros(0, np.int32), np.zeros(0))
     want = reference_fast_march(walkable, factor, sources, w, 0.4)
+    reachable = np.isfinite(want)
+    assert np.array_equal(np.isfinite(got), reachable)
+    np.testing.assert_allclose(got[reachable], want[reachable], rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 14), st.integers(3, 14),
+       st.sampled_from([0.0, 0.15, 0.35]), st.integers(1, 6))
+def test_static_field_matches_reference_on_random_grids(seed, h, w, wall_share, n_sources):
+    """Walls, slow cells, and sources that tie (a whole row) or repeat: the heap, which holds
+    each cell once and moves it up when its distance falls, gives the plain search's field."""
+    rng = np.random.default_rng(seed)
+    width = w + 2
+    walkable = np.zeros((h + 2) * width, dtype=bool)
+    walkable.reshape(h + 2, width)[1:-1, 1:-1] = rng.random((h, w)) >= wall_share
+    factor = np.where(rng.random(walkable.size) < 0.3, rng.choice([0.25, 0.5, 0.55],
+                                                                   walkable.size), 1.0)
+    cells = np.flatnonzero(walkable)
+    assume(cells.size > 0)
+    sources = rng.choice(cells, n_sources)  # (with repeats)
+    if seed % 3 == 0:
+        sources = np.concatenate([sources, cells[cells < 2 * width]])  # the first row: ties
+    sources = sources.astype(np.int32)
+    empty = np.zeros(walkable.size + 1, dtype=np.int32)
+    got = compute_static_field(walkable, factor, sources, width, 0.4, empty,
+                               np.zeros(0, np.int32), np.zeros(0))
+    want = reference_fast_march(walkable, factor, sources, width, 0.4)
     reachable = np.isfinite(want)
     assert np.array_equal(np.isfinite(got), reachable)
     np.testing.assert_allclose(got[reachable], want[reachable], rtol=1e-6)

@@ -40,43 +40,78 @@ INF = np.float32(np.inf)
 TRACE_FLOOR = np.float32(1e-30)
 
 
+# The fast-marching front is a binary heap of (distance, cell) that holds each cell at most
+# once: a cell whose tentative distance falls is moved up where it stands (``pos``: each cell's
+# place in the heap, -1 if it was never in it). Pushing it again instead, and skipping stale
+# entries as they came out, made twice the heap operations (at 1M cells 2.0 million pops,
+# half of them stale) and took half as long again: 1M cells 594 against 399 ms and 539
+# against 366 ms, alternated in one process. The fields come out the same bit for bit (every
+# exit's field of every building in the library, with and without each of its first doors,
+# and 400 random grids with walls, slow cells, stair links and tied sources), though the two
+# heaps accept cells of equal distance in different orders.
+# Elements are moved through a hole rather than swapped: one write each.
+
+
 @inlined_kernel
-def _heap_push(keys, vals, size, key, val):
-    i = size
-    keys[i] = key
-    vals[i] = val
+def _sift_up(keys, vals, pos, i, key, val):
+    """Put (key, val) at slot ``i`` or above it, moving larger parents down."""
     while i > 0:
         parent = (i - 1) >> 1
-        if keys[parent] <= keys[i]:
+        pk = keys[parent]
+        if pk <= key:
             break
-        keys[parent], keys[i] = keys[i], keys[parent]
-        vals[parent], vals[i] = vals[i], vals[parent]
+        keys[i] = pk
+        pv = vals[parent]
+        vals[i] = pv
+        pos[pv] = i
         i = parent
-    return size + 1
+    keys[i] = key
+    vals[i] = val
+    pos[val] = i
 
 
 @inlined_kernel
-def _heap_pop(keys, vals, size):
+def _heap_pop(keys, vals, pos, size):
+    """Take the smallest out: (key, val, new size)."""
     key = keys[0]
-    val = vals[0]
+    val = vals[0]  # (its ``pos`` is left stale: an accepted cell is never lowered again)
     size -= 1
-    keys[0] = keys[size]
-    vals[0] = vals[size]
+    if size == 0:
+        return key, val, size
+    last_key = keys[size]
+    last_val = vals[size]
     i = 0
     while True:
         left = 2 * i + 1
         if left >= size:
             break
-        child = left
         right = left + 1
-        if right < size and keys[right] < keys[left]:
-            child = right
-        if keys[i] <= keys[child]:
+        # (without a branch: which child is smaller is a coin toss to the branch predictor)
+        child = right if (right < size) & (keys[right] < keys[left]) else left
+        ck = keys[child]
+        if last_key <= ck:
             break
-        keys[child], keys[i] = keys[i], keys[child]
-        vals[child], vals[i] = vals[i], vals[child]
+        keys[i] = ck
+        cv = vals[child]
+        vals[i] = cv
+        pos[cv] = i
         i = child
+    keys[i] = last_key
+    vals[i] = last_val
+    pos[last_val] = i
     return key, val, size
+
+
+@inlined_kernel
+def _lower(keys, vals, pos, size, key, val):
+    """Cell ``val``'s tentative distance fell to ``key``: add it, or move it up. Returns the
+    new size."""
+    i = pos[val]
+    if i < 0:
+        i = size
+        size += 1
+    _sift_up(keys, vals, pos, i, key, val)
+    return size
 
 
 @inlined_kernel
@@ -103,21 +138,19 @@ def _solve_eikonal(dist, known, c, width, h):
 
 @kernel
 def _fast_march(walkable, speed_factor, sources, width, cell_m, link_ptr, link_to, link_len_m,
-                dist, known, heap_keys, heap_vals):
+                dist, known, heap_keys, heap_vals, pos):
     n = walkable.shape[0]
     for c in range(n):
         dist[c] = np.inf
         known[c] = False
+        pos[c] = -1
     size = 0
     for k in range(sources.shape[0]):
         s = sources[k]
         dist[s] = 0.0
-        size = _heap_push(heap_keys, heap_vals, size, 0.0, s)
-    capacity = heap_keys.shape[0]
+        size = _lower(heap_keys, heap_vals, pos, size, 0.0, s)
     while size > 0:
-        d, c, size = _heap_pop(heap_keys, heap_vals, size)
-        if known[c] or d > dist[c]:
-            continue
+        d, c, size = _heap_pop(heap_keys, heap_vals, pos, size)
         known[c] = True
         # Axial neighbours: eikonal update.
         for step in (-1, 1, -width, width):
@@ -127,8 +160,7 @@ def _fast_march(walkable, speed_factor, sources, width, cell_m, link_ptr, link_t
             cand = _solve_eikonal(dist, known, j, width, cell_m / speed_factor[j])
             if cand < dist[j]:
                 dist[j] = cand
-                if size < capacity:
-                    size = _heap_push(heap_keys, heap_vals, size, cand, j)
+                size = _lower(heap_keys, heap_vals, pos, size, cand, j)
         # Links (stair flights): graph relaxation.
         for k in range(link_ptr[c], link_ptr[c + 1]):
             j = link_to[k]
@@ -137,8 +169,7 @@ def _fast_march(walkable, speed_factor, sources, width, cell_m, link_ptr, link_t
             cand = d + link_len_m[k] / speed_factor[j]
             if cand < dist[j]:
                 dist[j] = cand
-                if size < capacity:
-                    size = _heap_push(heap_keys, heap_vals, size, cand, j)
+                size = _lower(heap_keys, heap_vals, pos, size, cand, j)
 
 
 def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_ptr, link_to,
@@ -175,15 +206,15 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
         raise ValueError("source cell index out of range")
     dist = np.empty(n, dtype=np.float64)
     known = np.empty(n, dtype=np.bool_)
-    # Each cell is pushed at most once per improvement; 8 pushes per cell is ample in practice.
-    capacity = 8 * n + sources.size + 16
-    heap_keys = np.empty(capacity, dtype=np.float64)
-    heap_vals = np.empty(capacity, dtype=np.int32)
+    # The heap holds each cell at most once.
+    heap_keys = np.empty(n, dtype=np.float64)
+    heap_vals = np.empty(n, dtype=np.int32)
+    pos = np.empty(n, dtype=np.int32)
     _fast_march(walkable, speed_factor, sources, int(width), float(cell_m),
                 np.ascontiguousarray(link_ptr, dtype=np.int32),
                 np.ascontiguousarray(link_to, dtype=np.int32),
                 np.ascontiguousarray(link_len_m, dtype=np.float64),
-                dist, known, heap_keys, heap_vals)
+                dist, known, heap_keys, heap_vals, pos)
     return dist.astype(np.float32)
 
 
