@@ -188,7 +188,7 @@ def test_dynamic_field_matches_reference():
 @pytest.mark.parametrize("side", [9, 160], ids=["serial", "parallel"])
 def test_dynamic_field_decays_to_zero_never_to_subnormals(side):
     """Traces fade to exactly zero, not through subnormal floats (which an Intel processor
-    computes tens of times slower), and a trace above the floor is kept as computed."""
+    computes many times slower), and a trace above the floor is kept as computed."""
     rows = ["#" * side] + ["#" + "." * (side - 2) + "#"] * (side - 2) + ["#" * side]
     walkable, _, _, w, _ = grid_world(rows)
     assert (len(walkable) >= field_kernels.SERIAL_BELOW) == (side == 160)

@@ -32,7 +32,7 @@ from numba import prange
 INF = np.float32(np.inf)
 # A trace below this is set to zero. Left alone, a trace decays until it is a subnormal number
 # (below 1.2e-38 in float32), and an Intel processor computes with those through a microcode
-# assist, tens of times slower: at the temple fair, half the grid's traces were subnormal by
+# assist, many times slower: at the temple fair, half the grid's traces were subnormal by
 # step 3,000 and the dynamic field took 35 % of the run (8.9 of 25 s) on this project's Intel
 # machine, against 4 % on an AMD one. A trace this small weighs nothing in a choice of cell:
 # ``k_D D`` then moves a choice's exponent by less than 1e-29, below float64's resolution of
