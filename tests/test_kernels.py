@@ -81,16 +81,22 @@ ROOMS = [
 ]
 
 
-@pytest.mark.parametrize("rows", ROOMS)
-def test_static_field_matches_reference(rows):
-    walkable, factor, sources, w, _ = grid_world(rows)
+def assert_field_as_reference(walkable, factor, sources, width):
+    """The kernel's static field (no links) against the plain search: same cells reached, same
+    distances."""
     empty = np.zeros(len(walkable) + 1, dtype=np.int32)
-    got = compute_static_field(walkable, factor, sources, w, 0.4, empty,
+    got = compute_static_field(walkable, factor, sources, width, 0.4, empty,
                                np.zeros(0, np.int32), np.zeros(0))
-    want = reference_fast_march(walkable, factor, sources, w, 0.4)
+    want = reference_fast_march(walkable, factor, sources, width, 0.4)
     reachable = np.isfinite(want)
     assert np.array_equal(np.isfinite(got), reachable)
     np.testing.assert_allclose(got[reachable], want[reachable], rtol=1e-6)
+
+
+@pytest.mark.parametrize("rows", ROOMS)
+def test_static_field_matches_reference(rows):
+    walkable, factor, sources, w, _ = grid_world(rows)
+    assert_field_as_reference(walkable, factor, sources, w)
 
 
 @settings(max_examples=60, deadline=None)
@@ -110,14 +116,7 @@ def test_static_field_matches_reference_on_random_grids(seed, h, w, wall_share, 
     sources = rng.choice(cells, n_sources)  # (with repeats)
     if seed % 3 == 0:
         sources = np.concatenate([sources, cells[cells < 2 * width]])  # the first row: ties
-    sources = sources.astype(np.int32)
-    empty = np.zeros(walkable.size + 1, dtype=np.int32)
-    got = compute_static_field(walkable, factor, sources, width, 0.4, empty,
-                               np.zeros(0, np.int32), np.zeros(0))
-    want = reference_fast_march(walkable, factor, sources, width, 0.4)
-    reachable = np.isfinite(want)
-    assert np.array_equal(np.isfinite(got), reachable)
-    np.testing.assert_allclose(got[reachable], want[reachable], rtol=1e-6)
+    assert_field_as_reference(walkable, factor, sources.astype(np.int32), width)
 
 
 def test_static_field_follows_links_like_reference():
