@@ -233,7 +233,7 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
                 changed += 1
             target[i] = new
             row_now = row_of[b_i, new] if new >= 0 else -1
-            if row_now != field_row[i]:
+            if row_now != field_row[i] and stamp.shape[0] > 0:
                 # (Its neighbours' choice of cell may change: a neighbour heading elsewhere
                 # can be a swap partner. See the movement step's ``stamp``.)
                 mark_around(stamp, c, width, clock)

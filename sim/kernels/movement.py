@@ -364,19 +364,32 @@ SERIAL_BELOW = 4_000  # occupants: below this, starting threads costs more than 
 CHUNKS_PER_THREAD = 8  # in the choice of cell (any number gives the same results)
 
 
-@inlined_kernel
+# Helpers that the kernels call in their loops and pass arrays to have no branches and no
+# loops. Numba counts the references to an array passed to a function; where the function
+# branches or loops it does not prune that counting, and every call then makes an atomic
+# increment and decrement (``lock inc``/``lock dec``): each waits for every memory access in
+# flight, and two threads contend for the array's count. In the resolve pass, with the queue
+# histogram's update written with branches, that was a third of the pass (10k occupants,
+# one core: 174 against 111 us; 100k: 3.4 against 2.3 ms). See ``jit.inlined_kernel``.
+
+
+@kernel
 def mark_around(stamp, c, width, clock):
     """Record in ``stamp`` that cell ``c`` changed at step ``clock``: in ``c`` and its eight
     neighbours, so that an occupant checks only its own cell. (Two threads may mark one
     cell, with the same value.) ``c`` must not be on the grid's border, which no occupant's
-    cell is: the grid is padded."""
-    if stamp.shape[0] == 0:
-        return
-    for r in range(-1, 2):
-        base = c + r * width
-        stamp[base - 1] = clock
-        stamp[base] = clock
-        stamp[base + 1] = clock
+    cell is: the grid is padded; ``stamp`` must not be empty (the callers check)."""
+    up = c - width
+    down = c + width
+    stamp[up - 1] = clock
+    stamp[up] = clock
+    stamp[up + 1] = clock
+    stamp[c - 1] = clock
+    stamp[c] = clock
+    stamp[c + 1] = clock
+    stamp[down - 1] = clock
+    stamp[down] = clock
+    stamp[down + 1] = clock
 
 
 @inlined_kernel
@@ -389,18 +402,15 @@ def queue_slot(target, distance_m, bin_m, n_bins):
     return target * (n_bins + 1) + b
 
 
-@inlined_kernel
+@kernel
 def move_in_histogram(live_hist, live_slot, i, new_slot, t):
     """Occupant ``i`` is now counted in ``new_slot`` (-1: in none) of the kept histogram:
     moved there from its old slot, in row ``t`` (the calling thread's: no two threads write
-    one row)."""
+    one row). (Without a branch: a slot of -1 adds 0 to the first.)"""
     old = live_slot[i]
-    if old != new_slot:
-        if old >= 0:
-            live_hist[t, old] -= 1
-        if new_slot >= 0:
-            live_hist[t, new_slot] += 1
-        live_slot[i] = new_slot
+    live_hist[t, max(old, 0)] -= np.int64(old >= 0)
+    live_hist[t, max(new_slot, 0)] += np.int64(new_slot >= 0)
+    live_slot[i] = new_slot
 
 
 def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, credit_m, cost_m,
