@@ -158,20 +158,26 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
     n_chunks = n_who.shape[0]
     n_changed = 0
     live = live_slot.shape[0] > 0
+    # The choosers' rows of distances, chunk ``ch``'s from row ``first[ch]`` on (allocated
+    # once, not in the loop: see ``jit.inlined_kernel``).
+    first = np.zeros(n_chunks + 1, dtype=np.int64)
+    for ch in range(n_chunks):
+        first[ch + 1] = first[ch] + n_who[ch]
+    dist = np.empty((first[n_chunks], n_exits), dtype=exit_dist.dtype)
     for ch in prange(n_chunks):
         lo = ch * n // n_chunks
         cnt = n_who[ch]
         t = numba.get_thread_id()  # (the row of the kept histogram this chunk writes)
+        row0 = first[ch]
         # First every chooser's row of distances, in a loop of loads only: the rows lie far
         # apart (a cache miss each), and so their misses overlap (about a tenth off the kernel
         # at the temple fair).
-        dist = np.empty((cnt, n_exits), dtype=exit_dist.dtype)
         for q in range(cnt):
             i = who[lo + q]
             c = cell[i]
             b_i = belief[i]
             for e in range(n_exits):
-                dist[q, e] = exit_dist[b_i, c, e]
+                dist[row0 + q, e] = exit_dist[b_i, c, e]
         changed = 0
         for q in range(cnt):
             i = who[lo + q]
@@ -182,7 +188,7 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
             # tell that the writes to ``known`` leave the other arrays alone.)
             kn = known[i]
             for e in range(n_exits):
-                if dist[q, e] <= sight_m:
+                if dist[row0 + q, e] <= sight_m:
                     kn |= np.uint64(1) << np.uint64(e)
             known[i] = kn
             kl = known_locked[i]
@@ -197,7 +203,7 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
                         continue
                     if attempt == 0 and not (kn & bit):
                         continue
-                    d = dist[q, e]
+                    d = dist[row0 + q, e]
                     if not np.isfinite(d):
                         continue
                     b = int(d / bin_m)
@@ -241,7 +247,7 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
             if live:  # (counted as the histogram pass would count it)
                 slot_now = -1
                 if new >= 0 and row_now >= 0:
-                    slot_now = queue_slot(new, dist[q, new], bin_m, n_bins)
+                    slot_now = queue_slot(new, dist[row0 + q, new], bin_m, n_bins)
                 move_in_histogram(live_hist, live_slot, i, slot_now, t)
             needs_choice[i] = False
             discovered[i] = False
