@@ -1,0 +1,143 @@
+"""List calls to Numba's runtime inside the kernels' loops: ``python benchmarks/refcounts.py``.
+
+Numba counts the references to an array bound to a function's argument. Where the function
+branches or loops, the counting is not pruned, and when such a helper is called in a loop,
+every call makes an atomic increment and decrement of the array's count (``lock inc`` and
+``lock dec`` on x86): each waits for every memory access in flight, and threads contend for
+the count. Nothing in the results shows it, only the time (see ``sim/kernels/jit.py``).
+
+This compiles the kernels afresh (Numba shows no machine code for cached kernels) on a small
+venue, a scenario with a locked exit and one with smoke, then reads each kernel's machine
+code: its control-flow graph, and the calls to Numba's runtime (``NRT_incref``,
+``NRT_decref``, allocations) from blocks that lie on a cycle. It lists them and exits with 1
+if there are any. The parallel kernels' loop bodies are compiled apart and not shown; each
+is the same code as its serial twin, which is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+
+LABEL = re.compile(r"^(\.LBB\d+_\d+|[A-Za-z_][\w.$]*):")
+JUMP = re.compile(r"\s+(j\w+)\s+(\.LBB\d+_\d+)")
+TABLE_ENTRY = re.compile(r"\.(?:quad|long)\s+(\.LBB\d+_\d+)")
+LOAD_SYMBOL = re.compile(r"\s+movabsq?\s+\$(NRT_\w+), (%\w+)")
+CALL_REGISTER = re.compile(r"\s+callq?\s+\*(%\w+)")
+
+
+def calls_in_loops(asm: str) -> list[tuple[str, str]]:
+    """(block, NRT function) for each call to Numba's runtime from a block on a cycle of the
+    control-flow graph of ``asm`` (x86-64 assembly as Numba prints it)."""
+    # Basic blocks: from a label, or from the instruction after a jump, to the next jump.
+    blocks: list[tuple[str, list[str]]] = [("entry", [])]
+    for line in asm.splitlines():
+        m = LABEL.match(line)
+        if m:
+            blocks.append((m.group(1), []))
+            continue
+        blocks[-1][1].append(line)
+        if re.match(r"\s+j\w+\s", line):
+            blocks.append((f"{blocks[-1][0]}'", []))
+    table = TABLE_ENTRY.findall(asm)  # (an indirect jump may go to any entry of a table)
+    graph = nx.DiGraph()
+    for k, (label, body) in enumerate(blocks):
+        graph.add_node(label)
+        falls_through = True
+        for line in body:
+            m = JUMP.match(line)
+            if m:
+                graph.add_edge(label, m.group(2))
+                falls_through = m.group(1) != "jmp"
+            elif re.match(r"\s+jmpq\s+\*", line):
+                graph.add_edges_from((label, t) for t in table)
+                falls_through = False
+            elif re.match(r"\s+retq", line):
+                falls_through = False
+        if falls_through and k + 1 < len(blocks):
+            graph.add_edge(label, blocks[k + 1][0])
+    on_cycle = set()
+    for part in nx.strongly_connected_components(graph):
+        if len(part) > 1 or any(graph.has_edge(x, x) for x in part):
+            on_cycle |= part
+    found = []
+    for label, body in blocks:
+        if label not in on_cycle:
+            continue
+        loaded: dict[str, str] = {}
+        for line in body:
+            m = LOAD_SYMBOL.match(line)
+            if m:
+                loaded[m.group(2)] = m.group(1)
+            m = CALL_REGISTER.match(line)
+            if m and m.group(1) in loaded:
+                found.append((label, loaded[m.group(1)]))
+    return found
+
+
+def compile_kernels() -> None:
+    """Run what makes the serial kernels compile with the types the engine gives them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from venues import venue_scenario
+
+    from sim.model import EvacuationModel
+    from sim.scenario import list_variants, load_scenario, resolve_scenario_path
+
+    runs = [(venue_scenario(80, 1_000), 30)]
+    for name in ("hall", "office"):
+        path = resolve_scenario_path(name)
+        runs += [(load_scenario(path, v), 150) for v in [None, *list_variants(path)[:2]]]
+    for scenario, steps in runs:
+        model = EvacuationModel(scenario, 1, make_handles=False)
+        for _ in range(steps):
+            if not model.running:
+                break
+            model.step()
+
+
+def main() -> int:
+    import numba
+
+    import sim.kernels.choice
+    import sim.kernels.fields
+    import sim.kernels.movement
+    import sim.kernels.smoke
+    import sim.kernels.streams
+
+    numba.set_num_threads(1)
+    compile_kernels()
+    bad = 0
+    seen = 0  # runtime calls anywhere: none would mean the machine code was not understood
+    for module in (sim.kernels.movement, sim.kernels.choice, sim.kernels.fields,
+                   sim.kernels.smoke, sim.kernels.streams):
+        for name in sorted(vars(module)):
+            dispatcher = getattr(module, name)
+            if not isinstance(dispatcher, numba.core.registry.CPUDispatcher) or \
+                    not dispatcher.signatures:
+                continue
+            asm = dispatcher.inspect_asm(dispatcher.signatures[0])
+            seen += len(LOAD_SYMBOL.findall(asm))
+            found = sorted({f for _, f in calls_in_loops(asm)})
+            bad += bool(found)
+            print(f"{module.__name__}.{name}: "
+                  f"{'IN A LOOP: ' + ', '.join(found) if found else 'clean'}")
+    if not seen:
+        print("no call to Numba's runtime recognised at all: this script does not understand "
+              "this machine code (x86-64 as LLVM prints it)")
+        return 2
+    print(f"{bad} kernel(s) call Numba's runtime in a loop")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    with tempfile.TemporaryDirectory(prefix="drillsim-refcounts-") as cache:
+        # Before Numba is imported: machine code is shown only for kernels compiled here.
+        os.environ["NUMBA_CACHE_DIR"] = cache
+        status = main()
+    sys.exit(status)
