@@ -25,7 +25,9 @@ def inlined_kernel(func):
     every call then makes two atomic instructions per array, each a full memory barrier.
     Helpers that take arrays are plain :func:`kernel` without branches or loops (LLVM inlines
     them and the counting is pruned), or are written out where they are used: the fast-marching
-    heap's operations, as helpers like this, cost 15-17 % of the static field's time."""
+    heap's operations, as helpers like this, cost 15-17 % of the static field's time.
+    ``python benchmarks/refcounts.py`` lists any call to Numba's runtime inside a kernel's
+    loop."""
     return numba.njit(inline="always", **JIT_OPTIONS)(func)
 
 
