@@ -158,8 +158,9 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
     n_chunks = n_who.shape[0]
     n_changed = 0
     live = live_slot.shape[0] > 0
-    # The choosers' rows of distances, chunk ``ch``'s from row ``first[ch]`` on (allocated
-    # once, not in the loop: see ``jit.inlined_kernel``).
+    # The choosers' rows of distances, chunk ``ch``'s from row ``first[ch]`` on: allocated
+    # once, not in the loop (``benchmarks/refcounts.py`` checks that no loop calls Numba's
+    # runtime).
     first = np.zeros(n_chunks + 1, dtype=np.int64)
     for ch in range(n_chunks):
         first[ch + 1] = first[ch] + n_who[ch]
