@@ -7,11 +7,12 @@ every call makes an atomic increment and decrement of the array's count (``lock 
 the count. Nothing in the results shows it, only the time (see ``sim/kernels/jit.py``).
 
 This compiles the kernels afresh (Numba shows no machine code for cached kernels) on a small
-venue, a scenario with a locked exit and one with smoke, then reads each kernel's machine
-code: its control-flow graph, and the calls to Numba's runtime (``NRT_incref``,
-``NRT_decref``, allocations) from blocks that lie on a cycle. It lists them and exits with 1
-if there are any. The parallel kernels' loop bodies are compiled apart and not shown; each
-is the same code as its serial twin, which is.
+venue and three buildings of the library, as written and with an exit locked (a drill and
+smoke among them), then reads each kernel's machine code: its control-flow graph, and the
+calls to Numba's runtime (``NRT_incref``, ``NRT_decref``, allocations) from blocks that lie
+on a cycle. It lists them and exits with 1 if there are any. The parallel kernels' loop
+bodies are compiled apart and not shown; each is the same code as its serial twin, which is.
+Kernels it did not compile are named as not checked.
 """
 
 from __future__ import annotations
