@@ -12,7 +12,9 @@ smoke among them), then reads each kernel's machine code: its control-flow graph
 calls to Numba's runtime (``NRT_incref``, ``NRT_decref``, allocations) from blocks that lie
 on a cycle. It lists them and exits with 1 if there are any. The parallel kernels' loop
 bodies are compiled apart and not shown; each is the same code as its serial twin, which is.
-Kernels it did not compile are named as not checked.
+Kernels it did not compile are named as not checked. A kernel listed in ``EXPECTED`` has such
+calls by design, in a loop of few and long iterations; it is shown with the reason and not
+counted.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ JUMP = re.compile(r"\s+(j\w+)\s+(\.LBB\d+_\d+)")
 TABLE_ENTRY = re.compile(r"\.(?:quad|long)\s+(\.LBB\d+_\d+)")
 LOAD_SYMBOL = re.compile(r"\s+movabsq?\s+\$(NRT_\w+), (%\w+)")
 CALL_REGISTER = re.compile(r"\s+callq?\s+\*(%\w+)")
+
+# Kernels whose loops call the runtime on purpose: why that costs nothing that matters.
+EXPECTED = {
+    "sim.kernels.fields._march_each_serial":
+        "a loop over fields, each iteration a whole fast march (0.2 ms or more in the "
+        "library's buildings); the counting is for the field's row views, nanoseconds a field",
+}
 
 
 def calls_in_loops(asm: str) -> list[tuple[str, str]]:
@@ -136,6 +145,11 @@ def main() -> int:
             asm = dispatcher.inspect_asm(dispatcher.signatures[0])
             seen += len(LOAD_SYMBOL.findall(asm))
             found = sorted({f for _, f in calls_in_loops(asm)})
+            why = EXPECTED.get(f"{module.__name__}.{name}")
+            if found and why:
+                print(f"{module.__name__}.{name}: in a loop, as expected ({why}): "
+                      f"{', '.join(found)}")
+                continue
             bad += bool(found)
             print(f"{module.__name__}.{name}: "
                   f"{'IN A LOOP: ' + ', '.join(found) if found else 'clean'}")

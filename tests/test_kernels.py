@@ -119,6 +119,44 @@ def test_static_field_matches_reference_on_random_grids(seed, h, w, wall_share, 
     assert_field_as_reference(walkable, factor, sources.astype(np.int32), width)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 16), st.integers(3, 16),
+       st.lists(st.integers(0, 5), min_size=0, max_size=6), st.sampled_from([1, 2]))
+def test_static_fields_are_each_field_as_computed_alone(seed, h, w, set_sizes, threads):
+    """Several fields at once (every exit's), marched in parallel in each thread's own
+    scratch: each row is the field of its sources computed alone, bit for bit, whatever the
+    number of threads; a set of no sources gives a field of inf."""
+    rng = np.random.default_rng(seed)
+    width = w + 2
+    walkable = np.zeros((h + 2) * width, dtype=bool)
+    walkable.reshape(h + 2, width)[1:-1, 1:-1] = rng.random((h, w)) >= 0.2
+    factor = np.where(rng.random(walkable.size) < 0.3, 0.5, 1.0)
+    cells = np.flatnonzero(walkable)
+    assume(cells.size > 0)
+    source_sets = [rng.choice(cells, k).astype(np.int32) for k in set_sizes]
+    no_links = (np.zeros(walkable.size + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        got = field_kernels.compute_static_fields(walkable, factor, source_sets, width, 0.4,
+                                                  *no_links)
+    finally:
+        numba.set_num_threads(before)
+    assert got.shape == (len(source_sets), walkable.size) and got.dtype == np.float32
+    for row, sources in zip(got, source_sets):
+        alone = compute_static_field(walkable, factor, sources, width, 0.4, *no_links)
+        assert np.array_equal(row, alone)
+        assert sources.size > 0 or np.all(np.isinf(row))
+
+
+def test_static_fields_reject_a_bad_source_set():
+    walkable, factor, sources, w, _ = grid_world(ROOMS[0])
+    empty = np.zeros(len(walkable) + 1, dtype=np.int32)
+    with pytest.raises(ValueError, match="source cell index out of range"):
+        field_kernels.compute_static_fields(walkable, factor, [sources, np.array([10_000])], w,
+                                            0.4, empty, empty[:0], [])
+
+
 def test_static_field_follows_links_like_reference():
     rows = ["#######",
             "#..#..#",
