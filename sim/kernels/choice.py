@@ -91,21 +91,16 @@ def _count_ahead_py(order, cell, state, target, field_row, needs_choice, fields,
         for k in range(lo, m):
             hist[ch, slot[k]] += 1
         n_who[ch] = w - lo
-    # cum[e, b] = number heading to e in bins < b
-    cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
-    for e in range(n_exits):
-        for b in range(n_bins + 1):
-            total = 0
-            for ch in range(n_chunks):
-                total += hist[ch, e * (n_bins + 1) + b]
-            cum[e, b + 1] = cum[e, b] + total
-            if live:
-                live_hist[0, e * (n_bins + 1) + b] = total
-    if live:
+    if live:  # (the chunks' counts summed, row by row: integers, exact in any order)
+        for k in range(hist.shape[1]):
+            live_hist[0, k] = hist[0, k]
+        for ch in range(1, n_chunks):
+            for k in range(hist.shape[1]):
+                live_hist[0, k] += hist[ch, k]
         for r in range(1, live_hist.shape[0]):
             for k in range(live_hist.shape[1]):
                 live_hist[r, k] = 0
-    return cum
+    return _cumulated(hist, n_exits, n_bins)
 
 
 _count_ahead, _count_ahead_serial = serial_and_parallel(_count_ahead_py)
@@ -131,17 +126,27 @@ _list_choosers, _list_choosers_serial = serial_and_parallel(_list_choosers_py)
 
 
 @kernel
+def _cumulated(hist, n_exits, n_bins):
+    """``cum[e, b]``: the number counted in ``hist`` heading to exit ``e`` in bins below ``b``,
+    summed over the rows of ``hist`` (n_rows, n_exits * (n_bins + 1)). Row by row, each read
+    in order: summing each slot over the rows first (reads a row apart) took 2-3 times as
+    long (8 exits and 60-700 bins: 4.5-28 against 2.6-9.6 us)."""
+    w = n_bins + 1
+    cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
+    for r in range(hist.shape[0]):
+        for e in range(n_exits):
+            run = 0
+            for b in range(w):
+                run += hist[r, e * w + b]
+                cum[e, b + 1] += run
+    return cum
+
+
+@kernel
 def _cum_of(live_hist, n_exits, n_bins):
     """The cumulated histogram (as :func:`_count_ahead_py` returns it) from the kept one: the
     sum of its rows (a row per thread; a row's counts may be negative, their sum is not)."""
-    cum = np.zeros((n_exits, n_bins + 2), dtype=np.int64)
-    for e in range(n_exits):
-        for b in range(n_bins + 1):
-            total = 0
-            for r in range(live_hist.shape[0]):
-                total += live_hist[r, e * (n_bins + 1) + b]
-            cum[e, b + 1] = cum[e, b] + total
-    return cum
+    return _cumulated(live_hist, n_exits, n_bins)
 
 
 def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, field_row,
