@@ -287,13 +287,17 @@ def test_dose_kernel_matches_the_plain_rule():
     assert np.all(np.isinf(when[~down]))
 
 
+@pytest.mark.parametrize("one_call", [True, False], ids=["one_call", "per_sub_step"])
+@pytest.mark.parametrize("extra", [0, 1], ids=["odd", "even"])
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31 - 1))
-def test_spread_matches_the_per_cell_rule_bit_for_bit(seed):
+def test_spread_matches_the_per_cell_rule_bit_for_bit(one_call, extra, seed):
     """The vectorised spread (faces over shifted views, links and border one by one) gives
     exactly what the plain per-cell rule gives, over several steps, with leaky doors, walls,
     exits as sinks, stair links (one per cell, so the sums are in the same order) and a
-    fire."""
+    fire: with the sub-steps in one call (small grids) and called one by one (large grids,
+    taken here by lowering the threshold), and with an odd and an even number of them (the
+    last sub-step writes the spare array, or the field)."""
     rng = np.random.default_rng(seed)
     w, h = 11, 9
     n = w * h
@@ -312,7 +316,7 @@ def test_spread_matches_the_per_cell_rule_bit_for_bit(seed):
         link_ptr[a + 1:] += 1
     link_to = np.array([b for _, b in links], dtype=np.int32)
     link_len = np.full(len(links), 1.2)
-    n_sub = K.substeps(1.0, 0.15, 0.4, link_ptr, link_len)
+    n_sub = K.substeps(1.0, 0.15, 0.4, link_ptr, link_len) + extra
     expected = y.copy()
     h_s = 0.15 / n_sub
     coef, link_coef, src = 1.0 * h_s / (0.4 * 0.4), 1.0 * h_s / (0.4 * link_len), h_s / 0.48
@@ -321,8 +325,13 @@ def test_spread_matches_the_per_cell_rule_bit_for_bit(seed):
                                       link_coef, src)
     got = y.copy()
     faces = K.diffusion_faces(g, sink, w, link_ptr)
-    for _ in range(3):
-        K.spread(got, np.zeros(n), g, sink, source, 0.48, w, 0.15, 0.4, 1.0, link_ptr, link_to,
-                 link_len, n_sub, faces)
+    threshold = K.SERIAL_BELOW
+    K.SERIAL_BELOW = n + 1 if one_call else 0
+    try:
+        for _ in range(3):
+            K.spread(got, np.zeros(n), g, sink, source, 0.48, w, 0.15, 0.4, 1.0, link_ptr,
+                     link_to, link_len, n_sub, faces)
+    finally:
+        K.SERIAL_BELOW = threshold
     assert np.array_equal(got, expected)
     assert got.sum() > 0

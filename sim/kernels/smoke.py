@@ -153,16 +153,38 @@ def spread(y, scratch, g, sink, source_kg_s, volume_m3, width, dt_s, cell_m, dif
     coef_axial = diffusivity * h / (cell_m * cell_m)
     link_coef = diffusivity * h / (cell_m * link_len_m) if link_len_m.size else link_len_m
     src = h / volume_m3
-    run = _diffuse_open if y.shape[0] >= 50_000 else _diffuse_open_serial
+    if y.shape[0] < SERIAL_BELOW:
+        _substeps_serial(y, scratch, east, south, kind, special, g, sink, source_kg_s, width,
+                         coef_axial, link_ptr, link_to, link_coef, src, n_sub)
+        return y
     a, b = y, scratch
     for _ in range(n_sub):
-        run(a, b, east, south, kind, source_kg_s, width, coef_axial, src)
+        _diffuse_open(a, b, east, south, kind, source_kg_s, width, coef_axial, src)
         _diffuse_special(a, b, special, g, sink, source_kg_s, width, coef_axial, link_ptr,
                          link_to, link_coef, src)
         a, b = b, a
     if a is not y:
         y[:] = a
     return y
+
+
+SERIAL_BELOW = 50_000  # cells: below this, the sub-steps run on one thread, in one call
+
+
+@kernel
+def _substeps_serial(y, scratch, east, south, kind, special, g, sink, source, width,
+                     coef_axial, link_ptr, link_to, link_coef, src, n_sub):
+    """A model step's sub-steps of :func:`spread` on one thread, in one call: called one by
+    one from Python, each sub-step's two kernels cost 2-3 us to call, several times their work
+    in a small building."""
+    a, b = y, scratch
+    for _ in range(n_sub):
+        _diffuse_open_serial(a, b, east, south, kind, source, width, coef_axial, src)
+        _diffuse_special(a, b, special, g, sink, source, width, coef_axial, link_ptr, link_to,
+                         link_coef, src)
+        a, b = b, a
+    if n_sub % 2 == 1:  # (the last sub-step wrote ``scratch``)
+        y[:] = scratch
 
 
 # --- conditions and dose -------------------------------------------------------------------
