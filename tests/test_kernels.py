@@ -720,7 +720,9 @@ def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(see
     they jam (and meet those heading east: swaps). A stair link leads from the west end to a
     cell near the exits, which frees up as people leave. With choices settled in the jam
     taken as they were (``settle_after`` -1) the world is the same at every step as with
-    every choice made afresh (``NEVER_SETTLE``), and choices were in fact skipped."""
+    every choice made afresh (``NEVER_SETTLE``), and choices were in fact skipped; so they
+    were at steps whose moves were not marked round (fewer settled than half the claims:
+    ``settle_floor``), whose settled choices were then made afresh."""
     from sim.kernels.movement import NEVER_SETTLE
 
     worlds = []
@@ -733,22 +735,25 @@ def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(see
         grid["link_to"] = np.array([b], np.int32)
         grid["link_len_m"] = np.array([0.8])
         scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
-        skipped, states = 0, []
+        skipped, unmarked, states = 0, 0, []
         for t in range(80):
             stamp = grid.get("stamp", np.full(len(grid["occ"]), -1))
             skipped += int(np.count_nonzero((agents["state"] == MOVING) & (
-                scratch["settled_at"] > stamp[np.maximum(agents["cell"], 0)])))
+                scratch["settled_at"] > stamp[np.maximum(agents["cell"], 0)]) & (
+                scratch["settled_at"] > scratch["settle_floor"][0])))
             step_movement(agents, grid, fields, streams.step_key(seed, t),
                           {**params, "time_s": t * params["dt_s"], "clock": t,
                            "settle_after": -1 if settle else NEVER_SETTLE}, scratch)
+            unmarked += int(scratch["settle_floor"][0] == t)
             states.append((agents["cell"].copy(), agents["credit_m"].copy(),
                            grid["free_at_s"].copy(), scratch["blocked"].copy()))
-        worlds.append((states, skipped))
-    (settled, skipped), (fresh, _) = worlds
+        worlds.append((states, skipped, unmarked))
+    (settled, skipped, unmarked), (fresh, _, never) = worlds
     for t, (x, y) in enumerate(zip(settled, fresh)):
         for name, u, v in zip(("cell", "credit_m", "free_at_s", "blocked"), x, y):
             np.testing.assert_array_equal(u, v, err_msg=f"{name} after step {t}")
     assert skipped > 100
+    assert unmarked > 0 and never == 0
 
 
 def _queue_count(agents, fields, n_exits, bin_m, n_bins):

@@ -608,13 +608,15 @@ def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
     (Engine.settle_jams). The hall with two exits locked (people find them locked, are told,
     and choose again: their fields change next to others in the jam); with an exit locked,
     a region cluttered, then both undone mid-run: every agent array, frame and event is the
-    same as when every choice is made afresh, and many choices were in fact skipped. (Stair
+    same as when every choice is made afresh, and many choices were in fact skipped; at some
+    steps too few were settled for marking the cells round the moves to pay, and they were
+    made afresh (``settle_floor``). (Stair
     links: tests/test_kernels.py.) The distance bins exit choice keeps for those who did not
     move (forgotten when the fields change) are checked the same way."""
     from sim.engine import Engine
 
     sc = make()
-    runs, skipped, visited = [], 0, 0
+    runs, skipped, visited, unmarked = [], 0, 0, 0
     for settle in (True, False):
         m = Engine(sc, 5)
         assert m.drill is None and m.hazard is None
@@ -627,10 +629,13 @@ def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
                 c = a["cell"][o]
                 taken = (a["state"][o] == MOVING) & (a["field_row"][o] >= 0) & \
                     (m.scratch["settled_at"][o] > m._settle_after_now()) & \
+                    (m.scratch["settled_at"][o] > m.scratch["settle_floor"][0]) & \
                     (m.scratch["settled_at"][o] > m.grid["stamp"][np.maximum(c, 0)])
                 skipped += int(taken.sum())
                 visited += len(o)
             m.step()
+            # (a step whose moves were not marked round: its settled choices made afresh)
+            unmarked += int(m.scratch["settle_floor"][0] == m.n_steps - 1)
         runs.append(m)
     settled, fresh = runs
     assert settled.n_steps == fresh.n_steps
@@ -642,3 +647,4 @@ def test_choices_settled_in_a_jam_give_the_results_of_choosing_afresh(make):
         np.testing.assert_array_equal(f.cell, g.cell)
     assert settled.events == fresh.events
     assert skipped > 0.1 * visited
+    assert unmarked > 0
