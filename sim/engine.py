@@ -273,25 +273,29 @@ class Engine:
         self.fields[row] = field
         self._fields_changed([row])
 
-    def _compute_fields(self, mask: int) -> np.ndarray:
-        """Static fields of every exit under a belief (set of doors believed locked)."""
+    def _compute_fields(self, masks: list[int]) -> np.ndarray:
+        """Static fields of every exit under each belief in ``masks`` (sets of doors believed
+        locked): (len(masks) * n_exits, n_cells), belief by belief, exit by exit. Marched
+        together, in parallel, a field a thread (:func:`compute_static_fields`)."""
         b = self.building
-        walk = self.walkable_base & ~self.burning
-        walk[b.kind == EXIT] = False
-        for d in b.doors:
-            if mask >> d.index & 1:
-                walk[d.cells] = False
-        # In parallel, a field a thread (:func:`compute_static_fields`).
+        walk = np.empty((len(masks) * self.n_exits, b.n_cells), dtype=bool)
+        for k, mask in enumerate(masks):
+            w = self.walkable_base & ~self.burning
+            w[b.kind == EXIT] = False
+            for d in b.doors:
+                if mask >> d.index & 1:
+                    w[d.cells] = False
+            walk[k * self.n_exits:(k + 1) * self.n_exits] = w
         sources = [None] * self.n_exits
         for e in b.exits:
             sources[e.index] = e.cells
-        return compute_static_fields(walk, self.route_factor, sources,
+        return compute_static_fields(walk, self.route_factor, sources * len(masks),
                                      b.width, b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
 
     def _belief_index(self, mask: int) -> int:
         if mask in self.belief_masks:
             return self.belief_masks.index(mask)
-        fields = self._compute_fields(mask)
+        fields = self._compute_fields([mask])
         k = len(self.belief_masks)
         self.belief_masks.append(mask)
         first = self.fields.shape[0]
@@ -325,8 +329,9 @@ class Engine:
         self._max_distance_m = float(finite.max()) if finite.size else 0.0
 
     def _recompute_all_fields(self) -> None:
-        for k, m in enumerate(self.belief_masks):
-            self.fields[self.row_of[k]] = self._compute_fields(m)
+        fields = self._compute_fields(self.belief_masks)
+        for k in range(len(self.belief_masks)):
+            self.fields[self.row_of[k]] = fields[k * self.n_exits:(k + 1) * self.n_exits]
             self._fields_changed(self.row_of[k])
         if self.drill is not None:
             self.drill.refresh_goals()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .building import EXIT, FLOOR, STAIR, _components
-from .kernels.fields import compute_static_field
+from .kernels.fields import compute_static_fields
 
 
 class Goals:
@@ -97,7 +97,7 @@ class Goals:
         if key not in self.rows:
             self._cells[key] = sources
             self._through[key] = through
-            self.rows[key] = self._store(self._field(sources, through))
+            self.rows[key] = self._store(self._fields([(sources, through)])[0])
         return self.rows[key]
 
     def exit_row(self, e) -> int:
@@ -113,12 +113,18 @@ class Goals:
     def refresh(self, in_use: set[int]) -> None:
         """The building changed (a door, a lock, smoke): recompute the goals followed now (rows
         in ``in_use``); forget the others (recomputed if needed again)."""
+        kept = []
         for key, row in list(self.rows.items()):
             if row in in_use:
-                self.m.set_field_row(row, self._field(self._cells[key], self._through[key]))
+                kept.append((key, row))
             else:
                 del self.rows[key]
                 self._free.append(row)
+        if not kept:
+            return
+        fields = self._fields([(self._cells[key], self._through[key]) for key, _ in kept])
+        for (_, row), field_ in zip(kept, fields):
+            self.m.set_field_row(row, field_)
 
     def arrive_mask(self, key: str) -> np.ndarray:
         """Cells where one sent to ``key`` has arrived: its cells and the ring around them (a
@@ -141,11 +147,16 @@ class Goals:
             return row
         return self.m.add_field_row(field_)
 
-    def _field(self, sources: np.ndarray, through: bool) -> np.ndarray:
+    def _fields(self, goals: list[tuple[np.ndarray, bool]]) -> np.ndarray:
+        """The fields to each goal's sources (``(sources, through)``, as :meth:`row` takes
+        them), marched together: in parallel, a field a thread."""
         m, b = self.m, self.m.building
-        walk = m.grid["passable"].astype(bool) & self._not_exit
-        if through:
-            walk[sources] = True
-        src = sources[walk[sources]]
-        return compute_static_field(walk, m.route_factor, src, b.width, b.cell_m, b.link_ptr,
-                                    b.link_to, b.link_len_m)
+        walk = np.empty((len(goals), b.n_cells), dtype=bool)
+        walk[:] = m.grid["passable"].astype(bool) & self._not_exit
+        sources = []
+        for k, (cells, through) in enumerate(goals):
+            if through:
+                walk[k, cells] = True
+            sources.append(cells[walk[k, cells]])
+        return compute_static_fields(walk, m.route_factor, sources, b.width, b.cell_m,
+                                     b.link_ptr, b.link_to, b.link_len_m)

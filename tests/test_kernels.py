@@ -149,6 +149,40 @@ def test_static_fields_are_each_field_as_computed_alone(seed, h, w, set_sizes, t
         assert sources.size > 0 or np.all(np.isinf(row))
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 14), st.integers(3, 14),
+       st.integers(0, 5), st.sampled_from([1, 2]))
+def test_static_fields_with_a_walkable_mask_each_are_each_field_as_computed_alone(
+        seed, h, w, k, threads):
+    """A walkable mask a field (beliefs about locked doors, actors' goals): each row is the
+    field computed alone over its own mask, bit for bit, on one thread and two."""
+    rng = np.random.default_rng(seed)
+    width = w + 2
+    base = np.zeros((h + 2) * width, dtype=bool)
+    base.reshape(h + 2, width)[1:-1, 1:-1] = rng.random((h, w)) >= 0.15
+    cells = np.flatnonzero(base)
+    assume(cells.size > 0)
+    walk = np.repeat(base[None, :], k, axis=0) & (rng.random((k, base.size)) >= 0.1)
+    factor = np.where(rng.random(base.size) < 0.3, 0.5, 1.0)
+    source_sets = [rng.choice(cells, rng.integers(0, 4)).astype(np.int32) for _ in range(k)]
+    source_sets = [s[walk[f, s]] for f, s in enumerate(source_sets)]
+    no_links = (np.zeros(base.size + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        got = field_kernels.compute_static_fields(walk, factor, source_sets, width, 0.4,
+                                                  *no_links)
+    finally:
+        numba.set_num_threads(before)
+    assert got.shape == (k, base.size)
+    for f, (row, sources) in enumerate(zip(got, source_sets)):
+        alone = compute_static_field(walk[f], factor, sources, width, 0.4, *no_links)
+        assert np.array_equal(row, alone)
+    with pytest.raises(ValueError, match="rows for"):  # a mask short
+        field_kernels.compute_static_fields(walk, factor, source_sets + [np.zeros(0, np.int32)],
+                                            width, 0.4, *no_links)
+
+
 def test_static_fields_reject_a_bad_source_set():
     walkable, factor, sources, w, _ = grid_world(ROOMS[0])
     empty = np.zeros(len(walkable) + 1, dtype=np.int32)

@@ -216,15 +216,16 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
     return dist.astype(np.float32)
 
 
-def _march_each_py(walkable, speed_factor, src_ptr, src_cells, width, cell_m, link_ptr, link_to,
-                   link_len_m, dist, known, heap_keys, heap_vals, pos, out):
+def _march_each_py(walkable, walk_of, speed_factor, src_ptr, src_cells, width, cell_m, link_ptr,
+                   link_to, link_len_m, dist, known, heap_keys, heap_vals, pos, out):
     # A field an iteration, marched in the scratch rows of the thread that runs it; each
-    # writes only its own row of ``out``.
+    # writes only its own row of ``out``. Field ``f`` passes the cells of row ``walk_of[f]``
+    # of ``walkable``.
     for f in prange(out.shape[0]):
         t = numba.get_thread_id()
-        _fast_march(walkable, speed_factor, src_cells[src_ptr[f]:src_ptr[f + 1]], width, cell_m,
-                    link_ptr, link_to, link_len_m, dist[t], known[t], heap_keys[t],
-                    heap_vals[t], pos[t])
+        _fast_march(walkable[walk_of[f]], speed_factor, src_cells[src_ptr[f]:src_ptr[f + 1]],
+                    width, cell_m, link_ptr, link_to, link_len_m, dist[t], known[t],
+                    heap_keys[t], heap_vals[t], pos[t])
         for c in range(out.shape[1]):
             out[f, c] = dist[t, c]  # (rounded to float32 as ``astype`` rounds)
 
@@ -242,10 +243,25 @@ def compute_static_fields(walkable, speed_factor, source_sets, width, cell_m, li
     the routes: a drill with smoke does so every few seconds of simulated time. This replaced
     a pool of Python threads, one field each, which cost about a millisecond a call to start
     and hand over: more than it saved in the library's buildings (the bathhouse's two fields
-    within a run: 1.0-1.5 ms one after the other, 2.0 ms in the pool, 0.8-1.0 ms here)."""
-    walkable, speed_factor, source_sets = _checked(walkable, speed_factor, source_sets)
-    n = walkable.shape[0]
+    within a run: 1.0-1.5 ms one after the other, 2.0 ms in the pool, 0.8-1.0 ms here).
+
+    ``walkable`` is one (n_cells,) mask for every field, or a (len(source_sets), n_cells)
+    mask a field: so the fields under different beliefs (doors believed locked), and the
+    actors' goals, are marched together in one call."""
+    walkable = np.asarray(walkable)
     k = len(source_sets)
+    if walkable.ndim == 2:
+        if walkable.shape[0] != k:
+            raise ValueError(f"walkable has {walkable.shape[0]} rows for {k} source sets")
+        walk_of = np.arange(k, dtype=np.int64)
+        _, speed_factor, source_sets = _checked(walkable.any(axis=0), speed_factor,
+                                                source_sets)
+        walkable = np.ascontiguousarray(walkable, dtype=np.bool_)
+    else:
+        walk_of = np.zeros(k, dtype=np.int64)
+        walkable, speed_factor, source_sets = _checked(walkable, speed_factor, source_sets)
+        walkable = walkable[None, :]
+    n = walkable.shape[1]
     src_ptr = np.zeros(k + 1, dtype=np.int64)
     src_ptr[1:] = np.cumsum([s.size for s in source_sets])
     src_cells = np.concatenate(source_sets) if k else np.zeros(0, dtype=np.int32)
@@ -256,7 +272,7 @@ def compute_static_fields(walkable, speed_factor, source_sets, width, cell_m, li
     rows = numba.config.NUMBA_NUM_THREADS if parallel else 1
     out = np.empty((k, n), dtype=np.float32)
     run = _march_each if parallel else _march_each_serial
-    run(walkable, speed_factor, src_ptr, src_cells, int(width), float(cell_m),
+    run(walkable, walk_of, speed_factor, src_ptr, src_cells, int(width), float(cell_m),
         *_links(link_ptr, link_to, link_len_m), np.empty((rows, n)),
         np.empty((rows, n), dtype=np.bool_), np.empty((rows, n)),
         np.empty((rows, n), dtype=np.int32), np.empty((rows, n), dtype=np.int32), out)
