@@ -246,8 +246,8 @@ def compute_static_fields(walkable, speed_factor, source_sets, width, cell_m, li
     within a run: 1.0-1.5 ms one after the other, 2.0 ms in the pool, 0.8-1.0 ms here).
 
     ``walkable`` is one (n_cells,) mask for every field, or a (len(source_sets), n_cells)
-    mask a field: so the fields under different beliefs (doors believed locked), and the
-    actors' goals, are marched together in one call."""
+    mask a field: so the exits' fields under every belief (doors believed locked) are marched
+    in one call, and so are the goals the actors follow."""
     walkable = np.asarray(walkable)
     k = len(source_sets)
     if walkable.ndim == 2:
