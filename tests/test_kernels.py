@@ -119,6 +119,16 @@ def test_static_field_matches_reference_on_random_grids(seed, h, w, wall_share, 
     assert_field_as_reference(walkable, factor, sources.astype(np.int32), width)
 
 
+def _static_fields_on(threads, *args):
+    """:func:`compute_static_fields` on ``threads`` threads (as many as there are, at most)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return field_kernels.compute_static_fields(*args)
+    finally:
+        numba.set_num_threads(before)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(3, 16), st.integers(3, 16),
        st.lists(st.integers(0, 5), min_size=0, max_size=6), st.sampled_from([1, 2]))
@@ -135,13 +145,7 @@ def test_static_fields_are_each_field_as_computed_alone(seed, h, w, set_sizes, t
     assume(cells.size > 0)
     source_sets = [rng.choice(cells, k).astype(np.int32) for k in set_sizes]
     no_links = (np.zeros(walkable.size + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        got = field_kernels.compute_static_fields(walkable, factor, source_sets, width, 0.4,
-                                                  *no_links)
-    finally:
-        numba.set_num_threads(before)
+    got = _static_fields_on(threads, walkable, factor, source_sets, width, 0.4, *no_links)
     assert got.shape == (len(source_sets), walkable.size) and got.dtype == np.float32
     for row, sources in zip(got, source_sets):
         alone = compute_static_field(walkable, factor, sources, width, 0.4, *no_links)
@@ -167,13 +171,7 @@ def test_static_fields_with_a_walkable_mask_each_are_each_field_as_computed_alon
     source_sets = [rng.choice(cells, rng.integers(0, 4)).astype(np.int32) for _ in range(k)]
     source_sets = [s[walk[f, s]] for f, s in enumerate(source_sets)]
     no_links = (np.zeros(base.size + 1, np.int32), np.zeros(0, np.int32), np.zeros(0))
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        got = field_kernels.compute_static_fields(walk, factor, source_sets, width, 0.4,
-                                                  *no_links)
-    finally:
-        numba.set_num_threads(before)
+    got = _static_fields_on(threads, walk, factor, source_sets, width, 0.4, *no_links)
     assert got.shape == (k, base.size)
     for f, (row, sources) in enumerate(zip(got, source_sets)):
         alone = compute_static_field(walk[f], factor, sources, width, 0.4, *no_links)
