@@ -124,7 +124,9 @@ def main() -> int:
 
     import sim.kernels.choice
     import sim.kernels.fields
+    import sim.kernels.half
     import sim.kernels.movement
+    import sim.kernels.regions
     import sim.kernels.smoke
     import sim.kernels.streams
 
@@ -133,7 +135,8 @@ def main() -> int:
     bad = 0
     seen = 0  # runtime calls anywhere: none would mean the machine code was not understood
     for module in (sim.kernels.movement, sim.kernels.choice, sim.kernels.fields,
-                   sim.kernels.smoke, sim.kernels.streams):
+                   sim.kernels.smoke, sim.kernels.streams, sim.kernels.half,
+                   sim.kernels.regions):
         for name in sorted(vars(module)):
             dispatcher = getattr(module, name)
             if not isinstance(dispatcher, numba.core.registry.CPUDispatcher) or \

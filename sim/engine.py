@@ -23,6 +23,7 @@ from .kernels.fields import (compute_static_fields, dynamic_field_coefficients,
 from .kernels.movement import (CARRIED, CASUALTY, EVACUATED, MOVING, WAITING, activate,
                                NEVER_SETTLE, census, census_of, downhill_directions,
                                make_scratch, neighbour_mask, step_movement)
+from .kernels.regions import occupied_regions
 from .kernels.streams import step_key
 from .profiles import PROFILES
 from .scenario import Scenario
@@ -189,11 +190,11 @@ class Engine:
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
         self._exit_totals = np.zeros(len(self.building.exits), dtype=np.int64)
         self._by_exits_at = (-1, 0)  # (step, out by any exit: the sum of _exit_totals)
-        self._region_masks = {}
-        for r in b.regions:
-            mask = np.zeros(n_cells, dtype=bool)
-            mask[r.cells] = True
-            self._region_masks[r.name] = mask
+        self._region_names = [r.name for r in b.regions]
+        self._region_masks = np.zeros((len(b.regions), n_cells), dtype=bool)
+        for k, r in enumerate(b.regions):
+            self._region_masks[k, r.cells] = True
+        self._region_hit = np.zeros(len(b.regions), dtype=bool)
         self.region_last_occupied: dict[str, float | None] = {r.name: None for r in b.regions}
         self.announced = np.zeros(self.n_occupants, dtype=bool)
         self._log(0.0, "start", occupants=self.n_occupants,
@@ -730,12 +731,10 @@ class Engine:
     def _track_regions(self) -> None:
         """Per region: when it became untenable (hazard) and when it was last occupied."""
         a = self.agents_state
-        n = self.n_occupants
-        s = a["state"][:n]
-        c = a["cell"][:n][(s == WAITING) | (s == MOVING) | (s == CASUALTY)]
-        for name, mask in self._region_masks.items():
-            if c.size and mask[c].any():
-                self.region_last_occupied[name] = self.time_s
+        hit = occupied_regions(a["cell"], a["state"], self.n_occupants, self._region_masks,
+                               self._region_hit)
+        for k in np.flatnonzero(hit):
+            self.region_last_occupied[self._region_names[k]] = self.time_s
         if self.hazard is not None:
             self.hazard.update_regions(self.time_s)
 

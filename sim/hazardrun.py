@@ -10,6 +10,8 @@ import numpy as np
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR
 from .hazard import Fire, HazardSpec
 from .kernels import smoke as K
+from .kernels.half import to_float16
+from .kernels.regions import region_means
 
 O2_KG_PER_MJ = 1.0 / 13.1  # oxygen consumed per MJ released (Huggett)
 RHO_CP_KJ_M3K = 1.204  # air at 20 °C: 1.2 kg/m³ x 1.005 kJ/(kg K)
@@ -84,6 +86,15 @@ class Hazard:
                                for d in spec.detectors}
         self.detector_fired: dict[str, float] = {}
         self.region_cells = {r.name: r.cells for r in b.regions}
+        # The same, one region after another, for the means at each frame (update_regions).
+        self._region_names = [r.name for r in b.regions]
+        self._region_cells = np.concatenate(
+            [np.asarray(r.cells, dtype=np.int64) for r in b.regions] or
+            [np.zeros(0, dtype=np.int64)])
+        self._region_ptr = np.zeros(len(b.regions) + 1, dtype=np.int64)
+        self._region_ptr[1:] = np.cumsum([len(r.cells) for r in b.regions])
+        self._region_done = np.zeros(len(b.regions), dtype=np.bool_)
+        self._region_out = np.empty((len(b.regions), 3))
         self.untenable_s: dict[str, float] = {}
         self.smoke_first: dict[tuple[str, float], float] = {}
         self.peak_hrr_kw = 0.0
@@ -201,15 +212,22 @@ class Hazard:
 
     # --- tenability
     def update_regions(self, t: float) -> None:
-        for name, cells in self.region_cells.items():
-            if name in self.untenable_s:
+        """Note the regions that became untenable: by the means over their cells of the
+        visibility, the temperature and the FED rate."""
+        if len(self.untenable_s) == len(self._region_names):
+            return
+        means = region_means(self.out["k"], self.out["temp"], self.out["fed_rate"],
+                             self._region_cells, self._region_ptr, self._region_done,
+                             self._region_out)
+        for r, name in enumerate(self._region_names):
+            if self._region_done[r]:
                 continue
-            k = float(self.out["k"][cells].mean())
+            k, temp, fed_rate = (float(v) for v in means[r])
             vis = self.spec.params.visibility_constant / k if k > 0 else math.inf
-            if vis < UNTENABLE_VISIBILITY_M or \
-                    float(self.out["temp"][cells].mean()) > UNTENABLE_TEMP_C or \
-                    float(self.out["fed_rate"][cells].mean()) > UNTENABLE_FED_RATE:
+            if vis < UNTENABLE_VISIBILITY_M or temp > UNTENABLE_TEMP_C or \
+                    fed_rate > UNTENABLE_FED_RATE:
                 self.untenable_s[name] = t
+                self._region_done[r] = True
 
     def smoke_reached(self, region: str, threshold: float, t: float) -> float | None:
         key = (region, threshold)
@@ -219,4 +237,4 @@ class Hazard:
         return self.smoke_first.get(key)
 
     def smoke_frame(self) -> np.ndarray:
-        return self.out["k"].astype(np.float16)
+        return to_float16(self.out["k"])
