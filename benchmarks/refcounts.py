@@ -38,6 +38,9 @@ EXPECTED = {
     "sim.kernels.fields._march_each_serial":
         "a loop over fields, each iteration a whole fast march (0.2 ms or more in the "
         "library's buildings); the counting is for the field's row views, nanoseconds a field",
+    "sim.kernels.movement._downhill":
+        "a loop over rows and directions, each iteration a pass over every cell of the grid "
+        "(thousands); the counting is for that pass's shifted views, nanoseconds a pass",
 }
 
 

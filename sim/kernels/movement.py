@@ -102,31 +102,36 @@ def neighbour_mask(passable, width: int) -> np.ndarray:
     return mask
 
 
-def _downhill_py(fields, nbr_mask, rows, width, cell_m, out):
+def _downhill_py(fields, nbr_mask, rows, width, cell_m, out, best_slope):
+    # Direction by direction over every cell of a row (shifted views, as the dynamic field):
+    # branch-free, so LLVM vectorises it. Per cell the comparisons come in direction order,
+    # with the same arithmetic as the search in the choice of cell (which gives the very
+    # neighbour the search would), so it is the table a search cell by cell gives.
+    # Cells on the grid's border have no neighbour the walls allow (``nbr_mask`` 0): none.
     diag = cell_m * math.sqrt(2.0)
-    nbr_off = np.empty(8, dtype=np.int64)
-    nbr_inv = np.empty(8)
-    for d in range(8):
-        nbr_off[d] = _DR_A[d] * width + _DC_A[d]
-        nbr_inv[d] = 1.0 / (diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m)
     n_cells = fields.shape[1]
+    lo = width + 1
+    hi = n_cells - width - 1
+    m = nbr_mask[lo:hi]
+    slope_of = best_slope[lo:hi]
     for r in rows:
-        for c in range(n_cells):
-            mask = nbr_mask[c]
-            best = NO_DIRECTION
-            if mask != 0:  # (cells on the grid's border have none: their neighbours are not read)
-                s0 = fields[r, c]
-                best_slope = 0.0
-                for d in range(8):
-                    if (mask >> d) & 1:
-                        sj = fields[r, c + nbr_off[d]]
-                        # The same arithmetic, in the same order, as the search in the choice of
-                        # cell: the table gives the very neighbour the search would.
-                        slope = (s0 - sj) * nbr_inv[d]
-                        if sj < np.inf and slope > best_slope:
-                            best = d
-                            best_slope = slope
-            out[r, c] = best
+        row = fields[r]
+        here = row[lo:hi]
+        out[r, :] = NO_DIRECTION
+        best = out[r, lo:hi]
+        slope_of[:] = 0.0
+        for d in range(8):
+            off = _DR_A[d] * width + _DC_A[d]
+            inv = 1.0 / (diag if _DR_A[d] != 0 and _DC_A[d] != 0 else cell_m)
+            there = row[lo + off:hi + off]
+            bit = np.uint8(1 << d)
+            dd = np.uint8(d)
+            for c in range(hi - lo):
+                sj = there[c]
+                slope = (here[c] - sj) * inv
+                take = ((m[c] & bit) != 0) & (sj < np.inf) & (slope > slope_of[c])
+                best[c] = dd if take else best[c]
+                slope_of[c] = slope if take else slope_of[c]
 
 
 # Serial: at start-up and on a change of fields only (the temple fair's eight rows: 32 ms,
@@ -152,7 +157,8 @@ def downhill_directions(fields, nbr_mask, width: int, cell_m: float, rows=None, 
         rows = np.arange(fields.shape[0])
     rows = np.asarray(rows, dtype=np.int64)
     if rows.size:
-        _downhill(fields, nbr_mask, rows, int(width), float(cell_m), out)
+        _downhill(fields, nbr_mask, rows, int(width), float(cell_m), out,
+                  np.empty(fields.shape[1]))
     return out
 
 
