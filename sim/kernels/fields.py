@@ -217,17 +217,18 @@ def compute_static_field(walkable, speed_factor, sources, width, cell_m, link_pt
 
 
 def _march_each_py(walkable, walk_of, speed_factor, src_ptr, src_cells, width, cell_m, link_ptr,
-                   link_to, link_len_m, dist, known, heap_keys, heap_vals, pos, out):
-    # A field an iteration, marched in the scratch rows of the thread that runs it; each
-    # writes only its own row of ``out``. Field ``f`` passes the cells of row ``walk_of[f]``
-    # of ``walkable``.
+                   link_to, link_len_m, known, heap_keys, heap_vals, pos, out):
+    # A field an iteration, marched into its own row of ``out`` (float64) with the scratch
+    # rows of the thread that runs it. Field ``f`` passes the cells of row ``walk_of[f]`` of
+    # ``walkable``. (Rounding to float32 here, in a loop LLVM vectorises, left the upper
+    # halves of the vector registers dirty on the worker threads: every later call there into
+    # code with SSE instructions, such as libm's pow in the smoke conditions, then ran 5-8
+    # times slower. The caller rounds, on its own thread.)
     for f in prange(out.shape[0]):
         t = numba.get_thread_id()
         _fast_march(walkable[walk_of[f]], speed_factor, src_cells[src_ptr[f]:src_ptr[f + 1]],
-                    width, cell_m, link_ptr, link_to, link_len_m, dist[t], known[t],
+                    width, cell_m, link_ptr, link_to, link_len_m, out[f], known[t],
                     heap_keys[t], heap_vals[t], pos[t])
-        for c in range(out.shape[1]):
-            out[f, c] = dist[t, c]  # (rounded to float32 as ``astype`` rounds)
 
 
 _march_each, _march_each_serial = serial_and_parallel(_march_each_py)
@@ -270,13 +271,13 @@ def compute_static_fields(walkable, speed_factor, source_sets, width, cell_m, li
     threads = numba.get_num_threads()
     parallel = k > 1 and threads > 1
     rows = numba.config.NUMBA_NUM_THREADS if parallel else 1
-    out = np.empty((k, n), dtype=np.float32)
+    out = np.empty((k, n))
     run = _march_each if parallel else _march_each_serial
     run(walkable, walk_of, speed_factor, src_ptr, src_cells, int(width), float(cell_m),
-        *_links(link_ptr, link_to, link_len_m), np.empty((rows, n)),
-        np.empty((rows, n), dtype=np.bool_), np.empty((rows, n)),
-        np.empty((rows, n), dtype=np.int32), np.empty((rows, n), dtype=np.int32), out)
-    return out
+        *_links(link_ptr, link_to, link_len_m), np.empty((rows, n), dtype=np.bool_),
+        np.empty((rows, n)), np.empty((rows, n), dtype=np.int32),
+        np.empty((rows, n), dtype=np.int32), out)
+    return out.astype(np.float32)
 
 
 def _diffuse_decay_py(field, keep, share, width, out):
