@@ -152,6 +152,40 @@ def test_walking_in_smoke_follows_frantzich_nilsson_with_its_floor():
     assert out["speed"][3] == 0.1  # K = 435 /m: the floor
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(200, 6000), st.integers(1, 2))
+def test_conditions_are_the_same_on_one_thread_and_on_two(seed, n, threads):
+    """Both compilations of the conditions kernel (one thread below
+    ``CONDITIONS_SERIAL_BELOW`` cells, the threads above) give the same values bit for bit,
+    with smoke from none to lethal and fixed atmospheres in some cells."""
+    import numba
+
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n) < 0.6, rng.lognormal(-6.0, 3.0, n), 0.0)
+    fixed = {k: np.where(rng.random(n) < 0.1, rng.uniform(0.0, hi, n), -1.0)
+             for k, hi in (("k", 5.0), ("co", 9000.0), ("co2", 8.0), ("o2", 21.0), ("t", 200.0))}
+    p = {"soot_k": 435.0 * 0.015, "co_ppm_per": 0.04 / 1.165 * 1e6,
+         "co2_pct_per": 1.5 / 1.83 * 100.0, "o2_pct_per": 20.0 / 13.1 / 1.331 * 100.0,
+         "dtemp_per": 0.7 * 20.0e3 / 1.204, "speed_floor": 0.1, "fn_slope": K.FN_SLOPE}
+    outs = []
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        for run in (K._conditions_serial, K._conditions):
+            out = {k: np.full(n, np.nan) for k in ("k", "speed", "fed_rate", "temp")}
+            run(y, fixed["k"], fixed["co"], fixed["co2"], fixed["o2"], fixed["t"],
+                p["soot_k"], p["co_ppm_per"], p["co2_pct_per"], p["o2_pct_per"],
+                p["dtemp_per"], p["speed_floor"], p["fn_slope"], out["k"], out["speed"],
+                out["fed_rate"], out["temp"])
+            outs.append(out)
+    finally:
+        numba.set_num_threads(before)
+    for k in outs[0]:
+        assert not np.isnan(outs[0][k]).any()
+        np.testing.assert_array_equal(outs[0][k], outs[1][k])
+    assert (outs[0]["fed_rate"] > 0).any() and (outs[0]["speed"] < 1).any()
+
+
 def test_an_incapacitated_occupant_is_a_casualty_and_stays_put():
     sc = make_scenario(two_rooms(), [{"count": 2, "region": "far_room", "premove_s": 100000}],
                        atmosphere=[{"region": "far_room", "co_ppm": 8000, "co2_pct": 3.0}],

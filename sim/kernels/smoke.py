@@ -247,10 +247,18 @@ def fed_rate(co_ppm, co2_pct, o2_pct, temp_c):
     return fco * vco2 + fo2 + heat
 
 
+# Cells: below this, the conditions are computed on one thread. The powers and exponentials
+# of a smoky cell cost about 50 ns, so two threads pay from a few thousand cells (within runs:
+# the residential tower, 18,720 cells, 475-730 -> 280-320 us a call; the nursing home, 3,990,
+# 230-240 -> 160 us). (The threshold was 50,000 while the fields' kernel left the worker
+# threads slow for libm: see ``_march_each_py``.)
+CONDITIONS_SERIAL_BELOW = 2_000
+
+
 def conditions(y, fixed, p, out):
     """Extinction coefficient K (1/m), walking-speed factor, FED rate (1/s) and temperature
     (°C) of every cell from the smoke field and the fixed atmospheres (``-1`` = not fixed)."""
-    run = _conditions if y.shape[0] >= 50_000 else _conditions_serial
+    run = _conditions if y.shape[0] >= CONDITIONS_SERIAL_BELOW else _conditions_serial
     run(y, fixed["k"], fixed["co"], fixed["co2"], fixed["o2"], fixed["t"], p["soot_k"],
         p["co_ppm_per"], p["co2_pct_per"], p["o2_pct_per"], p["dtemp_per"], p["speed_floor"],
         p["fn_slope"], out["k"], out["speed"], out["fed_rate"], out["temp"])
