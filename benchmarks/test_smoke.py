@@ -43,8 +43,25 @@ def test_smoke_spread_step(benchmark, size):
     assert np.all(y >= 0)
 
 
+def march_two_fields():
+    """What a run does before its first conditions: march its exits' fields, on the worker
+    threads when there are two or more (a kernel that left those threads slow for libm's pow
+    and exp made the conditions 10 times slower after it: see ``_march_each_py``)."""
+    from sim.kernels.fields import compute_static_fields
+
+    side = 60
+    walkable = np.zeros(side * side, dtype=bool)
+    walkable.reshape(side, side)[1:-1, 1:-1] = True
+    exits = [np.array([side + 1], dtype=np.int32), np.array([side * side - side - 2],
+                                                             dtype=np.int32)]
+    compute_static_fields(walkable, np.ones(side * side), exits, side, CELL,
+                          np.zeros(side * side + 1, dtype=np.int64),
+                          np.zeros(0, dtype=np.int32), np.zeros(0))
+
+
 @pytest.mark.parametrize("size", list(SIZES))
 def test_smoke_conditions(benchmark, size):
+    march_two_fields()
     width, g, y = grid(SIZES[size])
     n = y.size
     fixed = {k: np.full(n, -1.0) for k in ("k", "co", "co2", "o2", "t")}
