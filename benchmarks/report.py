@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from sim.bench import machine_description
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -52,19 +53,6 @@ def startup_times(runs: int = 9) -> dict:
             "drillsim_run_hall_runs": runs}
 
 
-def cpu_model() -> str:
-    """The processor's name (Linux reports it in /proc/cpuinfo; ``platform.processor()`` is
-    often empty there). The figures depend on it: this project's machine of two cores was an
-    AMD EPYC until 2026-11-29, then an Intel Xeon."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown processor"
-
-
 def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     latest = RESULTS / "latest.json"
@@ -72,8 +60,7 @@ def main() -> int:
                     f"--benchmark-json={latest}"], check=True, cwd=ROOT)
     bench = json.loads(latest.read_text())
     rows = {b["name"]: b for b in bench["benchmarks"]}
-    summary = {"machine": f"{cpu_model()}, {platform.machine()}, "
-                          f"{os.cpu_count()} cores, Python {platform.python_version()}",
+    summary = {"machine": machine_description(),
                "startup": startup_times(), "step": {}, "static_field": {}, "runs": {}}
     for name, b in rows.items():
         mean = b["stats"]["mean"]

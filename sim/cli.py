@@ -85,8 +85,15 @@ def _parser() -> argparse.ArgumentParser:
                                          "seconds per wall second, occupant-updates per second")
     bench.set_defaults(func=cmd_bench)
     bench.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
-    bench.add_argument("--variant", default=None)
-    bench.add_argument("--seeds", type=int, default=3, help="runs (default 3)")
+    bench.add_argument("--variant", default=None, help="variant to run (default: base)")
+    bench.add_argument("--seeds", type=int, default=3, help="timed runs, a seed each "
+                                                              "(default 3)")
+    bench.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="cores the kernels may use (1: one core; default: all)")
+    bench.add_argument("--no-warmup", action="store_true",
+                       help="skip the untimed first run that loads or compiles the kernels")
+    bench.add_argument("--json", default=None, metavar="FILE",
+                       help="also write the results to FILE (rewritten after every run)")
 
     ver = sub.add_parser("verify", help="run the verification suite (RiMEA, IMO, NIST, "
                                         "empirical data) and write verification.md")
@@ -230,27 +237,47 @@ def cmd_study(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    import time
+    import numba
 
-    from .engine import Engine
+    from .bench import bench, check_arguments
     from .scenario import load_scenario, resolve_scenario_path
 
-    if args.seeds < 1:
-        raise DrillsimError(f"--seeds takes a whole number >= 1, got {args.seeds}")
+    check_arguments(args.seeds, args.threads)  # (before the scenario loads)
     sc = load_scenario(resolve_scenario_path(args.scenario), args.variant)
-    print(f"{sc.name} [{sc.variant}]: {sc.occupants} occupants, {sc.building.n_cells} cells "
-          f"(the first run includes compiling the kernels if the cache is cold)")
-    print(f"{'seed':>6} {'wall s':>8} {'simulated s':>12} {'sim s / wall s':>15} "
-          f"{'occupant-updates/s':>19}")
-    for k in range(args.seeds):
-        seed = sc.seed + k
-        t0 = time.perf_counter()
-        m = Engine(sc, seed)
-        m.run()
-        wall = time.perf_counter() - t0
-        print(f"{seed:>6} {wall:>8.2f} {m.time_s:>12.1f} {m.time_s / wall:>15.1f} "
-              f"{m.occupant_steps / wall:>19,.0f}")
-    return 0
+    columns = (f"{'seed':>8} {'wall s':>8} {'simulated s':>12} {'sim s / wall s':>15} "
+               f"{'occupant-updates/s':>19}  fingerprint")
+
+    def row(label, r) -> str:
+        return (f"{label:>8} {r['wall_s']:>8.2f} {r['simulated_s']:>12.1f} "
+                f"{r['simulated_per_wall']:>15.1f} {r['occupant_updates_per_s']:>19,.0f}  "
+                f"{r['fingerprint']}")
+
+    def on_run(kind, r) -> None:
+        print(row("warm-up" if kind == "warmup" else str(r["seed"]), r))
+
+    threads = args.threads if args.threads is not None else numba.get_num_threads()
+    print(f"{sc.name} [{sc.variant}]: {sc.occupants} occupants, {sc.building.n_cells} cells; "
+          f"{threads} thread{'s' if threads != 1 else ''}")
+    print(columns)
+    result = bench(sc, args.seeds, warmup=not args.no_warmup, threads=args.threads,
+                   json_path=args.json, on_run=on_run)
+    s = result["summary"]
+    print(f"median of {s['runs']}: {s['wall_s_median']:.2f} s a run "
+          f"({s['wall_s_min']:.2f}-{s['wall_s_max']:.2f}), "
+          f"{s['simulated_per_wall_median']:.1f} simulated s per wall s, "
+          f"{s['occupant_updates_per_s_median']:,.0f} occupant-updates/s")
+    if result["warmup"] is not None:
+        print("(warm-up: untimed; it loads the kernels from the cache, or compiles them "
+              "after install)")
+    if result["reproducible"] is not None:
+        seed = result["warmup"]["seed"]
+        print(f"seed {seed} run twice: " + ("the same result, bit for bit"
+                                           if result["reproducible"] else
+                                           "DIFFERENT results (please report this)"))
+    print(f"on {result['machine']}")
+    if args.json:
+        print(f"written: {args.json}")
+    return 0 if result["reproducible"] in (None, True) else 1
 
 
 def cmd_verify(args) -> int:

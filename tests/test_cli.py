@@ -82,9 +82,12 @@ def test_demo_prints_both_runs_and_the_difference(tmp_path):
 
 
 def test_bench_reports_speed(capsys):
-    assert main(["bench", "nursing_home", "--variant", "rear_open", "--seeds", "2"]) == 0
+    assert main(["bench", "nursing_home", "--variant", "rear_open", "--seeds", "2",
+                 "--no-warmup"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "occupant-updates/s" in lines[1]
-    rows = [l.split() for l in lines[2:]]
+    rows = [line.split() for line in lines[2:4]]
     assert [r[0] for r in rows] == ["1", "2"]
     assert all(float(r[1]) > 0 and float(r[3]) > 1 for r in rows)
+    assert lines[4].startswith("median of 2: ")
+    assert not any("run twice" in line for line in lines)  # no warm-up to compare with
