@@ -98,7 +98,8 @@ def bench(scenario: Scenario, seeds: int, *, warmup: bool = True, threads: int |
     ``threads``: the Numba threads the kernels may use (1: one core; default: as set, all
     cores unless ``NUMBA_NUM_THREADS`` says otherwise); restored afterwards. ``json_path``:
     the results are written there (atomically) after every run, so an interrupted bench keeps
-    the runs that finished. ``on_run(kind, result)`` is called after the warm-up
+    the runs that finished (and first before any, so that a path that cannot be written is
+    refused at once). ``on_run(kind, result)`` is called after the warm-up
     (``kind == "warmup"``) and after each timed run (``"run"``). Returns the results: the
     scenario, machine, threads, the warm-up, the runs, their summary, and ``reproducible``
     (whether the warm-up and the timed run of the same seed gave the same fingerprint; None
@@ -113,10 +114,16 @@ def bench(scenario: Scenario, seeds: int, *, warmup: bool = True, threads: int |
               "warmup": None, "runs": [], "summary": None, "reproducible": None}
 
     def save() -> None:
-        if json_path is not None:
+        if json_path is None:
+            return
+        try:
             write_atomic_text(Path(json_path), json.dumps(result, indent=1) + "\n")
+        except OSError as exc:
+            raise DrillsimError(f"cannot write the results to {json_path}: "
+                                f"{exc.strerror or exc}") from exc
 
     try:
+        save()  # (a path that cannot be written fails now, not after the runs)
         if warmup:
             result["warmup"] = timed_run(scenario, scenario.seed)
             save()

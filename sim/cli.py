@@ -1,7 +1,8 @@
 """The ``drillsim`` command line.
 
 Exit codes: 0 success; 2 for any user error (a bad file, a check that finds problems, a bad
-argument), with a message and no traceback; 130 when interrupted.
+argument), with a message and no traceback; 130 when interrupted; 1 when ``bench`` finds that
+the same seed gave two different runs (a bug to report).
 """
 
 from __future__ import annotations

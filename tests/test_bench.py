@@ -98,6 +98,15 @@ def test_cli_prints_the_table_summary_and_reproducibility(tmp_path, capsys):
     assert [r["fingerprint"] for r in saved["runs"]] == [rows[1][-1], rows[2][-1]]
 
 
+def test_a_json_path_that_cannot_be_written_is_refused_before_any_run(hall, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    ran = []
+    with pytest.raises(DrillsimError, match="cannot write the results to .*a_file"):
+        bench(hall, 1, json_path=tmp_path / "a_file" / "b.json",
+              on_run=lambda kind, r: ran.append(kind))
+    assert ran == []
+
+
 def test_cli_refuses_bad_threads_with_exit_code_2(capsys):
     assert main(["bench", "hall", "--threads", "0"]) == 2
     out = capsys.readouterr()
