@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,8 +74,7 @@ def main() -> int:
                 "us_per_occupant": mean / n * 1e6}
         elif name.startswith("test_reference_step["):
             summary.setdefault("reference", {})[name[20:-1]] = {
-                "ms": mean * 1e3, "us_per_occupant": mean / info["occupants"] * 1e6,
-                "paired_ms": info.get("paired_ms")}
+                "ms": mean * 1e3, "us_per_occupant": mean / info["occupants"] * 1e6}
         elif name.startswith("test_static_field["):
             summary["static_field"][name[18:-1]] = {"cells": info["cells"], "ms": mean * 1e3}
         elif name.startswith("test_smoke_"):
@@ -86,14 +84,7 @@ def main() -> int:
         elif name.startswith("test_run"):
             summary["runs"][name] = {"wall_s": mean, **info}
     for size, ref in summary.get("reference", {}).items():
-        # The ratio: the median of the alternated pairs' (the reference's step against the
-        # engine's, taken one right after the other); beside it, the ratio of the two
-        # benchmarks' means, taken minutes apart.
-        paired = ref.pop("paired_ms")
         summary.setdefault("speedup_over_reference", {})[size] = {
-            cores: round(statistics.median(r / e for r, e in zip(paired["reference"], ours)), 1)
-            for cores, ours in paired.items() if cores != "reference"}
-        summary.setdefault("speedup_over_reference_separate", {})[size] = {
             cores: round(ref["ms"] / steps[size]["ms"], 1)
             for cores, steps in summary["step"].items() if size in steps}
     (RESULTS / "summary.json").write_text(json.dumps(summary, indent=1))

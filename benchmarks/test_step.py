@@ -7,8 +7,6 @@ JIT compilation is excluded: each model is built and stepped before timing start
 
 from __future__ import annotations
 
-import time
-
 import numba
 import pytest
 
@@ -65,27 +63,3 @@ def test_reference_step(benchmark, size):
                                 engine="python-mesa")
     benchmark.pedantic(ref.step, rounds=3 if size == "10k" else 5, iterations=1,
                        warmup_rounds=1)
-    # The ratio side by side: the reference's step and the engine's (on one core, then on
-    # all) alternated, so that the host's load, which moves single figures here by tens of per
-    # cent between minutes, falls on both alike. The engine's steps continue its crowd from
-    # step 10, about the window test_step times.
-    paired = {"reference": [], "1core": [], "2cores": []}
-    before = numba.get_num_threads()
-    try:
-        for _ in range(PAIRS[size]):
-            paired["reference"].append(_timed_ms(ref.step))
-            for cores, n in (("1core", 1), ("2cores", numba.config.NUMBA_NUM_THREADS)):
-                numba.set_num_threads(min(n, 2))
-                paired[cores].append(_timed_ms(m.step))
-    finally:
-        numba.set_num_threads(before)
-    benchmark.extra_info["paired_ms"] = paired
-
-
-PAIRS = {"1k": 10, "10k": 5}  # alternated pairs of steps (the reference's at 10k: ~0.1 s)
-
-
-def _timed_ms(step) -> float:
-    t0 = time.perf_counter()
-    step()
-    return (time.perf_counter() - t0) * 1e3
