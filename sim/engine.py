@@ -358,6 +358,8 @@ class Engine:
             "belief_doors": np.zeros(n, dtype=np.uint64),
             "known": np.zeros(n, dtype=np.uint64),
             "known_locked": np.zeros(n, dtype=np.uint64),
+            # (of those, the exits only kept away from: an announcement said to leave by another)
+            "steered": np.zeros(n, dtype=np.uint64),
             "field_row": np.full(n, -1, dtype=np.int32),
             "needs_choice": np.zeros(n, dtype=np.bool_),
             "discovered": np.zeros(n, dtype=np.bool_),
@@ -516,16 +518,22 @@ class Engine:
             bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_open))
             a["known"][who] |= bit
             a["known_locked"][who] &= ~bit
+            a["steered"][who] &= ~bit
         if exit_closed:
             bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_closed))
             a["known_locked"][who] |= bit
+            a["steered"][who] &= ~bit
         if use_exit:
             # "Leave by X": they head for X and, told not to use the others, treat those as
-            # closed (exits they come to see stay in that list).
+            # closed (exits they come to see stay in that list). The others are only steered
+            # away from: should X turn out locked, with no other way they try them rather
+            # than wait at a locked door (see choose_exits).
             bit = np.uint64(1) << np.uint64(self.building.exit_index(use_exit))
             every = np.uint64((1 << self.n_exits) - 1)
+            real = a["known_locked"][who] & ~a["steered"][who]
             a["known"][who] = bit
             a["known_locked"][who] = (a["known_locked"][who] | every) & ~bit
+            a["steered"][who] = every & ~bit & ~real
         a["needs_choice"][who] = True
 
     # --- hazard effects on the grid

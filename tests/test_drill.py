@@ -73,6 +73,61 @@ def test_absolute_and_after_triggers_fire_at_their_times():
     assert row(s, "announce")["trigger"] == "after alarm + 20 s"
 
 
+def test_told_to_leave_by_a_locked_exit_they_try_the_others_in_the_end():
+    # "Leave by main" while main is locked: the rear exit was only ruled out by the
+    # announcement, so once they find main locked they leave by the rear instead of waiting
+    # at main until the time limit (125 of the restaurant's 128 did, before).
+    sc = drill(occupants=[{"count": 6, "region": "corridor", "premove_s": 0}],
+               locked=["main"], time_limit_s=300,
+               timeline=[{"id": "leave_by_main", "action": "announce", "target": "all",
+                          "use_exit": "main", "at_s": 0}])
+    m, s = run(sc)
+    a, n = m.agents_state, m.n_occupants
+    rear, main = (m.building.exit_index(x) for x in ("rear", "main"))
+    assert s["evacuated"] == 6 and np.all(a["exit_used"][:n] == rear)
+    assert any(e["kind"] == "found_locked" and e.get("exit") == "main" for e in m.events)
+    main_bit, rear_bit = np.uint64(1 << main), np.uint64(1 << rear)
+    # Those who walked up to main know it is locked; the rear is still only "told not to".
+    finders = m.found_first_hand[:n]
+    assert finders.any() and np.all(a["known_locked"][:n][finders] & main_bit)
+    assert np.all(a["steered"][:n] & rear_bit)
+    assert not np.any(a["steered"][:n] & main_bit)
+
+
+def test_an_exit_found_locked_stays_locked_after_an_announcement_to_use_another():
+    from sim.engine import Engine
+
+    e = Engine(drill(occupants=[{"count": 4, "region": "corridor", "premove_s": 0}]), 1)
+    a = e.agents_state
+    rear, main = (np.uint64(1 << e.building.exit_index(x)) for x in ("rear", "main"))
+    a["known_locked"][0] = rear  # occupant 0 found the rear locked itself
+    e.announce("all", None, "main")
+    assert a["known_locked"][0] == rear and a["steered"][0] == 0  # known, not just told
+    assert a["known_locked"][1] == rear and a["steered"][1] == rear  # told to avoid it
+    assert not np.any(a["known_locked"][:4] & main)  # the one to use
+    e.announce("all", None, None, exit_open="rear")  # "the rear exit is open"
+    assert not np.any(a["known_locked"][:4] & rear) and not np.any(a["steered"][:4])
+    e.announce("all", None, "main")
+    assert np.all(a["steered"][:4] == rear)
+    e.announce("all", "rear", None)  # "the rear exit is closed": a fact, for everyone
+    assert np.all(a["known_locked"][:4] & rear) and not np.any(a["steered"][:4])
+
+
+def test_with_every_exit_locked_they_find_out_and_wait_at_the_nearest():
+    sc = drill(occupants=[{"count": 4, "region": "corridor", "premove_s": 0}],
+               locked=["main", "rear"], time_limit_s=120,
+               timeline=[{"id": "leave_by_main", "action": "announce", "target": "all",
+                          "use_exit": "main", "at_s": 0}])
+    m, s = run(sc)
+    a, n = m.agents_state, m.n_occupants
+    rear = np.uint64(1 << m.building.exit_index("rear"))
+    found = {e.get("exit") for e in m.events if e["kind"] == "found_locked"}
+    assert found == {"main", "rear"} and s["evacuated"] == 0
+    # Who walked up to the rear knows it is locked now, not only that it was ruled out.
+    went = a["steered"][:n] & rear == 0
+    assert went.any() and np.all(a["known_locked"][:n][went] & rear)
+
+
 def test_scripted_alarm_holds_everyone_until_it_sounds():
     sc = drill(timeline=[{"id": "alarm", "action": "alarm", "at_s": 30}])
     m, s = run(sc)

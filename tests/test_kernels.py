@@ -661,6 +661,42 @@ def test_exit_choice_rejects_a_capacity_that_is_not_positive(bad):
     assert not a["needs_choice"].any()
 
 
+def test_news_of_a_locked_exit_and_those_only_told_to_avoid_it():
+    from sim.kernels import choice
+
+    # A 5 x 5 grid; exit 0 is locked and adjacent to cell 6, where occupant 0 stands heading
+    # for it. Occupant 1 (cell 7) was only told to avoid exit 0; occupant 2 (cell 11) knows
+    # nothing of it. Everyone believes news (tell_p 1).
+    w, n_cells = 5, 25
+    cells = np.array([6, 7, 11], np.int32)
+    occ = np.full(n_cells, -1, np.int32)
+    occ[cells] = np.arange(3)
+    bit = np.uint64(1)
+    a = {"cell": cells, "state": np.full(3, MOVING, np.uint8),
+         "target": np.array([0, 1, 1], np.int16), "field_row": np.zeros(3, np.int32),
+         "belief_doors": np.zeros(3, np.uint64),
+         "known_locked": np.array([0, bit, 0], np.uint64),
+         "steered": np.array([0, bit, 0], np.uint64),
+         "needs_choice": np.zeros(3, bool), "discovered": np.zeros(3, bool),
+         "informant": np.full(3, -1, np.int32), "informant_next": np.full(3, -1, np.int32)}
+    adj = np.zeros(n_cells, np.uint64)
+    adj[6] = bit
+    g = {"adj_exit_mask": adj, "exit_locked": np.array([1, 0], np.uint8),
+         "adj_door_cell": np.full(n_cells, -1, np.int32),
+         "door_of_cell": np.full(n_cells, -1, np.int32), "door_locked": np.zeros(1, np.uint8),
+         "occ": occ, "width": w}
+    events = {"agent": np.zeros(8, np.int32), "exit": np.zeros(8, np.int16),
+              "door": np.zeros(8, np.int16)}
+    fields = np.zeros((1, n_cells), np.float32)
+    n_events, n_told = choice.discover_locked(a, g, fields, 1, {"tell_radius": 2, "tell_p": 1.0},
+                                              events)
+    assert (n_events, events["agent"][0], events["exit"][0]) == (1, 0, 0)  # 0 found it
+    assert n_told == 1  # occupant 2 was told; occupant 1 already kept away from it
+    assert np.all(a["known_locked"] == bit) and not np.any(a["steered"])  # all know now
+    assert a["needs_choice"].tolist() == [True, False, True]
+    assert a["informant"].tolist() == [-1, -1, 0]  # only 2 passes it on
+
+
 def test_exit_choice_is_the_same_in_any_order_serial_or_parallel(monkeypatch):
     from sim.kernels import choice
 

@@ -7,7 +7,10 @@ that exit who are closer to it, ``C_e`` the exit's flow capacity (persons/s). It
 unless another is better by more than the hysteresis fraction. Exits within ``sight_m`` of
 walking distance become known (a stand-in for "in sight"). An occupant that knows no usable
 exit follows the signs to any exit it has not found locked; one that has found every exit
-locked waits at the nearest and leaves if it is unlocked.
+locked waits at the nearest and leaves if it is unlocked. Exits an announcement told it not
+to use ("leave by X") count as locked, but only as long as there is another way: one whose
+every way out is locked or so ruled out tries those it was only told to avoid
+(``steered``) before it waits at a locked one.
 
 Discovery: an occupant standing next to the exit it heads for finds out whether the exit is
 locked; next to a locked door on its route, that the door is locked. It then chooses again, and
@@ -149,7 +152,8 @@ def _cum_of(live_hist, n_exits, n_bins):
     return _cumulated(live_hist, n_exits, n_bins)
 
 
-def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, field_row,
+def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locked, steered,
+               field_row,
                needs_choice, discovered, choice_time_s, choice_cell, lost_s, fields, row_of,
                exit_dist, capacity_ps, cum, bin_m, n_bins, sight_m, hysteresis, time_s,
                n_exits, stamp, width, clock, live_hist, live_slot):
@@ -198,14 +202,17 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
                     kn |= np.uint64(1) << np.uint64(e)
             known[i] = kn
             kl = known_locked[i]
+            real = kl & ~steered[i]  # (known to be locked, not only to be kept away from)
             tgt = target[i]
             best = -1
             best_t = np.inf
             current_t = np.inf
-            for attempt in range(3):
+            for attempt in range(4):
                 for e in range(n_exits):
                     bit = np.uint64(1) << np.uint64(e)
                     if attempt < 2 and kl & bit:
+                        continue
+                    if attempt == 2 and real & bit:
                         continue
                     if attempt == 0 and not (kn & bit):
                         continue
@@ -225,9 +232,10 @@ def _choose_py(who, n_who, n, cell, speed_ms, target, belief, known, known_locke
                 if best >= 0:
                     break
             new = tgt
-            if attempt == 2:
+            avoid = kl if attempt < 2 else real
+            if attempt == 3:
                 new = best  # nowhere else to go: wait at the nearest exit, even a locked one
-            elif new < 0 or (kl >> np.uint64(new)) & np.uint64(1) or \
+            elif new < 0 or (avoid >> np.uint64(new)) & np.uint64(1) or \
                     not np.isfinite(current_t):
                 new = best
             elif best >= 0 and best_t < (1.0 - hysteresis) * current_t:
@@ -284,7 +292,9 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     """Re-choose the exit of every moving occupant flagged in ``agents['needs_choice']``.
 
     ``agents`` holds per-occupant arrays (``cell``, ``state``, ``speed_ms``, ``target`` int16,
-    ``belief`` int32, ``known`` and ``known_locked`` uint64 exit bitmasks, ``field_row``,
+    ``belief`` int32, ``known`` and ``known_locked`` uint64 exit bitmasks (optionally
+    ``steered``, uint64: the exits among ``known_locked`` that the occupant only keeps away
+    from, told to leave by another; zeros if missing), ``field_row``,
     ``needs_choice`` and ``discovered`` bool, ``choice_time_s``, ``choice_cell``, ``lost_s``);
     ``fields`` (n_rows, n_cells) float32 in effective metres; ``row_of`` (n_beliefs, n_exits)
     int32; ``capacity_ps`` (n_exits,) float64 persons/s. ``params``: ``bin_m``, ``sight_m``,
@@ -351,18 +361,20 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
                     live_slot)
     if exit_dist is None:
         exit_dist = exit_distances(fields, row_of)
+    steered = a["steered"] if "steered" in a else np.zeros(n, dtype=np.uint64)
     choose = _choose_serial if serial else _choose
     return choose(who, n_who, order.shape[0], a["cell"], a["speed_ms"], a["target"],
-                  a["belief"], a["known"], a["known_locked"], a["field_row"], a["needs_choice"],
-                  a["discovered"], a["choice_time_s"], a["choice_cell"], a["lost_s"], fields,
-                  row_of, exit_dist, capacity_ps, cum, bin_m, n_bins, float(params["sight_m"]),
+                  a["belief"], a["known"], a["known_locked"], steered, a["field_row"],
+                  a["needs_choice"], a["discovered"], a["choice_time_s"], a["choice_cell"],
+                  a["lost_s"], fields, row_of, exit_dist, capacity_ps, cum, bin_m, n_bins,
+                  float(params["sight_m"]),
                   float(params["hysteresis"]), float(params["time_s"]), n_exits,
                   _NO_STAMP if stamp is None else stamp, int(params.get("width", 0)),
                   int(params.get("clock", 0)), live_hist, live_slot)
 
 
 @kernel
-def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_choice,
+def _discover(cell, state, target, field_row, belief_doors, known_locked, steered, needs_choice,
               discovered, informant, informant_next, fields, adj_exit_mask, exit_locked,
               adj_door_cell, door_of_cell, door_locked, occ, key, width, tell_radius,
               tell_p, events_agent, events_exit, events_door, told_count):
@@ -385,7 +397,7 @@ def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_
         found_exit = -1
         found_door = -1
         if e >= 0 and (adj_exit_mask[c] & (np.uint64(1) << np.uint64(e))) and exit_locked[e] \
-                and not (known_locked[i] & (np.uint64(1) << np.uint64(e))):
+                and not (known_locked[i] & ~steered[i] & (np.uint64(1) << np.uint64(e))):
             found_exit = e
         elif relay >= 0:
             e = relay
@@ -408,6 +420,7 @@ def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_
                 n_events += 1
         if found_exit >= 0:
             known_locked[i] |= bit
+            steered[i] &= ~bit
             needs_choice[i] = True
             discovered[i] = True
         tell_exit = found_door < 0
@@ -432,6 +445,10 @@ def _discover(cell, state, target, field_row, belief_doors, known_locked, needs_
                         discovered[k] = discovered[k] or target[k] == e
                         informant_next[k] = e
                         n_told += 1
+                    else:
+                        # Already keeping away from it (told to): now it knows why. As
+                        # before, news stops at those who already avoid the exit.
+                        steered[k] &= ~bit
                 elif n_events < events_agent.shape[0]:
                     events_agent[n_events] = k
                     events_exit[n_events] = -1
@@ -456,8 +473,9 @@ def discover_locked(agents, grid, fields, key, params, events):
     """
     a, g = agents, grid
     told = np.zeros(1, dtype=np.int64)
+    steered = a["steered"] if "steered" in a else np.zeros(a["cell"].shape[0], np.uint64)
     n_events = _discover(a["cell"], a["state"], a["target"], a["field_row"], a["belief_doors"],
-                         a["known_locked"], a["needs_choice"], a["discovered"],
+                         a["known_locked"], steered, a["needs_choice"], a["discovered"],
                          a["informant"], a["informant_next"], fields,
                          g["adj_exit_mask"], g["exit_locked"], g["adj_door_cell"],
                          g["door_of_cell"], g["door_locked"], g["occ"], np.uint64(key), g["width"],
