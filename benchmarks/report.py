@@ -65,13 +65,15 @@ def startup_times(runs: int = 9) -> dict:
 
 
 def code_version() -> str:
-    """The commit measured, with ``+changes`` if the work tree differs from it."""
+    """The commit measured, with ``+changes`` if the code or the benchmarks differ from it
+    (not the plot in docs/, which the report itself redraws)."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
     head = git("rev-parse", "--short", "HEAD")
     if head.returncode != 0:
         return "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "sim", "benchmarks",
+                "buildings", "scenarios", "pyproject.toml").stdout.strip()
     return head.stdout.strip() + ("+changes" if dirty else "")
 
 
