@@ -155,6 +155,17 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
+def chronological(timeline: list[dict]) -> list[dict]:
+    """A drill's timeline rows in the order things happened: by the time each was done (or,
+    not done, triggered), then as the script lists them; rows that never started come last,
+    in the script's order. (The script's order is kept in the run's record and summary.)"""
+    def when(k_row):
+        k, row = k_row
+        t = row["actual_s"] if row["actual_s"] is not None else row.get("triggered_s")
+        return (t is None, t if t is not None else 0.0, k)
+    return [row for _, row in sorted(enumerate(timeline), key=when)]
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
@@ -190,8 +201,8 @@ def format_summary(s: dict) -> str:
                          f"cleared {format_duration(cleared) if cleared is not None else '-'}"
                          f"  ({verdict})")
     if s.get("timeline"):
-        lines.append("  drill timeline (planned / actual):")
-        for row in s["timeline"]:
+        lines.append("  drill timeline (planned / actual), in the order things happened:")
+        for row in chronological(s["timeline"]):
             planned = "-" if row["planned_s"] is None else f"{row['planned_s']:.0f} s"
             actual = "never" if row["actual_s"] is None else f"{row['actual_s']:.0f} s"
             who = row["actor"] or "-"

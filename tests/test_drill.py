@@ -11,7 +11,7 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.model import EvacuationModel
-from sim.run import summarise
+from sim.run import chronological, format_summary, summarise
 from tests.worlds import building_doc, make_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,6 +272,25 @@ def test_brigade_arrival_is_turnout_plus_route_time():
     arrive = row(s, "arrive_brigade")
     assert arrive["planned_s"] == pytest.approx(expected, abs=0.01)
     assert "avenue > fire_lane" in arrive["trigger"]
+
+
+def test_printed_timeline_is_in_the_order_things_happened():
+    # The brigade arrives (about 286 s) before an alarm the script lists earlier (300 s).
+    sc = brigade_drill(ROADS, extra=[{"id": "late_alarm", "action": "alarm", "at_s": 300}])
+    _, s = run(sc)
+    assert [r["id"] for r in s["timeline"]] == ["call", "late_alarm", "arrive_brigade"]
+    text = format_summary(s)
+    printed = [line for line in text[text.index("drill timeline"):text.index("KPIs")]
+               .splitlines()[1:] if line.strip()]
+    assert len(printed) == 3
+    assert "call brigade" in printed[0]
+    assert "arrive main" in printed[1] and "alarm" in printed[2]
+    # Something that never happened comes last, in the script's order.
+    rows = [{"id": "a", "actual_s": None, "triggered_s": None},
+            {"id": "b", "actual_s": 50.0, "triggered_s": 10.0},
+            {"id": "c", "actual_s": None, "triggered_s": 20.0},
+            {"id": "d", "actual_s": None, "triggered_s": None}]
+    assert [r["id"] for r in chronological(rows)] == ["c", "b", "a", "d"]
 
 
 def test_blocked_fire_lane_costs_its_clearing_time_or_a_detour():
