@@ -38,6 +38,8 @@ def summarise(model: Engine, wall_s: float) -> dict:
         "scenario": sc.name,
         "title": sc.title,
         "variant": sc.variant,
+        "variant_description": sc.variant_description,
+        "variants": list(sc.variants),
         "seed": model.seed_value,
         "building": b.name,
         "occupants": model.n_occupants,
@@ -166,10 +168,22 @@ def chronological(timeline: list[dict]) -> list[dict]:
     return [row for _, row in sorted(enumerate(timeline), key=when)]
 
 
+def _variant_lines(s: dict) -> list[str]:
+    """What the run's variant is: its description, or, for the scenario as written, the
+    variants there are (the title names what the drill is about, which a variant may be)."""
+    others = [v for v in s.get("variants", ()) if v != s["variant"]]
+    if s.get("variant_description"):
+        return [f"    {s['variant_description']}"]
+    if s["variant"] == "base" and others:
+        return [f"    the scenario as written; its variants: {', '.join(others)}"]
+    return []
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
              f"  variant {s['variant']}, seed {s['seed']}, {s['occupants']} occupants",
+             *_variant_lines(s),
              f"  evacuated {s['evacuated']}, still inside {s['inside']}, casualties "
              f"{s['casualties']}",
              f"  last out: {format_duration(s['evacuation_time_s'])}"

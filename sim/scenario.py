@@ -111,6 +111,7 @@ class Scenario:
     access_nodes: tuple[tuple[str, str], ...] = ()  # (exit, road node) where responders arrive
     teaches: str = ""
     sources: tuple[str, ...] = ()
+    variant_description: str = ""  # the chosen variant's own description ("" for the base)
 
     @property
     def occupants(self) -> int:
@@ -217,8 +218,10 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     name = p.string(merged, "name", "")
     title = p.string(merged, "title", "", name)
     description = p.string(merged, "description", "", "")
+    variant_description = ""
     if variant != BASE_VARIANT and isinstance(variants_tab[variant].get("description"), str):
-        description = (description + "\nVariant: " + variants_tab[variant]["description"]).strip()
+        variant_description = variants_tab[variant]["description"].strip()
+        description = (description + "\nVariant: " + variant_description).strip()
     file_seed = p.integer(merged, "seed", where_of.get("seed", "seed"), 1, minimum=0)
     dt_s = p.number(merged, "dt_s", where_of.get("dt_s", "dt_s"), 0.15, minimum=0.01,
                     maximum=1.0)
@@ -373,7 +376,8 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
                     time_limit_s=time_limit, alarm_s=alarm_s, record_every_s=record_every,
                     params=params, groups=tuple(groups), locked=tuple(locked_raw),
                     clutter=tuple(clutter), changes=tuple(changes), drill=drill, hazard=hazard,
-                    access_nodes=access_nodes, teaches=teaches, sources=tuple(sources))
+                    access_nodes=access_nodes, teaches=teaches, sources=tuple(sources),
+                    variant_description=variant_description)
 
 
 def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None:

@@ -36,6 +36,29 @@ def test_variant_overrides_and_merges():
     assert sc.params.k_s == 5.0 and sc.params.friction == 0.5
 
 
+def test_run_summary_says_what_the_variant_is():
+    from sim.model import EvacuationModel
+    from sim.run import format_summary, summarise
+
+    variants = {"locked": {"description": "The door is locked.", "locked": ["door"]},
+                "open": {"description": "The door is open."}}
+    text = {}
+    for v in (None, "locked"):
+        sc = make_scenario(ROOM, [{"count": 2, "region": "room"}], v, variants=variants)
+        m = EvacuationModel(sc, 1, make_handles=False)
+        m.run(max_steps=2)
+        text[v] = format_summary(summarise(m, 0.0)).splitlines()
+    assert sc.variant_description == "The door is locked."
+    assert text["locked"][1].strip().startswith("variant locked,")
+    assert text["locked"][2].strip() == "The door is locked."
+    assert text[None][2].strip() == "the scenario as written; its variants: locked, open"
+    # A scenario without variants adds no line.
+    sc = make_scenario(ROOM, [{"count": 2, "region": "room"}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    m.run(max_steps=2)
+    assert format_summary(summarise(m, 0.0)).splitlines()[2].strip().startswith("evacuated")
+
+
 def test_builtin_scenario_by_name():
     assert resolve_scenario_path("hall").name == "hall.toml"
     with pytest.raises(ScenarioError, match=r"no built-in scenario of that name \(did you "
