@@ -11,7 +11,8 @@ target and its measured value.
 
 A shared machine's load moves one run's figures by tens of per cent, hence the runs and the
 medians. Every file is written atomically, run by run: an interrupted batch keeps the runs that
-finished, and ``--aggregate-only`` makes the summary, plot and table from them.
+finished, and ``--aggregate-only`` makes the summary, plot and table from them. A new batch
+starts by removing the last batch's runs.
 """
 
 from __future__ import annotations
