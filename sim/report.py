@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import json
+import math
 from pathlib import Path
 
 import matplotlib
@@ -105,12 +106,20 @@ def plot_exit_usage(ax, stats: list[dict]):
 def plot_drill_timeline(ax, timelines: dict[str, list[dict]], seed: int):
     """The drill as a Gantt chart, one run per variant (the same seed): for every action a bar
     from its trigger to when it was done, the planned time as a hollow diamond, an action that
-    never happened as a cross at its trigger."""
+    never happened as a cross at its trigger. Actions from top to bottom in the order they
+    started (the earliest of the runs; the script's order breaking ties), those that never
+    started last."""
     ids = []
+    start_of: dict[str, float] = {}
     for rows in timelines.values():
         for r in rows:
             if r["id"] not in ids:
                 ids.append(r["id"])
+            t = r.get("triggered_s")
+            t = r["actual_s"] if t is None else t
+            if t is not None:
+                start_of[r["id"]] = min(start_of.get(r["id"], math.inf), t)
+    ids.sort(key=lambda aid: start_of.get(aid, math.inf))  # (stable: ties keep the script's)
     n = len(timelines)
     h = 0.8 / n
     for k, (label, rows) in enumerate(timelines.items()):
@@ -138,7 +147,7 @@ def plot_drill_timeline(ax, timelines: dict[str, list[dict]], seed: int):
                  "planned (◇), never done (x)", fontsize=10)
     handles, labels = ax.get_legend_handles_labels()
     if labels:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper right")  # (in start order, the top right is free)
     ax.grid(axis="x", alpha=0.3)
     return ax
 

@@ -195,3 +195,24 @@ def test_animation_renders_headless(one_run, tmp_path):
         assert img.n_frames >= 3 and img.size == (1280, 720)
     mp4 = animate([str(one_run), str(one_run)], tmp_path / "a.mp4", every=60)
     assert mp4.stat().st_size > 1000
+
+
+def test_drill_timeline_plot_lists_actions_in_the_order_they_started():
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_drill_timeline
+
+    def row(aid, triggered, actual):
+        return {"id": aid, "triggered_s": triggered, "actual_s": actual, "planned_s": None}
+
+    # Script order: call, sweep, unlock, arrive (the responders' arrival is listed last).
+    open_ = [row("call", 10.0, 40.0), row("sweep", 300.0, 420.0), row("unlock", None, None),
+             row("arrive", 40.0, 290.0)]
+    locked = [row("call", 10.0, 40.0), row("sweep", 310.0, 430.0), row("unlock", 5.0, 60.0),
+              row("arrive", 40.0, 300.0), row("never", None, None)]
+    fig, ax = plt.subplots()
+    plot_drill_timeline(ax, {"open": open_, "locked": locked}, seed=1)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    plt.close(fig)
+    # 'unlock' started first in one run; 'never' never started in any, so it comes last.
+    assert labels == ["unlock", "call", "arrive", "sweep", "never"]
