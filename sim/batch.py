@@ -112,7 +112,8 @@ def run_job(job: Job) -> dict:
     out = Path(job.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     presence, peak = occupancy_maps(model)
-    out_times = np.sort(model.agents_state["out_time_s"])
+    # (Occupants only: the evacuation curves count evacuees, not the staff and responders.)
+    out_times = np.sort(model.agents_state["out_time_s"][:model.n_occupants])
     write_atomic_bytes(out / "maps.npz", lambda h: np.savez_compressed(
         h, presence_s_per_m2=presence, peak_density=peak, out_time_s=out_times))
     meta, arrays = build_record(model, summary)

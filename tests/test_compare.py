@@ -57,6 +57,12 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
             assert st[key] == (None if math.isinf(expected) else pytest.approx(expected))
         assert st["exit_usage_mean"]["rear"] == pytest.approx(
             np.mean([r["exits"]["rear"]["evacuated"] for r in runs]))
+        # The curves of people out count the occupants who got out, not the night staff or
+        # the brigade (actors) leaving.
+        for r in runs:
+            maps = np.load(out / "runs" / st["label"] / f"seed-{r['seed']}" / "maps.npz")
+            assert maps["out_time_s"].shape == (r["occupants"],)
+            assert int(np.isfinite(maps["out_time_s"]).sum()) == r["evacuated"]
         if st["median_s"] is not None:
             assert f"({st['median_s']:.0f} s)" in html
     rear_locked = next(s for s in doc["variants"] if s["label"] == "rear_locked")
