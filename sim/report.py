@@ -46,9 +46,10 @@ def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
         ax.fill_between(grid, np.percentile(curves, 5, axis=0), np.percentile(curves, 95, axis=0),
                         color=c, alpha=0.18, linewidth=0)
         ax.plot(grid, np.median(curves, axis=0), color=c, linewidth=2,
-                label=f"{st['label']} (median of {st['runs']} runs)")
+                label=f"{st['label']} " + (f"(median of {st['runs']} runs)" if st["runs"] > 1
+                                           else "(1 run)"))
     ax.axhline(stats[0]["occupants"], color="#999999", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("time since the alarm (s)")
+    ax.set_xlabel("time from the start of the run (s)")  # (a drill's alarm may come later)
     ax.set_ylabel("people out of the building")
     ax.set_title("People out over time (band: 5-95 % of runs)")
     ax.legend(loc="lower right", fontsize=8)
@@ -69,7 +70,8 @@ def plot_times(ax, stats: list[dict]):
         if st["p95_s"] is not None:
             ax.hlines(st["p95_s"], k - 0.3, k + 0.3, color=c, linewidth=1, linestyle="--")
         if st["runs_not_everyone_out"]:
-            ax.text(k, top * 1.04, f"{st['runs_not_everyone_out']} runs:\nnot all out",
+            n_not = st["runs_not_everyone_out"]
+            ax.text(k, top * 1.04, f"{n_not} run{'s' if n_not != 1 else ''}:\nnot all out",
                     ha="center", va="bottom", fontsize=8, color=c)
         if st.get("lower_bound_s_median") is not None:
             ax.scatter([k + 0.38], [st["lower_bound_s_median"]], marker="<", color="#444444",
