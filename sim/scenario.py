@@ -397,8 +397,10 @@ def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None
             candidates.append(builtin)
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
+        names = sorted(builtin_names("building"))
+        hint = did_you_mean(ref, names) or (f": {', '.join(names)}" if names else "")
         p.add("building", f"'{ref}' not found (looked in {', '.join(str(c) for c in candidates)}"
-              f" and the built-in buildings{did_you_mean(ref, builtin_names('building'))})")
+              f" and the built-in buildings{hint})")
         return None
     try:
         return load_building(found)

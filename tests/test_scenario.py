@@ -131,8 +131,16 @@ def test_building_errors_surface_in_the_scenario(tmp_path):
     (tmp_path / "s2.toml").write_text('schema = "drillsim.scenario/1"\nname = "s"\n'
                                       'building = "nowhere"\n'
                                       'occupants = [{count = 1, region = "x"}]\n')
-    with pytest.raises(ScenarioError, match="building: 'nowhere' not found"):
+    with pytest.raises(ScenarioError, match="building: 'nowhere' not found") as info:
         load_scenario(tmp_path / "s2.toml")
+    # Nothing close: the built-in buildings are listed; something close: the closest named.
+    assert "the built-in buildings: bathhouse, " in str(info.value)
+    assert "rimea9_hall" in str(info.value)
+    (tmp_path / "s3.toml").write_text('schema = "drillsim.scenario/1"\nname = "s"\n'
+                                      'building = "rimea9_hal"\n'
+                                      'occupants = [{count = 1, region = "x"}]\n')
+    with pytest.raises(ScenarioError, match=r"\(did you mean 'rimea9_hall'\?\)"):
+        load_scenario(tmp_path / "s3.toml")
 
 
 def test_bare_building_names_never_resolve_to_the_scenario_itself(tmp_path):
