@@ -209,10 +209,14 @@ def format_summary(s: dict) -> str:
                 if r.get("untenable_s") is not None]
         for name, r in late:
             cleared = r["cleared_s"]
+            untenable = f"    {name:<20} untenable at {format_duration(r['untenable_s'])}, "
+            if cleared == 0.0:  # (nobody was ever there: see _regions)
+                lines.append(untenable + "nobody there")
+                continue
             verdict = "still occupied" if cleared is None else (
                 "cleared first" if cleared <= r["untenable_s"] else "cleared too late")
-            lines.append(f"    {name:<20} untenable at {format_duration(r['untenable_s'])}, "
-                         f"cleared {format_duration(cleared) if cleared is not None else '-'}"
+            lines.append(untenable + "cleared "
+                         f"{format_duration(cleared) if cleared is not None else '-'}"
                          f"  ({verdict})")
     if s.get("timeline"):
         lines.append("  drill timeline (planned / actual), in the order things happened:")

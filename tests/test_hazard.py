@@ -15,7 +15,7 @@ from sim.hazardrun import FireState
 from sim.kernels import smoke as K
 from sim.kernels.movement import CASUALTY
 from sim.model import EvacuationModel
-from sim.run import summarise
+from sim.run import format_summary, summarise
 from tests.worlds import building_doc, make_scenario
 
 # Two rooms joined by a named door D; the exit X is in the far room, so smoke must pass the
@@ -228,6 +228,10 @@ def test_summary_reports_exposure_and_regions():
                                                                   abs=1.0)
     assert s["regions"]["fire_room"]["untenable_s"] is not None
     assert s["regions"]["fire_room"]["cleared_s"] == 0.0  # nobody was ever there
+    printed = {line.split()[0]: line for line in format_summary(s).splitlines()
+               if "untenable at" in line}
+    assert printed["fire_room"].endswith("nobody there")
+    assert "cleared 1 min" in printed["far_room"]  # (untenable at 50 s, left after it)
     # The run ends when everyone is out; the fire has grown as 0.0469 t² until then.
     assert s["peak_hrr_kw"] == pytest.approx(min(500.0, 0.0469 * s["simulated_s"] ** 2),
                                              rel=0.02)
