@@ -30,7 +30,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import kernel, serial_and_parallel
+from .jit import kernel, serial_and_parallel, start_threads
 from .movement import MOVING, mark_around, move_in_histogram, queue_slot
 from .streams import ROW_TELL, uniform
 
@@ -315,6 +315,7 @@ def choose_exits(agents, fields, row_of, capacity_ps, params, order=None, exit_d
     row, or the fields or ``max_distance_m`` change. Returns the number of occupants whose
     exit changed.
     """
+    start_threads()  # (the kernels call get_thread_id())
     a = agents
     n_exits = row_of.shape[1]
     if capacity_ps.shape != (n_exits,):  # (and positive: checked in the kernel)

@@ -27,7 +27,7 @@ import math
 import numba
 import numpy as np
 
-from .jit import kernel, serial_and_parallel
+from .jit import kernel, serial_and_parallel, start_threads
 from numba import prange
 
 INF = np.float32(np.inf)
@@ -266,8 +266,7 @@ def compute_static_fields(walkable, speed_factor, source_sets, width, cell_m, li
     src_ptr = np.zeros(k + 1, dtype=np.int64)
     src_ptr[1:] = np.cumsum([s.size for s in source_sets])
     src_cells = np.concatenate(source_sets) if k else np.zeros(0, dtype=np.int32)
-    # get_num_threads() first: it starts the threading layer, without which get_thread_id()
-    # in code loaded from the cache crashes (see ``movement.make_scratch``).
+    start_threads()  # (the kernels call get_thread_id())
     threads = numba.get_num_threads()
     parallel = k > 1 and threads > 1
     rows = numba.config.NUMBA_NUM_THREADS if parallel else 1

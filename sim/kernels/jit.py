@@ -31,6 +31,22 @@ def inlined_kernel(func):
     return numba.njit(inline="always", **JIT_OPTIONS)(func)
 
 
+_threads_started = False
+
+
+def start_threads() -> None:
+    """Start Numba's threading layer, once a process, before any kernel that calls
+    ``numba.get_thread_id()`` runs: in a serial kernel loaded from the on-disk cache, that
+    call crashes the process (a segmentation fault) while the layer has not been started.
+    A kernel compiled in the process starts it while compiling, so the crash shows only
+    with a warm cache, for a caller whose first kernel is such a one (a single test, a
+    script). Every public function that runs such kernels calls this first."""
+    global _threads_started
+    if not _threads_started:
+        numba.get_num_threads()  # (starts the layer: about 4 ms, once)
+        _threads_started = True
+
+
 def parallel_kernel(func):
     """Compile ``func`` with ``parallel=True``: only for loops whose iterations are independent.
 

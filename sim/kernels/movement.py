@@ -38,7 +38,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .jit import inlined_kernel, kernel, serial_and_parallel
+from .jit import inlined_kernel, kernel, serial_and_parallel, start_threads
 from .streams import ROW_CHOICE, ROW_CONFLICT, ROW_FRICTION, uniform
 
 WAITING = np.uint8(0)
@@ -627,6 +627,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
     counted in it (by ``agents['target']`` and the field, on the occupant's row, at the cell
     it enters: noted by the choice of cell in ``desired_d`` and ``blocked_d``).
     """
+    start_threads()  # (the kernels call get_thread_id(); scratch may come from elsewhere)
     a, g, p, s = agents, grid, params, scratch
     key = np.uint64(key)
     n = a["cell"].shape[0]
@@ -739,9 +740,7 @@ def _thread_rows(threads, dtype):
 
 def make_scratch(n_occupants, n_cells):
     """Preallocated work arrays for :func:`step_movement`."""
-    # get_num_threads() starts Numba's threading layer: the kernels call get_thread_id(),
-    # which, in code loaded from the cache before any parallel kernel ran, would crash.
-    numba.get_num_threads()
+    start_threads()  # (the kernels call get_thread_id())
     threads = numba.config.NUMBA_NUM_THREADS
     return {
         # 32-bit where that is exact (cells and occupants fit, the keys are float32 draws):
