@@ -19,6 +19,17 @@ DEMO_VARIANTS = ("all_open", "two_locked")
 DEMO_SEEDS = 10
 
 
+def _seed(text: str) -> int:
+    """A seed given on the command line: a whole number >= 0 (as in a scenario file)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="drillsim",
@@ -29,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     run.add_argument("scenario", help="scenario file, or the name of a built-in scenario")
     run.add_argument("--variant", default=None, help="variant to run (default: base)")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
+    run.add_argument("--seed", type=_seed, default=None,
+                     help="random seed, a whole number >= 0 (default: the file's)")
     run.add_argument("--out", default=None,
                      help="output folder (default: runs/SCENARIO-VARIANT-seedN)")
     run.add_argument("--json", action="store_true", help="print the summary JSON alone")
@@ -106,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
                                        "open and with two locked, side by side")
     demo.set_defaults(func=cmd_demo)
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--seed", type=_seed, default=1)
     demo.add_argument("--no-replay", action="store_true",
                       help="do not open the side-by-side replay at the end")
     return p

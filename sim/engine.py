@@ -62,6 +62,8 @@ class Engine:
     def __init__(self, scenario: Scenario, seed: int | None = None, *,
                  record_every_s: float | None = None):
         seed = scenario.seed if seed is None else int(seed)
+        if seed < 0:
+            raise ValueError(f"the seed must be a whole number >= 0, got {seed}")
         self._seed_random(seed)
         self.scenario = scenario
         self.seed_value = seed

@@ -108,6 +108,8 @@ class EvacuationModel(Engine, mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None, *,
                  record_every_s: float | None = None, make_handles: bool = True):
         seed = scenario.seed if seed is None else int(seed)
+        if seed < 0:  # (checked before Mesa seeds its generators, as the engine checks it)
+            raise ValueError(f"the seed must be a whole number >= 0, got {seed}")
         mesa.Model.__init__(self, seed=seed)
         Engine.__init__(self, scenario, seed, record_every_s=record_every_s)
         self.handles = [Occupant(self, i) for i in range(self.n_occupants)] \

@@ -70,6 +70,17 @@ def test_bad_input_exits_2_without_traceback(tmp_path):
     assert "map line 1, column 2: unknown symbol '?'" in r.stderr
 
 
+@pytest.mark.parametrize("command", [["run", "hall"], ["demo", "--no-replay"]])
+@pytest.mark.parametrize("seed,said", [("-1", "got -1"), ("1.5", "got '1.5'")])
+def test_a_seed_that_is_not_a_whole_number_from_0_is_refused(capsys, command, seed, said):
+    with pytest.raises(SystemExit) as e:  # (argparse's exit: before anything runs)
+        main([*command, "--seed", seed])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --seed: expected a whole number >= 0, {said}" in err
+    assert "Traceback" not in err
+
+
 def test_demo_prints_both_runs_and_the_difference(tmp_path):
     r = drillsim("demo", "--out", str(tmp_path / "demo"), "--no-replay", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

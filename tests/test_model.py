@@ -95,6 +95,16 @@ def test_same_seed_gives_identical_runs_and_other_seeds_differ():
     assert not np.array_equal(a["cell"], c["cell"])
 
 
+def test_a_negative_seed_is_refused_by_the_model_and_the_engine():
+    from sim.engine import Engine
+
+    sc = load_scenario(ROOT / "scenarios" / "hall.toml")
+    for make in (EvacuationModel, Engine):
+        with pytest.raises(ValueError, match="seed must be a whole number >= 0, got -1"):
+            make(sc, -1)
+    assert EvacuationModel(sc, 0).seed_value == 0  # (0 is a seed like any other)
+
+
 def one_walker(rows, start_rect, speed=1.33, exits=None):
     doc = building_doc(rows, exits or {"east": "X"},
                        regions={"start": {"rect_m": start_rect, "floor": "ground"}})
