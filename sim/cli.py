@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,47 @@ from .errors import DrillsimError, InputError
 DEMO_SCENARIO = "hall"
 DEMO_VARIANTS = ("all_open", "two_locked")
 DEMO_SEEDS = 10
+
+
+def _positive_seconds(text: str) -> float:
+    """A time on the command line: seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text}")
+    return value
+
+
+def output_folder(path: str | Path, option: str, given: str | Path | None = None) -> Path:
+    """The folder ``path`` for the output given as ``option`` (``given``: the value given,
+    if the output is a file in that folder), checked before any work starts: an error that
+    says why if it could not be made or written to (a file of that name, a file on the way
+    to it, no permission). Nothing is made here: the writers make it."""
+    folder = Path(path)
+    there = folder.absolute()
+    while not there.exists():
+        there = there.parent
+    if given is None and there == folder.absolute() and not there.is_dir():
+        raise DrillsimError(f"{option} {folder}: this is a file; expected a folder "
+                            "(existing or to be made)")
+    shown = folder if given is None else given
+    if not there.is_dir():
+        raise DrillsimError(f"{option} {shown}: {there} is a file, so nothing can be written "
+                            "in it")
+    if not os.access(there, os.W_OK | os.X_OK):
+        raise DrillsimError(f"{option} {shown}: no permission to write in {there}")
+    return folder
+
+
+def output_file(path: str | Path, option: str) -> Path:
+    """The file ``path`` given as ``option``, checked as :func:`output_folder` checks its
+    folder; a folder of that name is an error too."""
+    if Path(path).is_dir():
+        raise DrillsimError(f"{option} {path}: this is a folder; expected a file name")
+    output_folder(Path(path).parent, option, given=path)
+    return Path(path)
 
 
 def _seed(text: str) -> int:
@@ -45,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None,
                      help="output folder (default: runs/SCENARIO-VARIANT-seedN)")
     run.add_argument("--json", action="store_true", help="print the summary JSON alone")
-    run.add_argument("--frame-every", type=float, default=None, metavar="S",
+    run.add_argument("--frame-every", type=_positive_seconds, default=None, metavar="S",
                      help="seconds between recorded frames (default: the scenario's, 1 s)")
     run.add_argument("--no-record", action="store_true", help="write the summary only")
 
@@ -143,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("drillsim: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # A file the system refused (full disk, no permission, a folder where a file goes):
+        # the user's to fix, so a message, not a traceback.
+        print(f"drillsim: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_run(args) -> int:
@@ -153,6 +202,7 @@ def cmd_run(args) -> int:
     scenario = load_scenario(path, args.variant, args.seed)
     out = Path(args.out) if args.out else \
         Path("runs") / f"{scenario.name}-{scenario.variant}-seed{scenario.seed}"
+    output_folder(out, "--out" if args.out else "the output folder")
     summary = run_scenario(scenario, out_dir=out, record=not args.no_record,
                            record_every_s=args.frame_every)
     if args.json:
@@ -231,6 +281,7 @@ def cmd_study(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise DrillsimError(f"--workers takes a whole number >= 1, got {args.workers}")
     path = resolve_scenario_path(args.scenario)
+    output_folder(args.out, "--out")
     if args.command == "compare":
         variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
         result = compare(path, variants, args.seeds, args.workers, args.out)
@@ -296,7 +347,7 @@ def cmd_bench(args) -> int:
 def cmd_verify(args) -> int:
     from .verification.report import verify
 
-    path, outcomes = verify(args.out, include_slow=not args.fast)
+    path, outcomes = verify(output_folder(args.out, "--out"), include_slow=not args.fast)
     failing = [o.id for o in outcomes if o.status == "fail"]
     print(f"written: {path}")
     if failing:
@@ -311,6 +362,7 @@ def cmd_animate(args) -> int:
         raise DrillsimError(f"animate takes one or two runs, got {len(args.runs)}")
     if args.fps < 1 or (args.every is not None and args.every < 1):
         raise DrillsimError("--fps and --every take whole numbers >= 1")
+    output_file(args.out, "--out")
     path = animate(args.runs, args.out, args.fps, args.every)
     print(f"written: {path}")
     return 0
@@ -319,6 +371,10 @@ def cmd_animate(args) -> int:
 def cmd_export(args) -> int:
     from .export import export_csv, export_pedpy
 
+    if args.format == "csv":
+        output_folder(args.out, "--out")
+    else:
+        output_file(args.out, "--out")
     if args.format == "csv":
         paths = export_csv(args.run, args.out)
     else:
@@ -332,6 +388,8 @@ def cmd_replay(args) -> int:
         raise DrillsimError(f"replay takes one or two runs, got {len(args.runs)}")
     if args.every < 1:
         raise DrillsimError(f"--every takes a whole number >= 1, got {args.every}")
+    if args.frames is not None:
+        output_folder(args.frames, "--frames")
     from trainer.app import main as replay_main
 
     return replay_main(args.runs, args.frames, args.every)
@@ -342,6 +400,7 @@ def cmd_demo(args) -> int:
     from .scenario import load_scenario, resolve_scenario_path
 
     path = resolve_scenario_path(DEMO_SCENARIO)
+    output_folder(args.out, "--out")
     summaries = []
     for variant in DEMO_VARIANTS:
         sc = load_scenario(path, variant, args.seed)

@@ -64,6 +64,8 @@ class Engine:
         seed = scenario.seed if seed is None else int(seed)
         if seed < 0:
             raise ValueError(f"the seed must be a whole number >= 0, got {seed}")
+        if record_every_s is not None and not 0 < record_every_s < math.inf:
+            raise ValueError(f"record_every_s must be seconds > 0, got {record_every_s}")
         self._seed_random(seed)
         self.scenario = scenario
         self.seed_value = seed
@@ -186,7 +188,7 @@ class Engine:
         self._first_found: set[tuple[str, int]] = set()
 
         self.record_every_steps = max(1, round((record_every_s or scenario.record_every_s)
-                                               / self.dt_s))
+                                               / self.dt_s))  # (below a step: every step)
         self.frames: list[Frame] = []
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)

@@ -81,6 +81,55 @@ def test_a_seed_that_is_not_a_whole_number_from_0_is_refused(capsys, command, se
     assert "Traceback" not in err
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    record = tmp_path / "run"
+    assert main(["run", "hall", "--out", str(record)]) == 0
+    capsys.readouterr()
+    cases = [
+        (["run", "hall", "--out", str(a_file)], f"--out {a_file}: this is a file"),
+        (["run", "hall", "--out", str(a_file / "sub")],
+         f"--out {a_file / 'sub'}: {a_file} is a file, so nothing can be written in it"),
+        (["compare", "hall", "--seeds", "1", "--out", str(a_file)], "this is a file"),
+        (["criticality", "hall", "--seeds", "1", "--out", str(a_file)], "this is a file"),
+        (["demo", "--no-replay", "--out", str(a_file)], "this is a file"),
+        (["verify", "--fast", "--out", str(a_file)], "this is a file"),
+        (["replay", str(record), "--frames", str(a_file)], f"--frames {a_file}: this is a"),
+        (["export", str(record), "--format", "csv", "--out", str(a_file)], "this is a file"),
+        (["export", str(record), "--format", "pedpy", "--out", str(record)],
+         f"--out {record}: this is a folder; expected a file name"),
+        (["animate", str(record), "--out", str(a_file / "a.gif")],
+         f"--out {a_file / 'a.gif'}: {a_file} is a file"),
+    ]
+    for args, said in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("drillsim: error: ") and said in err, (args, err)
+    assert a_file.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "run"]  # nothing made
+
+
+def test_a_file_the_system_refuses_is_an_error_message_not_a_traceback(monkeypatch, capsys):
+    import sim.run
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/somewhere/summary.json")
+
+    monkeypatch.setattr(sim.run, "run_scenario", refused)
+    assert main(["run", "hall", "--no-record"]) == 2
+    assert capsys.readouterr().err == \
+        "drillsim: error: /somewhere/summary.json: Permission denied\n"
+
+
+@pytest.mark.parametrize("every", ["0", "-2", "x", "inf"])
+def test_frame_every_takes_seconds_above_0(capsys, every):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "hall", "--frame-every", every])
+    assert e.value.code == 2
+    assert "argument --frame-every: expected seconds > 0" in capsys.readouterr().err
+
+
 def test_demo_prints_both_runs_and_the_difference(tmp_path):
     r = drillsim("demo", "--out", str(tmp_path / "demo"), "--no-replay", cwd=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -103,6 +103,9 @@ def test_a_negative_seed_is_refused_by_the_model_and_the_engine():
         with pytest.raises(ValueError, match="seed must be a whole number >= 0, got -1"):
             make(sc, -1)
     assert EvacuationModel(sc, 0).seed_value == 0  # (0 is a seed like any other)
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="record_every_s must be seconds > 0"):
+            Engine(sc, 0, record_every_s=bad)
 
 
 def one_walker(rows, start_rect, speed=1.33, exits=None):
