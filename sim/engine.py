@@ -191,6 +191,7 @@ class Engine:
                                                / self.dt_s))  # (below a step: every step)
         self.frames: list[Frame] = []
         self._census_at: tuple[int, int, int] = (-1, 0, 0)  # (step, inside, evacuated)
+        self._all_out_s: float | None = None  # when the last occupant got out
         self._exits_at: tuple[int, tuple[int, ...]] = (-1, ())  # (step, out by each exit)
         self._exit_totals = np.zeros(len(self.building.exits), dtype=np.int64)
         self._by_exits_at = (-1, 0)  # (step, out by any exit: the sum of _exit_totals)
@@ -656,13 +657,21 @@ class Engine:
         # the run goes on until it is done.
         drill_busy = remaining == 0 and self.drill is not None and self.drill.busy()
         self.occupant_steps += remaining
+        if remaining == 0 and self._all_out_s is None:
+            # Logged when it happens (the last occupant's out-time), also when the drill goes
+            # on after it.
+            self._all_out_s = self.time_s
+            self._log(self.time_s, "all_out", inside=0,
+                      casualties=int(self.n_occupants - evacuated))  # (who cannot leave)
         if (remaining == 0 and not drill_busy) or \
                 self.time_s >= self.scenario.time_limit_s - 1e-9:
             self.running = False
             if self.frames[-1].time_s != self.time_s:
                 self._record_frame()
-            self._log(self.time_s, "all_out" if remaining == 0 else "time_limit",
-                      inside=int(remaining))
+            if remaining:
+                self._log(self.time_s, "time_limit", inside=int(remaining))
+            elif self._all_out_s < self.time_s:
+                self._log(self.time_s, "drill_done")  # (the run went on for the drill)
 
     def _settle_after_now(self) -> int:
         """``settle_after`` for this step's movement (see :func:`step_movement`): the last

@@ -274,6 +274,23 @@ def test_brigade_arrival_is_turnout_plus_route_time():
     assert "avenue > fire_lane" in arrive["trigger"]
 
 
+def test_everyone_out_is_logged_when_it_happens_though_the_drill_goes_on():
+    t, s = on_scene(brigade_drill(ROADS))  # (the three are out long before the brigade)
+    kinds = [e["kind"] for e in s["events"]]
+    assert kinds.count("all_out") == 1 and "time_limit" not in kinds
+    all_out = s["events"][kinds.index("all_out")]
+    assert all_out["time_s"] == pytest.approx(s["last_out_s"]) and all_out["casualties"] == 0
+    assert s["last_out_s"] < t - 60
+    assert s["events"][-1] == {"time_s": pytest.approx(s["simulated_s"]), "kind": "drill_done"}
+    times = [e["time_s"] for e in s["events"]]
+    assert times == sorted(times)
+    # With no drill to wait for, the run ends as the last one is out: nothing after it.
+    _, plain = run(drill())
+    assert plain["events"][-1]["kind"] == "all_out"
+    assert plain["events"][-1]["time_s"] == pytest.approx(plain["last_out_s"])
+    assert plain["last_out_s"] == pytest.approx(plain["simulated_s"])
+
+
 def test_printed_timeline_is_in_the_order_things_happened():
     # The brigade arrives (about 286 s) before an alarm the script lists earlier (300 s).
     sc = brigade_drill(ROADS, extra=[{"id": "late_alarm", "action": "alarm", "at_s": 300}])

@@ -288,3 +288,25 @@ def test_trainer_draws_actors_and_the_smoke_veil(drill_record):
     colour = np.array(draw.ACTOR_COLOUR)
     assert np.any(np.all(smoky[region] == colour, axis=2))
     app.close()
+
+
+def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(drill_record,
+                                                                           records):
+    # In the restaurant drill everyone is out long before the brigade arrives; the run goes
+    # on until it does.
+    import json
+
+    rep = load_replay(drill_record)
+    summary = json.loads((Path(drill_record).parent / "summary.json").read_text())
+    assert rep.all_out_s == pytest.approx(summary["last_out_s"])
+    assert rep.all_out_s < rep.duration_s - 60
+    assert draw.finished_text(rep) == (f"everyone out at {draw.format_clock(rep.all_out_s)}; "
+                                       f"run ended at {draw.format_clock(rep.duration_s)}")
+    said = [draw.describe_event(ev) for ev in rep.meta["events"]]
+    assert said[-1] == "drill over: the run ends" and "everyone is out" in said
+    # Without a drill the run ends when everyone is out.
+    hall = load_replay(records["all_open"])
+    assert hall.all_out_s == hall.duration_s
+    assert draw.finished_text(hall) == f"everyone out at {draw.format_clock(hall.duration_s)}"
+    lost = {"kind": "all_out", "time_s": 1.0, "inside": 0, "casualties": 2}
+    assert draw.describe_event(lost) == "all out but 2 overcome by smoke"

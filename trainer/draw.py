@@ -362,9 +362,12 @@ def describe_event(ev: dict) -> str:
     if kind in EVENT_TEXT:
         return EVENT_TEXT[kind].format_map(_Blank(ev))
     if kind == "all_out":
-        return "everyone is out"
+        lost = ev.get("casualties", 0)
+        return "everyone is out" if not lost else f"all out but {lost} overcome by smoke"
     if kind == "time_limit":
         return f"time limit: {ev.get('inside', '?')} still inside"
+    if kind == "drill_done":
+        return "drill over: the run ends"
     return kind.replace("_", " ")
 
 
@@ -431,14 +434,26 @@ def draw_banner(surface: pygame.Surface, font, message: str) -> None:
         draw_text(surface, font, line[:160], (12, 6 + 22 * k))
 
 
+def finished_text(replay: Replay) -> str:
+    """What the pane says once its run has ended."""
+    c = replay.counts_at(replay.n_frames - 1)
+    end = format_clock(replay.duration_s)
+    if c["inside"]:
+        return f"run ended at {end}: {c['inside']} still inside"
+    out_s = replay.all_out_s
+    text = ("everyone out" if not c["casualties"] else
+            f"all out but {c['casualties']} overcome") + f" at {format_clock(out_s)}"
+    if out_s < replay.duration_s - 1e-6:  # (a drill went on after it)
+        text += f"; run ended at {end}"
+    return text
+
+
 def draw_finished(surface: pygame.Surface, font, replay: Replay, time_s: float,
                   view: View) -> None:
     """Say so in the pane once its run has ended."""
     if time_s < replay.duration_s - 1e-9:
         return
-    c = replay.counts_at(replay.n_frames - 1)
-    text = (f"everyone out at {format_clock(replay.duration_s)}" if c["inside"] == 0 else
-            f"run ended at {format_clock(replay.duration_s)}: {c['inside']} still inside")
+    text = finished_text(replay)
     img = font.render(text, True, TEXT)
     left, top, w, h = view.rect
     box = img.get_rect(midtop=(left + w // 2, top + 8)).inflate(16, 8)

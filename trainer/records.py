@@ -87,6 +87,15 @@ class Replay:
         return float(self.time_s[-1]) if len(self.time_s) else 0.0
 
     @property
+    def all_out_s(self) -> float:
+        """When the last occupant who could leave was out: the run's "all_out" event (in
+        records before that event was logged as it happened, the run's end)."""
+        for ev in self.meta.get("events", []):
+            if ev["kind"] == "all_out":
+                return float(ev["time_s"])
+        return self.duration_s
+
+    @property
     def floors(self) -> list[dict]:
         return self.meta["building"]["floors"]
 
