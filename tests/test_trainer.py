@@ -310,3 +310,34 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
     assert draw.finished_text(hall) == f"everyone out at {draw.format_clock(hall.duration_s)}"
     lost = {"kind": "all_out", "time_s": 1.0, "inside": 0, "casualties": 2}
     assert draw.describe_event(lost) == "all out but 2 overcome by smoke"
+
+
+def test_events_of_two_runs_are_told_apart_by_variant_scenario_or_seed(records,
+                                                                       drill_record):
+    hall = [load_replay(records[v]) for v in ("all_open", "two_locked")]
+    assert draw.run_names(hall) == ["all_open", "two_locked"]
+    restaurant = load_replay(drill_record)
+    restaurant.meta["variant"] = "all_open"  # (the same variant in two scenarios)
+    assert draw.run_names([hall[0], restaurant]) == ["hall", "restaurant"]
+    again = load_replay(records["all_open"])
+    again.meta["seed"] = 7  # (the same variant of one scenario, another seed)
+    assert draw.run_names([hall[0], again]) == ["all_open seed 2", "all_open seed 7"]
+    assert draw.run_names([hall[0], hall[0]]) == ["all_open (1)", "all_open (2)"]
+    tags = {who for _, who, _ in draw.merged_events([hall[0], again])}
+    assert tags == {"[all_open seed 2] ", "[all_open seed 7] "}
+    assert {who for _, who, _ in draw.merged_events([hall[0]])} == {""}
+
+
+def test_long_texts_are_cut_to_fit_with_dots():
+    from trainer.app import _fonts
+
+    pygame.init()
+    face = _fonts(pygame)["bold"]
+    text = "base: all exits open  —  Karaoke venue: private rooms off dim, winding corridors"
+    assert face.fit(text, 10_000) == text
+    for width in (120, 250, 400):
+        cut = face.fit(text, width)
+        assert cut.endswith("...") and face.width_of(cut) <= width
+        assert text.startswith(cut[:-3])
+        assert face.render(cut, True, (0, 0, 0)).get_width() == face.width_of(cut)
+    assert face.fit(text, 3) == ""

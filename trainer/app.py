@@ -37,7 +37,8 @@ class Typeface:
             return self.cjk
         return self.latin
 
-    def render(self, text: str, antialias: bool, colour):
+    def _runs(self, text: str) -> list[tuple[object, str]]:
+        """``text`` cut into runs of one font each."""
         runs: list[tuple[object, str]] = []
         for ch in text:
             font = self._font_for(ch)
@@ -45,6 +46,10 @@ class Typeface:
                 runs[-1] = (font, runs[-1][1] + ch)
             else:
                 runs.append((font, ch))
+        return runs
+
+    def render(self, text: str, antialias: bool, colour):
+        runs = self._runs(text)
         if len(runs) <= 1:
             return (runs[0][0] if runs else self.latin).render(text, antialias, colour)
         images = [font.render(part, antialias, colour) for font, part in runs]
@@ -58,6 +63,28 @@ class Typeface:
 
     def get_height(self) -> int:
         return self.latin.get_height()
+
+    def width_of(self, text: str) -> int:
+        """The width ``render`` gives ``text``, in pixels (without drawing it)."""
+        return sum(font.size(part)[0] for font, part in self._runs(text))
+
+    def fit(self, text: str, width: int) -> str:
+        """``text``, or as much of it as fits in ``width`` pixels followed by "...", cut at a
+        space where there is one in the last third."""
+        if self.width_of(text) <= width:
+            return text
+        lo, hi = 0, len(text)
+        while lo < hi:  # the longest head that fits with the dots
+            mid = (lo + hi + 1) // 2
+            if self.width_of(text[:mid].rstrip() + "...") <= width:
+                lo = mid
+            else:
+                hi = mid - 1
+        head = text[:lo]
+        space = head.rfind(" ")
+        if space > 2 * len(head) // 3:
+            head = head[:space]
+        return head.rstrip(" —-:,") + "..." if head.strip() else ""
 
 
 def is_cjk(ch: str) -> bool:
@@ -284,7 +311,8 @@ class TrainerApp:
             head = f"{rep.meta.get('variant', '')}: " + (
                 f"{', '.join(locked)} locked" if locked else "all exits open")
             title = display_title(rep.meta.get("title", ""), self.fonts["has_cjk"])
-            d.draw_text(self.screen, self.fonts["bold"], f"{head}  —  {title}"[:w // 8],
+            d.draw_text(self.screen, self.fonts["bold"],
+                        self.fonts["bold"].fit(f"{head}  —  {title}", w - 16),
                         (left + 8, head_top + 3))
         d.draw_panel(self.screen, self.fonts, self.replays, frames, t, self.playback.speed,
                      self.playback.paused, self.floor, self.panel_rect, self.layers)

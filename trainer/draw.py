@@ -310,16 +310,30 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     for t_ev, who, text in shown[start:start + room]:
         happened = t_ev <= time_s
         line = f"{format_clock(t_ev)}  {who}{text}"
-        y += draw_text(surface, small, line[:48], (x, y), TEXT if happened else DIM)
+        y += draw_text(surface, small, small.fit(line, w - 24), (x, y), TEXT if happened else DIM)
     draw_text(surface, small, "H: help", (x, top + h - 22), DIM)
+
+
+def run_names(replays: list[Replay]) -> list[str]:
+    """A short name for each run that tells them apart: the variant; where the variants are
+    the same, the scenario; where that is the same too, the variant and the seed."""
+    def names_by(*keys):
+        return [" seed ".join(str(r.meta.get(k, "?")) for k in keys) for r in replays]
+
+    for keys in (("variant",), ("scenario",), ("variant", "seed")):
+        names = names_by(*keys)
+        if len(set(names)) == len(names):
+            return names
+    return [f"{n} ({k + 1})" for k, n in enumerate(names_by("variant"))]  # (a run twice)
 
 
 def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
     """(time, which run, text) of every run's events in time order; the run is named only
     when there are several."""
     out = []
-    for rep in replays:
-        who = f"[{rep.meta.get('variant', '?')}] " if len(replays) > 1 else ""
+    names = run_names(replays)
+    for rep, name in zip(replays, names):
+        who = f"[{name}] " if len(replays) > 1 else ""
         for ev in rep.meta.get("events", []):
             if ev["kind"] != "start":
                 out.append((float(ev["time_s"]), who, describe_event(ev)))
