@@ -14,6 +14,55 @@ from .record import write_atomic_bytes
 MAX_FRAMES = 300
 
 
+def write_gif(out: Path, frames: list[np.ndarray], fixed: list[tuple[int, int, int]],
+              fps: int) -> None:
+    """Write the RGB ``frames`` to the GIF ``out`` atomically, on one palette
+    (:func:`gif_frames`)."""
+    images = gif_frames(frames, fixed)
+
+    def write(handle):
+        # (optimize: with the one palette, each frame after the first is stored as what
+        # changed, decoding to the same pixels: a fourth of the size.)
+        images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
+                       duration=round(1000 / fps), loop=0, optimize=True)
+
+    write_atomic_bytes(out, write)
+
+
+def gif_frames(frames: list[np.ndarray], fixed: list[tuple[int, int, int]]):
+    """The RGB ``frames`` as palette images for a GIF, all on one palette of 256 colours:
+    the ``fixed`` colours exactly, then those a median cut finds in a sample of the frames
+    (smoke, text edges). With a palette made for each frame from its pixels alone, small
+    areas of one colour (the legend's swatches, a few occupants) were merged into their
+    neighbours: staff drawn in the colour of moving occupants, clutter in the actors'."""
+    from PIL import Image
+
+    fixed = fixed[:255]
+    sample = np.concatenate(frames[::max(1, len(frames) // 8)], axis=0)
+    rest = Image.fromarray(sample).quantize(colors=256 - len(fixed),
+                                            method=Image.Quantize.MEDIANCUT)
+    colours = [v for c in fixed for v in c] + rest.getpalette()[:3 * (256 - len(fixed))]
+    colours += [0] * (768 - len(colours))
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colours)
+    # PIL maps to the nearest colour at reduced precision, which may pick a near neighbour
+    # for a fixed colour: pixels of a fixed colour are set to its entry here.
+    key = np.array([r << 16 | g << 8 | b for r, g, b in fixed], dtype=np.int64)
+    by_key = np.argsort(key)
+    out = []
+    for f in frames:
+        idx = np.array(Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE))
+        px = (f[..., 0].astype(np.int64) << 16) | (f[..., 1].astype(np.int64) << 8) | f[..., 2]
+        pos = np.minimum(np.searchsorted(key[by_key], px), max(len(key) - 1, 0))
+        if key.size:
+            exact = key[by_key][pos] == px
+            idx[exact] = by_key[pos[exact]]
+        img = Image.fromarray(idx.astype(np.uint8), mode="P")
+        img.putpalette(colours)
+        out.append(img)
+    return out
+
+
 def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None = None,
             size: tuple[int, int] = (1280, 720)) -> Path:
     """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path."""
@@ -50,16 +99,9 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
     frames.append(app.frame_rgb())
     app.close()
     if suffix == ".gif":
-        from PIL import Image
+        from trainer.draw import drawing_colours
 
-        images = [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
-                  for f in frames]
-
-        def write(handle):
-            images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
-                           duration=round(1000 / fps), loop=0, optimize=False)
-
-        write_atomic_bytes(out, write)
+        write_gif(out, frames, drawing_colours(), fps)
     else:
         tmp = out.with_name(f".{out.name}.tmp.mp4")
         writer = imageio_ffmpeg.write_frames(str(tmp), size, fps=fps, macro_block_size=8,

@@ -196,11 +196,44 @@ def test_animation_renders_headless(one_run, tmp_path):
 
     from sim.animate import animate
 
+    from trainer.draw import LEGEND
+
     gif = animate([str(one_run)], tmp_path / "a.gif", every=40)
     with Image.open(gif) as img:
         assert img.n_frames >= 3 and img.size == (1280, 720)
+        img.seek(img.n_frames - 1)
+        pixels = np.asarray(img.convert("RGB")).reshape(-1, 3)
+    # The legend's colours are kept exactly (not merged with their neighbours' by a palette
+    # made from each frame's pixels), so a swatch matches what it names.
+    present = {tuple(int(v) for v in c) for c in np.unique(pixels, axis=0)}
+    assert all(tuple(colour) in present for _, colour in LEGEND)
     mp4 = animate([str(one_run), str(one_run)], tmp_path / "a.mp4", every=60)
     assert mp4.stat().st_size > 1000
+
+
+def test_a_gif_decodes_to_its_frames_on_one_palette_with_the_fixed_colours_exact(tmp_path):
+    from PIL import Image
+
+    from sim.animate import gif_frames, write_gif
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)  # (more colours than fit)
+    frames = []
+    for k in range(6):  # a small square of an exact colour moving over a noisy background
+        f = base.copy()
+        f[10:14, 5 + 10 * k:9 + 10 * k] = (0, 175, 170)
+        frames.append(f)
+    fixed = [(0, 175, 170), (150, 60, 190)]
+    write_gif(tmp_path / "x.gif", frames, fixed, fps=5)
+    want = [np.asarray(p.convert("RGB")) for p in gif_frames(frames, fixed)]
+    with Image.open(tmp_path / "x.gif") as img:
+        assert img.n_frames == len(frames)
+        for k in range(img.n_frames):
+            img.seek(k)
+            got = np.asarray(img.convert("RGB"))
+            np.testing.assert_array_equal(got, want[k])
+            assert (got[10:14, 5 + 10 * k:9 + 10 * k] == (0, 175, 170)).all()
+    assert not list(tmp_path.glob(".*"))  # (written atomically: no temporary file left)
 
 
 def test_drill_timeline_plot_lists_actions_in_the_order_they_started():

@@ -58,6 +58,16 @@ LEGEND = [
 ]
 
 
+def drawing_colours() -> list[tuple[int, int, int]]:
+    """Every flat colour the trainer draws with (map, states, actors, exits, legend, panel
+    and text): a GIF's palette keeps these exact, so that no two of them merge."""
+    named = [BACKGROUND, PANEL, TEXT, DIM, ACCENT, DOOR_COLOUR, DOOR_LOCKED, STAIR_COLOUR,
+             EXIT_OPEN, EXIT_LOCKED, EXIT_UNLOCKED, STAFF_COLOUR, ACTOR_COLOUR, SMOKE_COLOUR,
+             TRAIL_COLOUR, *MAP_COLOURS.values(), *STATE_COLOURS.values(),
+             *ROLE_COLOURS.values(), *(c for _, c in LEGEND)]
+    return list(dict.fromkeys(tuple(int(v) for v in c) for c in named))
+
+
 def floor_symbol_colours(replay: Replay) -> dict[str, tuple[int, int, int]]:
     """Colours of the building's declared symbols (exits are drawn on top, by state)."""
     b = replay.meta["building"]
