@@ -373,11 +373,9 @@ def cmd_export(args) -> int:
 
     if args.format == "csv":
         output_folder(args.out, "--out")
-    else:
-        output_file(args.out, "--out")
-    if args.format == "csv":
         paths = export_csv(args.run, args.out)
     else:
+        output_file(args.out, "--out")
         paths = [export_pedpy(args.run, args.out)]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
