@@ -236,6 +236,10 @@ def test_titles_keep_their_english_without_a_cjk_font():
     assert display_title(title, has_cjk=False) == "Nursing home at night"
     assert display_title(title, has_cjk=True) == title
     assert is_cjk("疏") and not is_cjk("—") and not is_cjk("a")
+    # Brackets that held only Chinese go too; those round English stay.
+    market = "Spring Festival market: temporary gates — 重大活动 (庙会)"
+    assert display_title(market, has_cjk=False) == "Spring Festival market: temporary gates"
+    assert display_title("Hall (RiMEA 9) — 大厅", has_cjk=False) == "Hall (RiMEA 9)"
 
 
 # ------------------------------------------------------------------ drills and smoke

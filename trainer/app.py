@@ -116,7 +116,10 @@ def display_title(text: str, has_cjk: bool) -> str:
     """Titles carry a Chinese name beside the English; without a CJK font, keep the English."""
     if has_cjk or not any(is_cjk(ch) for ch in text):
         return text
-    return "".join(ch for ch in text if not is_cjk(ch)).strip().rstrip("—-").strip()
+    kept = "".join(ch for ch in text if not is_cjk(ch))
+    for empty in ("()", "[]"):  # (brackets that held only Chinese)
+        kept = kept.replace(empty, "")
+    return kept.strip().rstrip("—-").strip()
 
 
 class TrainerApp:
