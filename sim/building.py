@@ -303,8 +303,10 @@ def build_building(doc: dict, source: str) -> Building:
                           "(rows must be equally long; pad with spaces for outside)")
                 for c, ch in enumerate(line):
                     if ch not in LEGEND and ch not in symbols:
+                        shown = f"'{ch}'" if ch.isprintable() else \
+                            repr(ch) + (" (a tab: the map takes spaces)" if ch == "\t" else "")
                         p.add(f"{loc}, column {c + 1}",
-                              f"unknown symbol '{ch}'{did_you_mean(ch, symbols)}; expected "
+                              f"unknown symbol {shown}{did_you_mean(ch, symbols)}; expected "
                               "one of the legend ('#' wall, '.' floor, ' ' outside, "
                               "'o' obstacle, '~' clutter, '+' doorway) or a symbol declared "
                               "in [exits], [doors], [stairs] or [regions]")

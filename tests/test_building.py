@@ -84,6 +84,10 @@ def test_unknown_symbol_names_floor_line_and_column():
                "#.?.X",
                "#####"])
     assert "floor 'ground', map line 3, column 4: unknown symbol '?'" in msg
+    tab = bad(["#####",
+               "#.\t.X",
+               "#####"])
+    assert "map line 3, column 4: unknown symbol '\\t' (a tab: the map takes spaces)" in tab
 
 
 def test_ragged_rows_are_reported():
