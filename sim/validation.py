@@ -128,16 +128,23 @@ class Problems:
 def read_toml(path: Path, error_cls: type[InputError]) -> dict:
     """Parse a TOML file, turning I/O and syntax errors into ``error_cls``."""
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise error_cls(str(path), ["file not found"]) from None
     except IsADirectoryError:
         raise error_cls(str(path), ["is a folder, expected a .toml file"]) from None
+    try:
+        # (utf-8-sig: a byte-order mark, which Windows Notepad writes, is skipped)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise error_cls(str(path), [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                                    "save the file as UTF-8 (GBK and other encodings are not "
+                                    "read)"]) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error_cls(str(path), [f"not valid TOML: {exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise error_cls(str(path), [f"not UTF-8 text: {exc}"]) from None
 
 
 def check_schema(doc: dict, expected: str, problems: Problems) -> None:

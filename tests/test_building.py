@@ -169,6 +169,19 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_building(p)
 
 
+def test_a_byte_order_mark_is_read_and_another_encoding_is_named(tmp_path):
+    text = (ROOT / "buildings" / "nursing_home.toml").read_text(encoding="utf-8")
+    with_bom = tmp_path / "bom.toml"  # (as Windows Notepad saves UTF-8)
+    with_bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert load_building(with_bom).n_cells == load_building(ROOT / "buildings" /
+                                                            "nursing_home.toml").n_cells
+    gbk = tmp_path / "gbk.toml"
+    gbk.write_bytes('name = "x"\ntitle = "养老院"\n'.encode("gbk"))
+    with pytest.raises(BuildingError, match=r"line 2: not UTF-8 text \(byte 0x.."
+                                            r"\); save the file as UTF-8"):
+        load_building(gbk)
+
+
 def test_wrong_schema():
     doc = building_doc(ROOM, {"out": "X"})
     doc["schema"] = "drillsim.building/9"
