@@ -23,6 +23,15 @@ from .validation import Problems, check_schema, describe, did_you_mean, read_tom
 
 SCHEMA = "drillsim.scenario/1"
 BASE_VARIANT = "base"
+FOLDER_SAFE = "a short name without / \\ : * ? \" < > |"
+
+
+def folder_safe(name: str) -> bool:
+    """Whether ``name`` can name a folder on any system (scenario and variant names do)."""
+    return bool(name.strip()) and name.isprintable() and \
+        not any(ch in name for ch in '/\\:*?"<>|')
+
+
 ACTIONS = ("lock", "unlock", "open", "close", "add_clutter", "clear_clutter")
 TOP_KEYS = {"schema", "name", "title", "description", "building", "seed", "time_limit_s",
             "dt_s", "alarm_s", "record_every_s", "model", "occupants", "locked", "clutter",
@@ -209,6 +218,9 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     for other, over in variants_tab.items():
         if other != variant and isinstance(over, dict):
             p.check_keys(over, f"variants.{other}", OVERRIDABLE)
+        if not folder_safe(other):
+            p.add("variants", f"got a variant named {other!r}, expected {FOLDER_SAFE} (it names "
+                  "the output folders; the description is for display)")
 
     if building is None:
         building = _load_building_ref(merged.get("building"), path, p)
@@ -216,6 +228,9 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
         p.raise_if_any()  # the rest is checked against the building
 
     name = p.string(merged, "name", "")
+    if isinstance(name, str) and not folder_safe(name):
+        p.add("name", f"got {name!r}, expected {FOLDER_SAFE} (it names the output folders; "
+              "the title is for display)")
     title = p.string(merged, "title", "", name)
     description = p.string(merged, "description", "", "")
     variant_description = ""

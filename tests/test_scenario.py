@@ -101,6 +101,23 @@ def test_bad_distributions_and_values():
     assert "occupants[3].speed_ms: draws up to 3.5 m/s, expected at most" in msg
 
 
+@pytest.mark.parametrize("name", ["nursing/home", "a\\b", "night: drill", "", " ", "a\tb"])
+def test_a_name_that_cannot_name_a_folder_is_refused(name):
+    msg = error_of([{"count": 5, "region": "room"}], name=name)
+    assert f"name: got {name!r}, expected a short name without /" in msg
+
+
+def test_a_variant_name_that_cannot_name_a_folder_is_refused():
+    msg = error_of([{"count": 5, "region": "room"}], variants={"two/locked": {}, "ok": {}},
+                   _variant="ok")
+    assert "variants: got a variant named 'two/locked', expected a short name" in msg
+
+
+def test_names_in_any_script_are_fine():
+    sc = make_scenario(ROOM, [{"count": 5, "region": "room"}], name="养老院 night-drill_2.1")
+    assert sc.name == "养老院 night-drill_2.1"
+
+
 def test_too_many_occupants_for_the_region():
     msg = error_of([{"count": 500, "region": "room"}])
     assert "500 occupants do not fit in region 'room'" in msg
