@@ -122,9 +122,10 @@ def headline(reference: dict, other: dict) -> str:
     else:
         what = f"In the '{label}' variant"
     n = other["runs"]
+    runs = "1 run" if n == 1 else f"{n} runs"
     words = []
     if other["max_still_inside"]:
-        words.append(f"{what}, in {other['runs_not_everyone_out']} of {n} runs people were still "
+        words.append(f"{what}, in {other['runs_not_everyone_out']} of {runs} people were still "
                      f"inside when the simulation stopped (up to {other['max_still_inside']} of "
                      f"{other['occupants']}).")
     if other.get("hazard"):
@@ -139,28 +140,35 @@ def headline(reference: dict, other: dict) -> str:
         diff = o95 - r95
         when = "at the same time" if abs(diff) < 1 else \
             f"{format_duration(abs(diff))} {'later' if diff > 0 else 'earlier'}"
-        words.append(f"{what}, the last person is out {when} (95th percentile over {n} runs: "
+        over = "in the one run" if n == 1 else f"95th percentile over {n} runs"
+        words.append(f"{what}, the last person is out {when} ({over}: "
                      f"{format_duration(o95)} against {format_duration(r95)}).")
         med = other["median_s"] - reference["median_s"]
-        words.append(f"In the median run everyone is out after {format_duration(other['median_s'])}"
-                     f" instead of {format_duration(reference['median_s'])}.")
+        if n > 1:  # (with one run the median is that run, just given)
+            words.append(f"In the median run everyone is out after "
+                         f"{format_duration(other['median_s'])} instead of "
+                         f"{format_duration(reference['median_s'])}.")
         lo, hi = bootstrap_median_difference(reference["evacuation_time_s"],
                                              other["evacuation_time_s"])
         if lo <= 0.0 <= hi:
             words.append(f"The difference ({med:+.0f} s in the median) is within the run-to-run "
-                         f"spread of {n} runs: run more seeds before relying on it.")
+                         f"spread of {runs}: run more seeds before relying on it.")
     slow = _slowest_profile(reference, other)
     if slow is not None:
         name, o_t, r_t = slow
+        which = "the run" if n == 1 else "the median run"
         words.append(f"The last {name.replace('_', ' ')} occupant was out after "
-                     f"{format_duration(o_t)} in the median run, against {format_duration(r_t)}.")
+                     f"{format_duration(o_t)} in {which}, against {format_duration(r_t)}.")
     found = other["locked_exit_discoveries_mean"]
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
         words.append(f"On average {_people(found)} walked up to a locked exit"
                      + (f" and {told:.0f} more heard of it from others." if told >= 0.5
                         else "."))
-    if n < 10:
+    if n == 1:
+        words.append("One run only: the model is random, so run more seeds before relying on "
+                     "any difference.")
+    elif n < 10:
         words.append(f"Only {n} runs: treat the 95th percentile as rough.")
     return " ".join(words)
 

@@ -213,8 +213,9 @@ def plot_ranking(ax, ranking: list[dict]):
     ax.barh(y + 0.2, p95, 0.4, color=COLOURS[1], label="95th percentile")
     for k, r in enumerate(ranking):
         if r["runs_not_everyone_out"]:
-            ax.text(0, k, f"  {r['runs_not_everyone_out']} runs: not everyone out", va="center",
-                    fontsize=8, color="#aa0000")
+            k_out = r["runs_not_everyone_out"]
+            ax.text(0, k, f"  {k_out} run{'s' if k_out != 1 else ''}: not everyone out",
+                    va="center", fontsize=8, color="#aa0000")
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="#333333", linewidth=0.8)

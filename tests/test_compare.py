@@ -74,6 +74,29 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
     assert "KPIs: runs in which each was met" in html and "<h2>Smoke</h2>" in html
 
 
+def test_headlines_speak_of_one_run_as_one_run(nursing_comparison):
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def runs_of(st, times):  # the variant's statistics, with these evacuation times
+        return {**st, "runs": len(times), "evacuation_time_s": times,
+                "median_s": percentile(times, 50), "p95_s": percentile(times, 95)}
+
+    many = headline(runs_of(ref, [400.0, 410.0, 420.0, 430.0]),
+                    runs_of(other, [450.0, 460.0, 470.0, 480.0]))
+    assert "95th percentile over 4 runs" in many and "Only 4 runs" in many
+    assert "In the median run everyone is out" in many
+    single = headline(runs_of(ref, [400.0]), runs_of(other, [450.0]))
+    assert "1 runs" not in single and "median run" not in single
+    assert "the last person is out 50 s later (in the one run: 7 min 30 s against 6 min 40 s)" \
+        in single
+    assert single.endswith("One run only: the model is random, so run more seeds before "
+                           "relying on any difference.")
+
+
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
     assert percentile([100.0, 120.0, math.inf], 95) == math.inf
     assert percentile([100.0, 120.0, 130.0], 50) == 120.0
