@@ -206,6 +206,32 @@ def test_multi_floor_record_switches_floors(tmp_path):
         int(np.count_nonzero(floor == 2))
 
 
+def test_a_building_of_three_floors_beside_one_of_one(records, tmp_path):
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "office.toml", "all_open")
+    run_scenario(sc, out_dir=tmp_path, record_every_s=5.0)
+    office, hall = load_replay(tmp_path), load_replay(records["all_open"])
+    for pair in ([hall, office], [office, hall]):
+        app = TrainerApp(pair, size=(1200, 700), headless=True)
+        app.fit()
+        for k, rep in enumerate(pair):  # each pane fits its own building
+            fl, cell = rep.floors[0], rep.meta["building"]["cell_m"]
+            left, top, w, h = app.views[k].rect
+            x0, y0 = app.views[k].to_screen(0.0, 0.0)
+            x1, y1 = app.views[k].to_screen(fl["cols"] * cell, fl["rows"] * cell)
+            assert left <= min(x0, x1) and max(x0, x1) <= left + w
+            assert top <= min(y0, y1) and max(y0, y1) <= top + h
+            assert max(abs(x1 - x0) / w, abs(y1 - y0) / h) > 0.8  # and fills its pane
+        for key in (pygame.K_3, pygame.K_PAGEDOWN, pygame.K_PAGEUP):  # (was an IndexError)
+            app.handle(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode=""))
+            app.draw()
+        assert app.floor == 2  # the office's third floor, from either side
+        assert [app.pane_floor(k) for k in range(2)] == [2 if r is office else 0 for r in pair]
+        app.close()
+
+
 def test_dropping_a_bad_file_shows_a_banner(records, tmp_path):
     app = TrainerApp([load_replay(records["all_open"])], headless=True)
     bad = tmp_path / "bad.npz"

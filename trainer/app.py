@@ -184,17 +184,22 @@ class TrainerApp:
         self.panel_rect = (plan_w, 0, w - plan_w, h - BAR_H)
         self.bar_rect = (0, h - BAR_H, w, BAR_H)
 
+    def pane_floor(self, k: int) -> int:
+        """The floor pane ``k`` shows: the chosen one, or its run's top floor if it has fewer
+        (two buildings side by side)."""
+        return min(self.floor, len(self.replays[k].floors) - 1)
+
     def fit(self) -> None:
-        fl = self.replays[0].floors[self.floor]
-        cell = self.replays[0].meta["building"]["cell_m"]
-        for view in self.views:
+        for k, view in enumerate(self.views):
+            fl = self.replays[k].floors[self.pane_floor(k)]
+            cell = self.replays[k].meta["building"]["cell_m"]
             view.fit(fl["cols"] * cell, fl["rows"] * cell)
 
     def map_surface(self, k: int):
-        key = (k, self.floor)
+        key = (k, self.pane_floor(k))
         if key not in self._maps:
             from .draw import render_floor_map
-            self._maps[key] = render_floor_map(self.replays[k], self.floor)
+            self._maps[key] = render_floor_map(self.replays[k], key[1])
         return self._maps[key]
 
     # ------------------------------------------------------------------ events
@@ -276,7 +281,7 @@ class TrainerApp:
         self.playback.seek_fraction(min(max((x - left - 10) / max(w - 20, 1), 0.0), 1.0))
 
     def set_floor(self, floor: int) -> None:
-        n = len(self.replays[0].floors)
+        n = max(len(r.floors) for r in self.replays)
         self.floor = min(max(floor, 0), n - 1)
 
     def open_dropped(self, path: str) -> None:
@@ -297,7 +302,7 @@ class TrainerApp:
         t = self.playback.time_s
         frames = [r.frame_at(t) for r in self.replays]
         for k, (rep, view, fr) in enumerate(zip(self.replays, self.views, frames)):
-            floor = min(self.floor, len(rep.floors) - 1)
+            floor = self.pane_floor(k)
             d.draw_plan(self.screen, self.map_surface(k), rep, floor, view, t)
             if self.layers["smoke"]:
                 d.draw_smoke(self.screen, rep, fr, floor, view)

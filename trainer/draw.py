@@ -298,7 +298,8 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     big, small = fonts["big"], fonts["small"]
     y += draw_text(surface, big, format_clock(time_s), (x, y), ACCENT) + 2
     state = "paused" if paused else f"playing {speed:g}x"
-    y += draw_text(surface, small, f"{state}   floor: {replays[0].floors[floor]['name']}",
+    name = next(r.floors[floor]["name"] for r in replays if floor < len(r.floors))
+    y += draw_text(surface, small, f"{state}   floor: {name}",
                    (x, y), DIM) + 8
     for rep, fr in zip(replays, frame_of):
         c = rep.counts_at(fr)
