@@ -110,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     comp.set_defaults(func=cmd_study)
     _add_study_arguments(comp)
     comp.add_argument("--variants", default=None, metavar="A,B,...",
-                      help="variants to compare (default: all of them)")
+                      help="variants to compare (default: all in [variants]; base too if "
+                           "[variants.base] describes it)")
 
     crit = sub.add_parser("criticality", help="lock each exit in turn and rank the exits by "
                                               "what losing them costs")

@@ -17,7 +17,7 @@ from .batch import RECORD_EVERY_S, make_jobs, run_jobs
 from .errors import ScenarioError
 from .record import write_atomic_text
 from .run import format_duration
-from .scenario import BASE_VARIANT, list_variants, load_scenario
+from .scenario import BASE_VARIANT, declares_base, list_variants, load_scenario
 from .validation import did_you_mean
 
 SCHEMA = "drillsim.comparison/1"
@@ -202,13 +202,23 @@ def load_maps(jobs, summaries) -> dict:
     return grouped
 
 
+def default_variants(scenario_path: str | Path) -> list[str]:
+    """The variants a comparison runs unless told: those in ``[variants]``, with ``base`` (the
+    scenario as written) only when there are none or ``[variants.base]`` describes it."""
+    names = list_variants(scenario_path)
+    if declares_base(scenario_path):
+        return names
+    return [v for v in names if v != BASE_VARIANT] or [BASE_VARIANT]
+
+
 def compare(scenario_path: str | Path, variants: list[str] | None, seeds: int, workers: int | None,
             out: str | Path, progress: bool = True) -> dict:
-    """Run ``variants`` (default: all but ``base`` when others exist) over ``seeds`` seeds and
-    write ``comparison.json`` and ``report.html`` with figures into ``out``."""
+    """Run ``variants`` (default: all but ``base`` when others exist, unless the file describes
+    ``base`` in ``[variants.base]``) over ``seeds`` seeds and write ``comparison.json`` and
+    ``report.html`` with figures into ``out``."""
     names = list_variants(scenario_path)
     if variants is None:
-        variants = [v for v in names if v != BASE_VARIANT] or [BASE_VARIANT]
+        variants = default_variants(scenario_path)
     for v in variants:
         if v not in names:
             raise ScenarioError(str(scenario_path), [f"--variants: '{v}'{did_you_mean(v, names)} "

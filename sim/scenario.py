@@ -120,7 +120,7 @@ class Scenario:
     access_nodes: tuple[tuple[str, str], ...] = ()  # (exit, road node) where responders arrive
     teaches: str = ""
     sources: tuple[str, ...] = ()
-    variant_description: str = ""  # the chosen variant's own description ("" for the base)
+    variant_description: str = ""  # the chosen variant's own description (base: [variants.base])
 
     @property
     def occupants(self) -> int:
@@ -172,7 +172,15 @@ def resolve_scenario_path(name: str | Path) -> Path:
 def list_variants(path: str | Path) -> list[str]:
     doc = read_toml(Path(path), ScenarioError)
     variants = doc.get("variants", {})
-    return [BASE_VARIANT] + (list(variants) if isinstance(variants, dict) else [])
+    return [BASE_VARIANT] + [v for v in (variants if isinstance(variants, dict) else ())
+                             if v != BASE_VARIANT]
+
+
+def declares_base(path: str | Path) -> bool:
+    """Whether the file describes its ``base`` variant in a ``[variants.base]`` table (so that
+    a comparison of its variants includes it)."""
+    variants = read_toml(Path(path), ScenarioError).get("variants", {})
+    return isinstance(variants, dict) and BASE_VARIANT in variants
 
 
 def load_scenario(path: str | Path, variant: str | None = None,
@@ -193,7 +201,19 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     p.check_keys(doc, "", TOP_KEYS, required=("name", "building", "occupants"))
     variants_tab = p.table(doc, "variants", "")
     variant = variant or BASE_VARIANT
-    names = [BASE_VARIANT] + list(variants_tab)
+    names = [BASE_VARIANT] + [v for v in variants_tab if v != BASE_VARIANT]
+    # ``base`` is the scenario as written: its table may describe it, not change it (an
+    # override there would be silently dropped, as the top level is what ``base`` runs).
+    base_tab = variants_tab.get(BASE_VARIANT)
+    if base_tab is not None:
+        if not isinstance(base_tab, dict):
+            p.add(f"variants.{BASE_VARIANT}", f"got {describe(base_tab)}, expected a table")
+        else:
+            for key in sorted(set(base_tab) - {"description", "title"}):
+                p.add(f"variants.{BASE_VARIANT}.{key}",
+                      f"'{BASE_VARIANT}' is the scenario as written, so its table takes only "
+                      f"a description; set {key} at the top level, or give this variant "
+                      "another name")
     if variant not in names:
         p.add("--variant", f"got '{variant}'{did_you_mean(variant, names)}; this scenario has: "
               + ", ".join(names))
@@ -216,7 +236,7 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
             where_of[key] = f"variants.{variant}.{key}"
     # The other variants must at least use known keys (checked whichever variant is loaded).
     for other, over in variants_tab.items():
-        if other != variant and isinstance(over, dict):
+        if other not in (variant, BASE_VARIANT) and isinstance(over, dict):
             p.check_keys(over, f"variants.{other}", OVERRIDABLE)
         if not folder_safe(other):
             p.add("variants", f"got a variant named {other!r}, expected {FOLDER_SAFE} (it names "
@@ -234,8 +254,9 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     title = p.string(merged, "title", "", name)
     description = p.string(merged, "description", "", "")
     variant_description = ""
-    if variant != BASE_VARIANT and isinstance(variants_tab[variant].get("description"), str):
-        variant_description = variants_tab[variant]["description"].strip()
+    own = variants_tab.get(variant)
+    if isinstance(own, dict) and isinstance(own.get("description"), str):
+        variant_description = own["description"].strip()
         description = (description + "\nVariant: " + variant_description).strip()
     file_seed = p.integer(merged, "seed", where_of.get("seed", "seed"), 1, minimum=0)
     dt_s = p.number(merged, "dt_s", where_of.get("dt_s", "dt_s"), 0.15, minimum=0.01,

@@ -168,3 +168,25 @@ def test_bare_building_names_never_resolve_to_the_scenario_itself(tmp_path):
     shutil.copy(ROOT / "scenarios" / "nursing_home.toml", tmp_path / "nursing_home.toml")
     sc = load_scenario(tmp_path / "nursing_home.toml", "rear_locked")
     assert sc.building.name == "nursing_home" and len(sc.building.exits) == 3
+
+
+def test_a_base_variant_table_may_describe_base_but_not_change_it(tmp_path):
+    from sim.compare import default_variants
+
+    top = {"variants": {"base": {"locked": ["door"], "description": "As built."},
+                        "locked": {"locked": ["door"]}}}
+    msg = error_of([{"count": 5, "region": "room"}], **top)
+    assert "variants.base.locked: 'base' is the scenario as written, so its table takes only " \
+           "a description" in msg
+    msg = error_of([{"count": 5, "region": "room"}], _variant="locked", **top)
+    assert "variants.base.locked" in msg  # whichever variant is loaded
+    # Described only: base is listed once, carries the description, and is compared.
+    path = tmp_path / "s.toml"
+    path.write_text((ROOT / "scenarios" / "hall.toml").read_text(encoding="utf-8")
+                    + '\n[variants.base]\ndescription = "All four exits as drawn."\n',
+                    encoding="utf-8")
+    names = list_variants(path)
+    assert names.count("base") == 1 and names[0] == "base"
+    assert load_scenario(path).variant_description == "All four exits as drawn."
+    assert default_variants(path) == names
+    assert "base" not in default_variants(ROOT / "scenarios" / "hall.toml")
