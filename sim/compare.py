@@ -119,15 +119,26 @@ def headline(reference: dict, other: dict) -> str:
         what = f"With {' and '.join(new_locks)} locked"  # the lock is all that differs
     elif new_locks:
         what = f"In '{label}' ({' and '.join(new_locks)} locked)"
+    elif label.startswith("without door "):  # (criticality; doors are not in ``locked``)
+        what = f"With door {label.removeprefix('without door ')} locked"
     else:
         what = f"In the '{label}' variant"
     n = other["runs"]
     runs = "1 run" if n == 1 else f"{n} runs"
     words = []
+    # People left inside (not casualties), said against the reference, which may leave some too
+    # (a drill whose alarm never comes, a time limit too short): then it is not the lock's doing.
+    ref_left = reference["max_still_inside"]
+    in_ref = (f"{reference['runs_not_everyone_out']} of {reference['runs']} runs (up to "
+              f"{ref_left}) in '{reference['label']}'")
     if other["max_still_inside"]:
         words.append(f"{what}, in {other['runs_not_everyone_out']} of {runs} people were still "
                      f"inside when the simulation stopped (up to {other['max_still_inside']} of "
-                     f"{other['occupants']}).")
+                     f"{other['occupants']})" + (f", against {in_ref}." if ref_left else "."))
+    elif ref_left:
+        apart = " apart from those overcome" if other.get("casualties_mean") else ""
+        words.append(f"{what}, nobody was still inside when the simulation stopped{apart}, "
+                     f"against {in_ref}.")
     if other.get("hazard"):
         words.append(
             f"{what}, on average {other['casualties_mean']:.1f} people were overcome by smoke "

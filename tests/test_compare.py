@@ -97,6 +97,35 @@ def test_headlines_speak_of_one_run_as_one_run(nursing_comparison):
                            "relying on any difference.")
 
 
+def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def left(st, runs_left, most, casualties=0.0):
+        return {**st, "runs": 4, "runs_not_everyone_out": runs_left, "max_still_inside": most,
+                "casualties_mean": casualties}
+
+    # Only the variant leaves people inside: said plainly, as before.
+    text = headline(left(ref, 0, 0), left(other, 2, 7))
+    assert "With rear locked, in 2 of 4 runs people were still inside when the simulation " \
+           "stopped (up to 7 of" in text and "against" not in text.split("stopped")[1][:40]
+    # Both do: the reference's count stands beside it (it is not the lock's doing alone).
+    text = headline(left(ref, 4, 30), left(other, 2, 7))
+    assert f"(up to 7 of {other['occupants']}), against 4 of 4 runs (up to 30) in " \
+           "'rear_open'." in text
+    # Only the reference does: the variant got everyone out, and that is said.
+    text = headline(left(ref, 4, 30), left(other, 4, 0, casualties=1.5))
+    assert "With rear locked, nobody was still inside when the simulation stopped apart from " \
+           "those overcome, against 4 of 4 runs (up to 30) in 'rear_open'." in text
+    # A door locked by ``criticality`` is named as the lock.
+    text = headline(left(ref, 0, 0), {**left(other, 2, 7), "label": "without door fire_door",
+                                      "locked": ref["locked"]})
+    assert text.startswith("With door fire_door locked, in 2 of 4 runs")
+
+
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
     assert percentile([100.0, 120.0, math.inf], 95) == math.inf
     assert percentile([100.0, 120.0, 130.0], 50) == 120.0
