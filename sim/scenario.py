@@ -328,6 +328,20 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
                       f"({free} free cells of {building.cell_m:g} m)")
         groups.append(OccupantGroup(prof_name, int(count or 0), region, speed, premove, knows,
                                     prof.knows_locked))
+    # Groups that each fit may not fit together; and a scenario needs somebody to evacuate.
+    by_region: dict[str, list[int]] = {}
+    for k, g in enumerate(groups):
+        if g.count and g.region in regions:
+            by_region.setdefault(g.region, []).append(k)
+    for region, ks in by_region.items():
+        total = sum(groups[k].count for k in ks)
+        free = len(building.region(region).cells)
+        if len(ks) > 1 and total > free and all(groups[k].count <= free for k in ks):
+            p.add(occ_where, f"{total} occupants in region '{region}' ("
+                  + " + ".join(f"[{k}] {groups[k].count}" for k in ks)
+                  + f") do not fit in its {free} free cells of {building.cell_m:g} m")
+    if groups and len(groups) == len(occ) and not any(g.count for g in groups):
+        p.add(occ_where, "every group has count = 0: expected at least one occupant")
 
     locked_raw = merged.get("locked", [])
     lwhere = where_of.get("locked", "locked")

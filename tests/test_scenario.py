@@ -190,3 +190,23 @@ def test_a_base_variant_table_may_describe_base_but_not_change_it(tmp_path):
     assert load_scenario(path).variant_description == "All four exits as drawn."
     assert default_variants(path) == names
     assert "base" not in default_variants(ROOT / "scenarios" / "hall.toml")
+
+
+def test_groups_that_fit_alone_but_not_together_are_refused():
+    free = len(make_scenario(ROOM, [{"count": 1, "region": "room"}]).building.region("room").cells)
+    half = free // 2 + 1
+    msg = error_of([{"count": half, "region": "room"},
+                    {"count": half, "region": "room", "profile": "elderly"}])
+    assert (f"occupants: {2 * half} occupants in region 'room' ([0] {half} + [1] {half}) do not "
+            f"fit in its {free} free cells of 0.4 m") in msg
+    # Exactly full is fine.
+    sc = make_scenario(ROOM, [{"count": half, "region": "room"},
+                              {"count": free - half, "region": "room"}])
+    assert sc.occupants == free
+
+
+def test_a_scenario_with_nobody_in_it_is_refused():
+    msg = error_of([{"count": 0, "region": "room"}, {"count": 0, "region": "room"}])
+    assert "occupants: every group has count = 0: expected at least one occupant" in msg
+    assert make_scenario(ROOM, [{"count": 0, "region": "room"},
+                                {"count": 1, "region": "room"}]).occupants == 1
