@@ -195,6 +195,7 @@ class Names:
     fires: list[str] = field(default_factory=list)
     detectors: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    occupants: dict[str, int] = field(default_factory=dict)  # how many of each profile
 
     @property
     def portals(self) -> list[str]:
@@ -405,6 +406,13 @@ def _trigger(t: dict, where: str, p: Problems, names: Names, actors: list[Actor]
                 p.add(f"{where}.{key}", f"'{v}' is not {what}{did_you_mean(v, choices)}"
                       + ("" if choices else " (there are none)"))
         args[key] = v
+    if cond == "out" and isinstance(args.get("count"), int) and names.occupants:
+        prof = args.get("profile")
+        there = sum(names.occupants.values()) if not prof else names.occupants.get(prof)
+        if there is not None and args["count"] > there:
+            of = f" of profile '{prof}'" if prof else ""
+            p.add(f"{where}.count", f"got {args['count']}, but the scenario has {there} "
+                  f"occupant{'s' if there != 1 else ''}{of}: this trigger could never fire")
     if cond == "on_scene" and args.get("actor") in actor_names:
         if not next(a for a in actors if a.name == args["actor"]).offsite:
             p.add(f"{where}.actor", f"'{args['actor']}' starts in the building; on_scene is "

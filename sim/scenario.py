@@ -403,7 +403,9 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     known = Names(exits, doors, regions,
                   fires=[f.name for f in hazard.fires] if hazard else [],
                   detectors=[d.name for d in hazard.detectors] if hazard else [],
-                  profiles=sorted({g.profile for g in groups}))
+                  profiles=sorted({g.profile for g in groups}),
+                  occupants={pr: sum(g.count for g in groups if g.profile == pr)
+                             for pr in {g.profile for g in groups}})
     drill = parse_drill(merged, where_of, known, p, default_speed_ms=PROFILES["staff"].speed_ms.mean,
                         alarm_given="alarm_s" in merged)
     site = merged.get("site", {})

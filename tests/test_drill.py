@@ -435,6 +435,24 @@ def test_actions_that_can_never_fire_are_reported():
     assert "no [[fires]]" in text
 
 
+def test_an_out_count_beyond_the_occupants_is_reported():
+    occupants = [{"count": 3, "region": "room", "premove_s": 5},
+                 {"count": 2, "region": "room", "profile": "elderly", "premove_s": 5}]
+
+    def out(count, **extra):
+        return {"id": "ann", "action": "announce", "target": "all", "use_exit": "main",
+                "when": "out", "count": count, **extra}
+
+    text = "\n".join(problems(occupants=occupants, timeline=[out(6), out(3, profile="elderly")]))
+    assert "timeline[0].count: got 6, but the scenario has 5 occupants: this trigger could " \
+           "never fire" in text
+    assert "timeline[1].count: got 3, but the scenario has 2 occupants of profile 'elderly'" \
+           in text
+    # As many as there are is fine.
+    assert drill(occupants, timeline=[out(5)]).drill.actions
+    assert drill(occupants, timeline=[out(2, profile="elderly")]).drill.actions
+
+
 def test_road_and_actor_references_are_checked():
     got = problems(actors=[{**BRIGADE, "station": "statoin", "access": "mian"}],
                    site={"access": {"gate": "main"}, "roads": ROADS},
