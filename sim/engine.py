@@ -165,6 +165,8 @@ class Engine:
                                       dict(scenario.access_nodes))
             self.drill.place_actors(self.rng)
         self.hazard = None
+        self.noticed_smoke = 0  # occupants whose pre-movement smoke started (notice_smoke)
+        self._unaware_left = True  # (until none is left whom no alarm has reached)
         if scenario.hazard is not None:
             from .hazardrun import Hazard
             self.hazard = Hazard(self, scenario.hazard)
@@ -499,6 +501,29 @@ class Engine:
         hear = self._in_area(area) & np.isinf(start) & ~self.needs_assist
         start[hear] = t + a["premove_s"][:n][hear]
         self._log(t, "alarm", area=area, occupants=int(np.count_nonzero(hear)))
+
+    def notice_smoke(self, extinction: np.ndarray, threshold: float, t: float) -> int:
+        """Occupants no alarm has reached (nor a sweep) who stand in smoke of at least
+        ``threshold`` (extinction coefficient, 1/m) start their pre-movement clocks at ``t``:
+        smoke is a cue of its own. Returns how many; logged as ``noticed_smoke``."""
+        if not self._unaware_left:
+            return 0
+        a = self.agents_state
+        n = self.n_occupants
+        start = a["start_s"][:n]
+        c = a["cell"][:n]
+        unaware = np.isinf(start) & ~self.needs_assist & (c >= 0) & \
+            (a["state"][:n] == WAITING)
+        if not unaware.any():
+            self._unaware_left = False  # (clocks, once started, are never stopped)
+            return 0
+        who = np.flatnonzero(unaware)
+        who = who[extinction[c[who]] >= threshold]
+        if who.size:
+            start[who] = t + a["premove_s"][:n][who]
+            self.noticed_smoke += int(who.size)
+            self._log(t, "noticed_smoke", occupants=int(who.size))
+        return int(who.size)
 
     def hurry(self, cells: np.ndarray, t: float) -> int:
         """Occupants waiting in ``cells`` start to leave now (a sweep reached them)."""

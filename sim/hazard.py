@@ -28,6 +28,9 @@ The model (parameters in ``[hazard]``, defaults below; reference/verification.md
   as long (an assumption), so occupants take another route when one exists.
 * **Dose** (§4.6): FED per second ``FED_CO · V_CO2 + FED_O2`` plus heat ``1/t_tol(T)``;
   incapacitated (a casualty, stays put) at FED 1, *harmed* at 0.3.
+* **Smoke as a cue**: an occupant no alarm has reached starts its pre-movement time when the
+  smoke where it stands reaches ``notice_extinction_per_m`` (0.1 m⁻¹, the level counted as
+  "in smoke"; checked every second). Bedridden people are not started by it.
 * **Updates**: smoke spreads every time step; the conditions derived from it are refreshed
   every second, and the route fields every ``route_update_s``.
 * **Tenability of a region**: untenable once its mean visibility is below 10 m, its mean
@@ -56,6 +59,7 @@ HAZARD_LIMITS = {
     "speed_floor": (0.0, 1.0, 0.1),
     "route_update_s": (0.5, 600.0, 5.0),
     "in_smoke_extinction_per_m": (0.0, 10.0, 0.1),
+    "notice_extinction_per_m": (0.0, 10.0, 0.1),
 }
 
 
@@ -77,6 +81,9 @@ class HazardParams:
     speed_floor: float = 0.1
     route_update_s: float = 5.0
     in_smoke_extinction_per_m: float = 0.1
+    # Smoke is a cue: an occupant no alarm has reached yet starts its pre-movement when the
+    # smoke where it stands reaches this (the same level as "in smoke"); 0: only alarms do.
+    notice_extinction_per_m: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,8 @@ class Hazard:
         self._steps += 1
         if self._steps % self.conditions_every == 0:
             self._conditions()
+            if pr.notice_extinction_per_m > 0.0:
+                m.notice_smoke(self.out["k"], pr.notice_extinction_per_m, t + dt)
         if burning_changed:
             m.burning_changed(self.burning)
         for d in self.spec.detectors:

@@ -80,6 +80,7 @@ def summarise(model: Engine, wall_s: float) -> dict:
             "peak_fed": round(float(a["fed"].max()), 4) if n else 0.0,
             "occupant_seconds_in_smoke": round(float(a["smoke_s"].sum()), 1),
             "occupants_exposed": int(np.count_nonzero(inside_ever)),
+            "noticed_smoke": model.noticed_smoke,  # started by the smoke, before any alarm
             "fires": {fs.fire.name: {"ignition_s": None if fs.start_s is None
                                      else round(fs.start_s, 2),
                                      "suppressed_s": None if fs.suppressed_s is None
@@ -205,6 +206,9 @@ def format_summary(s: dict) -> str:
         lines.append(f"  smoke: {s['casualties']} incapacitated (FED >= 1), {s['harmed']} harmed "
                      f"(FED >= 0.3), peak FED {s['peak_fed']:.3f}, "
                      f"{s['occupant_seconds_in_smoke']:.0f} occupant-seconds in smoke")
+        if s.get("noticed_smoke"):
+            lines.append(f"    {s['noticed_smoke']} started to leave on noticing smoke, before "
+                         "any alarm reached them")
         late = [(name, r) for name, r in s["regions"].items()
                 if r.get("untenable_s") is not None]
         for name, r in late:

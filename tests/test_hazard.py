@@ -215,6 +215,43 @@ def test_detector_fires_and_raises_the_alarm():
     assert s["first_out_s"] > fired + 5
 
 
+def test_smoke_starts_those_no_alarm_has_reached_and_only_them():
+    # The alarm is scripted for later than the run lasts; the fire room is smoke-logged (a
+    # fixed atmosphere), the far room clear. Those in smoke start their pre-movement time at the
+    # first check (1 s) and leave; the others wait for the alarm.
+    occ = [{"count": 3, "region": "fire_room", "premove_s": 5},
+           {"count": 3, "region": "far_room", "premove_s": 5},
+           {"count": 1, "region": "fire_room", "profile": "bedridden"}]
+
+    def run(**hazard):
+        sc = make_scenario(two_rooms(), occ, time_limit_s=30, hazard=hazard,
+                           atmosphere=[{"region": "fire_room", "extinction_per_m": 0.5}],
+                           timeline=[{"id": "alarm", "action": "alarm", "at_s": 25}])
+        m = EvacuationModel(sc, 1, make_handles=False)
+        m.run(max_steps=round(20 / sc.dt_s))
+        return m, summarise(m, 0.0)
+
+    m, s = run()
+    a = m.agents_state
+    # (occupants are numbered in the order of their cells: find the groups by where they were)
+    smoky = np.isin(m.frames[0].cell[:7], m.building.region("fire_room").cells) & \
+        ~m.needs_assist[:7]
+    assert smoky.sum() == 3
+    assert np.all(a["start_s"][:7][smoky] == pytest.approx(1.0 + 5.0, abs=m.dt_s))
+    assert np.all(a["state"][:7][smoky] != 0)  # moving or out
+    assert np.all(np.isinf(a["start_s"][:7][~smoky])) and np.all(a["state"][:7][~smoky] == 0)
+    assert s["noticed_smoke"] == 3 and m.noticed_smoke == 3
+    ev = [e for e in s["events"] if e["kind"] == "noticed_smoke"]
+    assert len(ev) == 1 and ev[0]["occupants"] == 3
+    assert ev[0]["time_s"] == pytest.approx(1.0, abs=m.dt_s)  # (conditions: every 7 steps)
+    assert "3 started to leave on noticing smoke" in format_summary(s)
+    # Thinner smoke than the level, or the rule turned off: nobody starts before the alarm.
+    for hazard in ({"notice_extinction_per_m": 0.6}, {"notice_extinction_per_m": 0.0}):
+        m, s = run(**hazard)
+        assert np.all(np.isinf(m.agents_state["start_s"][:7])) and s["noticed_smoke"] == 0
+        assert "noticing smoke" not in format_summary(s)
+
+
 def test_summary_reports_exposure_and_regions():
     sc = fire_scenario(occupants=[{"count": 5, "region": "far_room", "premove_s": 60}],
                        time_limit_s=600)

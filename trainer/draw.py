@@ -358,6 +358,7 @@ EVENT_TEXT = {
     "detector": "detector {detector} fires",
     "fire": "fire starts in {region}",
     "incapacitated": "{occupants} overcome by smoke",
+    "noticed_smoke": "{occupants} notice smoke (no alarm yet)",
     "action_failed": "{actor} cannot do {id}: {reason}",
     "lane_blocked": "{actor} held up: {road} blocked",
     "suppressed": "fire {fire} under control ({mode})",
