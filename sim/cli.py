@@ -186,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("drillsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``drillsim run ... | head``): stop quietly, as other tools do.
+        # Python flushes stdout again at exit, which would fail again: point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # (128 + SIGPIPE, as a shell reports a tool killed by it)
     except OSError as exc:
         if exc.filename is None:
             raise

@@ -151,3 +151,14 @@ def test_bench_reports_speed(capsys):
     assert all(float(r[1]) > 0 and float(r[3]) > 1 for r in rows)
     assert lines[4].startswith("median of 2: ")
     assert not any("run twice" in line for line in lines)  # no warm-up to compare with
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    # ``drillsim check ... | head -0``: the pipe is closed before anything is written.
+    p = subprocess.Popen([sys.executable, "-m", "sim.cli", "check",
+                          str(ROOT / "scenarios" / "hall.toml")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception" not in err
