@@ -355,9 +355,37 @@ def test_events_of_two_runs_are_told_apart_by_variant_scenario_or_seed(records,
     again.meta["seed"] = 7  # (the same variant of one scenario, another seed)
     assert draw.run_names([hall[0], again]) == ["all_open seed 2", "all_open seed 7"]
     assert draw.run_names([hall[0], hall[0]]) == ["all_open (1)", "all_open (2)"]
+    tags = {who for _, who, _ in draw.merged_events(hall)}
+    assert tags == {"[all_open] ", "[two_locked] "}
+    # Names longer than TAG_CHARS would leave too little of a line: letters instead.
     tags = {who for _, who, _ in draw.merged_events([hall[0], again])}
-    assert tags == {"[all_open seed 2] ", "[all_open seed 7] "}
+    assert tags == {"[A] ", "[B] "}
     assert {who for _, who, _ in draw.merged_events([hall[0]])} == {""}
+    assert not draw.lettered(hall) and draw.run_tags(hall) == ["all_open", "two_locked"]
+
+
+def test_runs_with_long_names_are_lettered_in_the_log_the_panes_and_the_counters(records,
+                                                                                monkeypatch):
+    runs = [load_replay(records[v]) for v in ("all_open", "two_locked")]
+    runs[1].meta["variant"] = "emergency_locked_no_sweep"  # (as in the karaoke drill)
+    assert draw.lettered(runs) and draw.run_tags(runs) == ["A", "B"]
+    assert {who for _, who, _ in draw.merged_events(runs)} == {"[A] ", "[B] "}
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    app = TrainerApp(runs, headless=True)
+    app.playback.seek(app.playback.duration_s)
+    app.draw()
+    app.close()
+    assert any(t.startswith("A  all_open: all exits open") for t in drawn)  # pane headers
+    assert any(t.startswith("B  emergency_locked_no_sweep: north_west, north_east locked")
+               for t in drawn)
+    assert any(t.startswith("A  hall [all_open] seed") for t in drawn)  # counters
+    assert any(t.startswith("B  hall [emergency_locked") for t in drawn)
+    # The log's lines keep their events whole.
+    found = [t for t in drawn if "[B] north_west found locked" in t]
+    assert found and all(t.endswith("found locked") for t in found)
 
 
 def test_long_texts_are_cut_to_fit_with_dots():

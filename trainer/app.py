@@ -301,6 +301,7 @@ class TrainerApp:
         self.screen.fill(d.BACKGROUND)
         t = self.playback.time_s
         frames = [r.frame_at(t) for r in self.replays]
+        tags = d.run_tags(self.replays) if d.lettered(self.replays) else [""] * len(frames)
         for k, (rep, view, fr) in enumerate(zip(self.replays, self.views, frames)):
             floor = self.pane_floor(k)
             d.draw_plan(self.screen, self.map_surface(k), rep, floor, view, t)
@@ -318,6 +319,8 @@ class TrainerApp:
             locked = [e["name"] for e in rep.meta["building"]["exits"] if e["locked_at_start"]]
             head = f"{rep.meta.get('variant', '')}: " + (
                 f"{', '.join(locked)} locked" if locked else "all exits open")
+            if tags[k]:
+                head = f"{tags[k]}  {head}"
             title = display_title(rep.meta.get("title", ""), self.fonts["has_cjk"])
             d.draw_text(self.screen, self.fonts["bold"],
                         self.fonts["bold"].fit(f"{head}  —  {title}", w - 16),

@@ -301,9 +301,11 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     name = next(r.floors[floor]["name"] for r in replays if floor < len(r.floors))
     y += draw_text(surface, small, f"{state}   floor: {name}",
                    (x, y), DIM) + 8
-    for rep, fr in zip(replays, frame_of):
+    tags = run_tags(replays) if lettered(replays) else [""] * len(replays)
+    for rep, fr, tag in zip(replays, frame_of, tags):
         c = rep.counts_at(fr)
-        y += draw_text(surface, fonts["bold"], rep.label, (x, y)) + 1
+        label = f"{tag}  {rep.label}" if tag else rep.label
+        y += draw_text(surface, fonts["bold"], fonts["bold"].fit(label, w - 24), (x, y)) + 1
         y += draw_text(surface, small, f"inside {c['inside']}   out {c['out']}   casualties "
                        f"{c['casualties']}", (x, y)) + 6
     y += 4
@@ -338,13 +340,32 @@ def run_names(replays: list[Replay]) -> list[str]:
     return [f"{n} ({k + 1})" for k, n in enumerate(names_by("variant"))]  # (a run twice)
 
 
-def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
-    """(time, which run, text) of every run's events in time order; the run is named only
-    when there are several."""
-    out = []
+TAG_CHARS = 12  # longer run names leave too little of an event's line: letters instead
+
+
+def run_tags(replays: list[Replay]) -> list[str]:
+    """What the event log calls each run: nothing for one run; the :func:`run_names` if none
+    is longer than ``TAG_CHARS``; otherwise letters (A, B), which the pane headers and the
+    counters then carry too (see :func:`lettered`)."""
+    if len(replays) < 2:
+        return [""] * len(replays)
     names = run_names(replays)
-    for rep, name in zip(replays, names):
-        who = f"[{name}] " if len(replays) > 1 else ""
+    if max(len(n) for n in names) <= TAG_CHARS:
+        return names
+    return [chr(ord("A") + k) for k in range(len(replays))]
+
+
+def lettered(replays: list[Replay]) -> bool:
+    """Whether the runs are told apart by letters (long names): then each pane says its own."""
+    return len(replays) > 1 and run_tags(replays) != run_names(replays)
+
+
+def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
+    """(time, which run, text) of every run's events in time order; the run is tagged only
+    when there are several (:func:`run_tags`)."""
+    out = []
+    for rep, name in zip(replays, run_tags(replays)):
+        who = f"[{name}] " if name else ""
         for ev in rep.meta.get("events", []):
             if ev["kind"] != "start":
                 out.append((float(ev["time_s"]), who, describe_event(ev)))
