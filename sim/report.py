@@ -59,7 +59,11 @@ def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
 
 def plot_times(ax, stats: list[dict]):
     """Each run's evacuation time as a dot, per variant; unfinished runs marked at the top."""
-    top = max([t for s in stats for t in s["evacuation_time_s"] if t is not None] + [1.0])
+    finished = [t for s in stats for t in s["evacuation_time_s"] if t is not None]
+    bounds = [s["lower_bound_s_median"] for s in stats if s.get("lower_bound_s_median")]
+    # With no run finished anywhere, the scale is the time simulated (the runs' limit).
+    limits = [] if finished else [s["time_limit_s"] for s in stats if s.get("time_limit_s")]
+    top = max(finished + bounds + limits + [1.0])
     for k, st in enumerate(stats):
         c = COLOURS[k % len(COLOURS)]
         times = [t for t in st["evacuation_time_s"] if t is not None]

@@ -307,3 +307,27 @@ def test_drill_timeline_plot_lists_actions_in_the_order_they_started():
     plt.close(fig)
     # 'unlock' started first in one run; 'never' never started in any, so it comes last.
     assert labels == ["unlock", "call", "arrive", "sweep", "never"]
+
+
+def test_the_times_plot_scales_to_the_flow_bound_and_to_the_limit_if_no_run_finished():
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_times
+
+    def st(times, bound, limit=None):
+        return {"label": "x", "evacuation_time_s": times, "median_s": None, "p95_s": None,
+                "runs_not_everyone_out": sum(t is None for t in times),
+                "lower_bound_s_median": bound, "time_limit_s": limit}
+
+    def top_of(stats):
+        fig, ax = plt.subplots()
+        plot_times(ax, stats)
+        top = ax.get_ylim()[1]
+        plt.close(fig)
+        return top
+
+    # Nobody finished: the axis spans the time simulated, and the flow bound is on it.
+    assert top_of([st([None, None], 18.0, 600.0), st([None], 30.0, 600.0)]) >= 600.0
+    # Some finished: their times and the bounds set the scale, not the limit.
+    top = top_of([st([50.0, None], 80.0, 600.0), st([60.0], 20.0)])
+    assert 80.0 < top < 600.0
