@@ -39,6 +39,8 @@ def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
     """People out over time: the median over runs, with the 5-95 % band."""
     t_max = max(float(np.nanmax(np.where(np.isfinite(m["out_time_s"]), m["out_time_s"], 0)))
                 for runs in maps.values() for m in runs)
+    # Runs that left people inside went on to their end: show the curves that far (flat).
+    t_max = max([t_max] + [st["time_limit_s"] for st in stats if st.get("time_limit_s")])
     grid = np.linspace(0, t_max * 1.02 + 1, 400)
     for k, st in enumerate(stats):
         curves = np.array([curve(m["out_time_s"], grid) for m in maps[st["label"]]])
@@ -52,7 +54,7 @@ def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
     ax.set_xlabel("time from the start of the run (s)")  # (a drill's alarm may come later)
     ax.set_ylabel("people out of the building")
     ax.set_title("People out over time (band: 5-95 % of runs)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
 

@@ -331,3 +331,25 @@ def test_the_times_plot_scales_to_the_flow_bound_and_to_the_limit_if_no_run_fini
     # Some finished: their times and the bounds set the scale, not the limit.
     top = top_of([st([50.0, None], 80.0, 600.0), st([60.0], 20.0)])
     assert 80.0 < top < 600.0
+
+
+def test_the_curves_run_to_the_end_of_runs_that_left_people_inside():
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_evacuation_curves
+
+    maps = {"open": [{"out_time_s": np.array([10.0, 20.0, 30.0])}],
+            "locked": [{"out_time_s": np.array([15.0, np.inf, np.inf])}]}
+    stats = [{"label": "open", "runs": 1, "occupants": 3, "time_limit_s": None},
+             {"label": "locked", "runs": 1, "occupants": 3, "time_limit_s": 600.0}]
+    fig, ax = plt.subplots()
+    plot_evacuation_curves(ax, maps, stats)
+    ends = [line.get_xdata()[-1] for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    plt.close(fig)
+    assert ends and min(ends) >= 600.0
+    stats[1]["time_limit_s"] = None  # (everyone out in both: the last exit sets the end)
+    fig, ax = plt.subplots()
+    plot_evacuation_curves(ax, {"open": maps["open"], "locked": maps["open"]}, stats)
+    ends = [line.get_xdata()[-1] for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    plt.close(fig)
+    assert ends and max(ends) < 40.0
