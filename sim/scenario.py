@@ -10,6 +10,7 @@ freezes the result into a :class:`Scenario` for one variant. See README.md, "Sce
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -293,9 +294,12 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
                   f"building '{building.name}' has regions: " + (", ".join(regions) or "none"))
         speed = _distribution(g, "speed_ms", where, prof.speed_ms, p)
         if speed.upper > max_speed:
-            p.add(f"{where}.speed_ms", f"draws up to {speed.upper:g} m/s, expected at most "
+            # The fastest walker may cover at most 0.92 of a cell a step: dt_s small enough.
+            fit_dt = math.floor(0.92 * building.cell_m / speed.upper * 100.0) / 100.0
+            whose = "draws" if "speed_ms" in g else f"(profile '{prof_name}', by default) draws"
+            p.add(f"{where}.speed_ms", f"{whose} up to {speed.upper:g} m/s, expected at most "
                   f"{max_speed:.2f} m/s with dt_s = {dt_s:g} and cells of {building.cell_m:g} m "
-                  "(set 'high', or a smaller dt_s)")
+                  f"(set dt_s = {fit_dt:g} or less, or a speed_ms with a lower 'high')")
         premove = _distribution(g, "premove_s", where, prof.premove_s, p)
         knows_raw = g.get("knows", prof.knows)
         entrance = g.get("entrance")

@@ -101,6 +101,20 @@ def test_bad_distributions_and_values():
     assert "occupants[3].speed_ms: draws up to 3.5 m/s, expected at most" in msg
 
 
+def test_speeds_too_fast_for_the_grid_say_which_time_step_fits():
+    # 0.25 m cells with the default dt_s = 0.15: the adult profile's speeds (up to 2 m/s) cover
+    # more than 0.92 of a cell a step. The message says the profile's defaults are to blame,
+    # and a dt_s that fits; with it, the scenario loads.
+    small = building_doc(room_with_exit(10, 3), {"door": "X"},
+                         regions={"room": {"symbol": "r"}}, cell_m=0.25)
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(small, [{"count": 5, "region": "room"}])
+    assert "occupants[0].speed_ms: (profile 'adult', by default) draws up to 2 m/s, expected " \
+           "at most 1.53 m/s with dt_s = 0.15 and cells of 0.25 m (set dt_s = 0.11 or less" \
+           in str(info.value)
+    assert make_scenario(small, [{"count": 5, "region": "room"}], dt_s=0.11).occupants == 5
+
+
 @pytest.mark.parametrize("name", ["nursing/home", "a\\b", "night: drill", "", " ", "a\tb"])
 def test_a_name_that_cannot_name_a_folder_is_refused(name):
     msg = error_of([{"count": 5, "region": "room"}], name=name)
