@@ -182,11 +182,24 @@ REQUIRED_ARRAYS = ("frame_time_s", "frame_cell", "frame_state", "cell_floor", "c
                    "occupant_profile", "occupant_speed_ms", "exit_used", "out_time_s")
 
 
+def _not_a_record(path: Path) -> str:
+    """Why ``path`` is plainly no run record (a record is a zip archive: NumPy's .npz), or "".
+    (NumPy would otherwise try the file as a pickle and speak of pickled data.)"""
+    with open(path, "rb") as f:
+        if f.read(4) == b"PK\x03\x04":
+            return ""
+    return ("not a run record: expected the record.npz that 'drillsim run' writes, or the "
+            "run's folder" + (" (this is the run's summary)" if path.name == "summary.json"
+                              else ""))
+
+
 def read_record(path: str | Path) -> RunRecord:
     """Read and check a run record. Raises :class:`RecordError` naming what is wrong."""
     path = Path(path)
     if path.is_dir():
         path = path / "record.npz"
+    if path.is_file() and _not_a_record(path):
+        raise RecordError(str(path), [_not_a_record(path)])
     try:
         with np.load(path, allow_pickle=False) as data:
             if "meta" not in data.files:

@@ -62,8 +62,17 @@ def test_reader_names_found_and_supported_versions(tmp_path, finished):
 def test_reader_rejects_garbage_and_missing_files(tmp_path):
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip at all")
-    with pytest.raises(RecordError, match="not a readable run record"):
+    with pytest.raises(RecordError, match="not a run record: expected the record.npz that "
+                                          "'drillsim run' writes, or the run's folder$"):
         read_record(junk)
+    summary = tmp_path / "summary.json"
+    summary.write_text("{}")
+    with pytest.raises(RecordError, match=r"run's folder \(this is the run's summary\)"):
+        read_record(summary)
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 40)  # (a zip's start, then nothing)
+    with pytest.raises(RecordError, match="not a readable run record"):
+        read_record(damaged)
     with pytest.raises(RecordError, match="file not found"):
         read_record(tmp_path / "none.npz")
 

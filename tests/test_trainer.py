@@ -86,8 +86,13 @@ def test_view_round_trips_and_zooms_about_a_point():
 def test_bad_files_give_clear_messages(tmp_path, capsys):
     junk = tmp_path / "junk.npz"
     junk.write_text("nope")
-    with pytest.raises(ReplayError, match="not a readable run record"):
+    with pytest.raises(ReplayError, match="not a run record: expected the record.npz that "
+                                          "'drillsim run' writes"):
         load_replay(junk)
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    with pytest.raises(ReplayError, match="not a readable run record"):
+        load_replay(damaged)
     with pytest.raises(ReplayError, match="file not found"):
         load_replay(tmp_path / "missing.npz")
     np.savez(tmp_path / "other.npz", meta=np.array('{"format": "other/3"}'))

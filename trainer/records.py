@@ -140,11 +140,24 @@ class Replay:
         return f"{m.get('scenario', '?')} [{m.get('variant', '?')}] seed {m.get('seed', '?')}"
 
 
+def _not_a_record(path: Path) -> str:
+    """Why ``path`` is plainly no run record (a record is a zip archive: NumPy's .npz), or "".
+    (NumPy would otherwise try the file as a pickle and speak of pickled data.)"""
+    with open(path, "rb") as f:
+        if f.read(4) == b"PK\x03\x04":
+            return ""
+    return ("not a run record: expected the record.npz that 'drillsim run' writes, or the "
+            "run's folder" + (" (this is the run's summary)" if path.name == "summary.json"
+                              else ""))
+
+
 def load_replay(path: str | Path) -> Replay:
     """Read a run record (a ``record.npz`` file, or a folder holding one)."""
     path = Path(path)
     if path.is_dir():
         path = path / "record.npz"
+    if path.is_file() and _not_a_record(path):
+        raise ReplayError(f"{path}: " + _not_a_record(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             if "meta" not in data.files:
