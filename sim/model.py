@@ -3,8 +3,8 @@
 :class:`~sim.engine.Engine` does the work; this adds what Mesa tools expect: Mesa's seeding and
 step counter, occupant handles (:class:`Occupant`, ``mesa.Agent``) whose properties read the
 engine's arrays (for inspection, tests and Mesa tools, never the time step), and a
-DataCollector with the model-level series (time, inside, evacuated, per exit) of every step,
-so ``mesa.batch_run`` works on it. A run is the same bit for bit as the engine's (tested).
+DataCollector with the model-level series (time, inside, evacuated, casualties, per exit) of
+every step, so ``mesa.batch_run`` works on it. A run is the same bit for bit as the engine's (tested).
 """
 
 from __future__ import annotations
@@ -81,6 +81,13 @@ def report_evacuated(model) -> int:
     return model.step_census()[1]
 
 
+def report_casualties(model) -> int:
+    """Occupants the smoke or the fire overcame (neither inside nor out: with ``inside`` and
+    ``evacuated`` they make up every occupant)."""
+    inside, evacuated = model.step_census()
+    return model.n_occupants - inside - evacuated
+
+
 def report_exit_counts(model) -> tuple[int, ...]:
     """People out by each exit, in the building's exit order (a tuple: immutable, so it can be
     kept as it is; from the movement step's count, not a pass over every occupant)."""
@@ -116,7 +123,7 @@ class EvacuationModel(Engine, mesa.Model):
             if make_handles else []
         self.datacollector = StepSeries(model_reporters={
             "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
-            "exits": report_exit_counts})
+            "casualties": report_casualties, "exits": report_exit_counts})
 
     def _seed_random(self, seed: int) -> None:
         pass  # mesa.Model.__init__ has seeded ``random`` and ``rng`` from the same seed

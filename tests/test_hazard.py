@@ -199,6 +199,10 @@ def test_an_incapacitated_occupant_is_a_casualty_and_stays_put():
     s = summarise(m, 0.0)
     assert s["casualties"] == 2 and s["harmed"] == 2 and s["peak_fed"] >= 1.0
     assert s["evacuation_time_s"] is None
+    # The Mesa facade's series count them, and with those inside and out make up everyone.
+    df = m.datacollector.get_model_vars_dataframe()
+    assert df["casualties"].iloc[0] == 0 and df["casualties"].iloc[-1] == 2
+    assert ((df["inside"] + df["evacuated"] + df["casualties"]) == 2).all()
 
 
 def test_detector_fires_and_raises_the_alarm():
