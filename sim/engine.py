@@ -167,6 +167,7 @@ class Engine:
         self.hazard = None
         self.noticed_smoke = 0  # occupants whose pre-movement smoke started (notice_smoke)
         self._unaware_left = True  # (until none is left whom no alarm has reached)
+        self._cued = np.zeros(self.n_occupants, dtype=bool)  # (whom the smoke started)
         if scenario.hazard is not None:
             from .hazardrun import Hazard
             self.hazard = Hazard(self, scenario.hazard)
@@ -512,15 +513,19 @@ class Engine:
         n = self.n_occupants
         start = a["start_s"][:n]
         c = a["cell"][:n]
-        unaware = np.isinf(start) & ~self.needs_assist & (c >= 0) & \
-            (a["state"][:n] == WAITING)
+        # Not reached by an alarm: with a scripted alarm, those whose clock no alarm (or
+        # sweep) started; with the scenario's ``alarm_s``, everyone until it sounds.
+        before_alarm = not self.scenario.drill.scripted_alarm and t < self.scenario.alarm_s
+        unaware = (np.isinf(start) | before_alarm) & ~self._cued & ~self.needs_assist & \
+            (c >= 0) & (a["state"][:n] == WAITING)
         if not unaware.any():
             self._unaware_left = False  # (clocks, once started, are never stopped)
             return 0
         who = np.flatnonzero(unaware)
         who = who[extinction[c[who]] >= threshold]
         if who.size:
-            start[who] = t + a["premove_s"][:n][who]
+            self._cued[who] = True
+            start[who] = np.minimum(start[who], t + a["premove_s"][:n][who])
             self.noticed_smoke += int(who.size)
             self._log(t, "noticed_smoke", occupants=int(who.size))
         return int(who.size)

@@ -249,6 +249,16 @@ def test_smoke_starts_those_no_alarm_has_reached_and_only_them():
     assert len(ev) == 1 and ev[0]["occupants"] == 3
     assert ev[0]["time_s"] == pytest.approx(1.0, abs=m.dt_s)  # (conditions: every 7 steps)
     assert "3 started to leave on noticing smoke" in format_summary(s)
+    # The same with the scenario's alarm at 25 s instead of a drill's: those in smoke start
+    # at once, the others at the alarm.
+    sc = make_scenario(two_rooms(), occ[:2], time_limit_s=60, alarm_s=25,
+                       atmosphere=[{"region": "fire_room", "extinction_per_m": 0.5}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    smoky = np.isin(m.agents_state["cell"][:6], m.building.region("fire_room").cells)
+    m.run(max_steps=round(20 / sc.dt_s))
+    start = m.agents_state["start_s"][:6]
+    assert np.all(start[smoky] == pytest.approx(6.0, abs=m.dt_s))
+    assert np.all(start[~smoky] == 30.0) and m.noticed_smoke == 3
     # Thinner smoke than the level, or the rule turned off: nobody starts before the alarm.
     for hazard in ({"notice_extinction_per_m": 0.6}, {"notice_extinction_per_m": 0.0}):
         m, s = run(**hazard)
