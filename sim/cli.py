@@ -210,7 +210,7 @@ def cmd_run(args) -> int:
         Path("runs") / f"{scenario.name}-{scenario.variant}-seed{scenario.seed}"
     output_folder(out, "--out" if args.out else "the output folder")
     summary = run_scenario(scenario, out_dir=out, record=not args.no_record,
-                           record_every_s=args.frame_every)
+                           record_every_s=args.frame_every, progress=True)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

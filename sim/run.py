@@ -130,12 +130,17 @@ def _regions(model) -> dict:
 
 
 def run_scenario(scenario: Scenario, seed: int | None = None, out_dir: str | Path | None = None,
-                 *, record: bool = True, record_every_s: float | None = None) -> dict:
+                 *, record: bool = True, record_every_s: float | None = None,
+                 progress: bool = False) -> dict:
     """Run one scenario variant to the end. Writes ``summary.json`` (and ``record.npz`` when
-    ``record``) into ``out_dir`` if given. Returns the summary."""
+    ``record``) into ``out_dir`` if given. Returns the summary. ``progress``: a bar of the
+    simulated time on stderr while it runs, if stderr is a terminal (the same run either way)."""
     t0 = time.perf_counter()
     model = Engine(scenario, seed, record_every_s=record_every_s)
-    model.run()
+    if progress:
+        _run_with_progress(model, scenario)
+    else:
+        model.run()
     wall = time.perf_counter() - t0
     summary = summarise(model, wall)
     if out_dir is not None:
@@ -147,6 +152,21 @@ def run_scenario(scenario: Scenario, seed: int | None = None, out_dir: str | Pat
         write_atomic_text(out / "summary.json", json.dumps(summary, indent=2,
                                                            ensure_ascii=False) + "\n")
     return summary
+
+
+def _run_with_progress(model: Engine, scenario: Scenario) -> None:
+    from tqdm import tqdm
+
+    # disable=None: no bar unless stderr is a terminal (logs and pipes stay clean); it goes
+    # when the run ends, before the summary is printed.
+    with tqdm(total=round(scenario.time_limit_s), desc=f"{scenario.name} [{scenario.variant}]",
+              unit="s", bar_format="{desc}: {n:.0f} s simulated (limit {total} s){postfix} "
+              "[{elapsed}]", disable=None, leave=False, dynamic_ncols=True) as bar:
+        while model.running:
+            model.run(max_steps=model.n_steps + 100)
+            out = model.step_census()[1]
+            bar.set_postfix_str(f"{out:,} of {model.n_occupants:,} out", refresh=False)
+            bar.update(min(model.time_s, scenario.time_limit_s) - bar.n)
 
 
 def format_duration(seconds: float | None) -> str:

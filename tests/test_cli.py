@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,26 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception" not in err
+
+
+def test_a_run_shows_its_progress_on_a_terminal_and_is_the_same_run(monkeypatch):
+    import io
+
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    sc = load_scenario(ROOT / "scenarios" / "hall.toml", "two_locked")
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    shown = run_scenario(sc, progress=True)
+    bar = sys.stderr.getvalue()
+    assert "hall [two_locked]: " in bar and "s simulated (limit 900 s), " in bar
+    assert re.search(r"\), \d[\d,]* of 1,000 out \[", bar)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: no bar
+    plain = run_scenario(sc, progress=True)
+    assert sys.stderr.getvalue() == ""
+    shown.pop("wall_s"), plain.pop("wall_s")
+    assert shown == plain
