@@ -251,12 +251,25 @@ def parse_drill(merged: dict, where_of: dict, names: Names, p: Problems, *,
         p.add("site.access", f"got {describe(access_nodes)}, expected a table of road node = "
               "exit name")
         access_nodes = {}
+    graph = None
     for a in actors:
+        node = a.destination
         if a.offsite and a.station and roads and a.access and not a.destination:
             node = next((n for n, e in access_nodes.items() if e == a.access), None)
             if node is None:
                 p.add(f"actors.{a.name}.access", f"no road node of [site.access] leads to exit "
                       f"'{a.access}'; add e.g. access = {{ gate = \"{a.access}\" }}")
+        if a.offsite and roads and a.station in nodes and node in nodes:
+            # With every lane clear, some way must lead there (a blocked lane is the drill's
+            # business; a network in two pieces is a mistake in the file).
+            if graph is None:
+                import networkx as nx
+
+                graph = nx.Graph([(r.a, r.b) for r in roads])
+            if not nx.has_path(graph, a.station, node):
+                p.add(f"actors.{a.name}.station", f"no road leads from '{a.station}' to "
+                      f"'{node}' (where they are on scene), even with every lane clear; "
+                      "check the roads' from and to")
     actions = _actions(merged, where_of, names, actors, road_names, p)
     kpis = _kpis(merged, where_of, names, actors, actions, p)
     scripted_alarm = any(x.action == "alarm" for x in actions) and not alarm_given

@@ -453,6 +453,19 @@ def test_an_out_count_beyond_the_occupants_is_reported():
     assert drill(occupants, timeline=[out(2, profile="elderly")]).drill.actions
 
 
+def test_a_road_network_in_two_pieces_is_reported():
+    # The avenue ends at a depot: no road joins the station to the gate.
+    pieces = [{**ROADS[0], "to": "depot"}, ROADS[1], ROADS[2]]
+    text = "\n".join(problems(actors=staff() + [BRIGADE],
+                              site={"access": {"gate": "main"}, "roads": pieces},
+                              timeline=[{"id": "call", "action": "call", "target": "brigade",
+                                         "at_s": 10}]))
+    assert "actors.brigade.station: no road leads from 'station' to 'gate' (where they are on " \
+           "scene), even with every lane clear" in text
+    # A blocked lane is the drill's business, not a mistake: the network is whole.
+    assert brigade_drill([ROADS[0], ROADS[1]], blocked=["fire_lane"]).drill.roads
+
+
 def test_road_and_actor_references_are_checked():
     got = problems(actors=[{**BRIGADE, "station": "statoin", "access": "mian"}],
                    site={"access": {"gate": "main"}, "roads": ROADS},
