@@ -406,3 +406,26 @@ def test_long_texts_are_cut_to_fit_with_dots():
         assert text.startswith(cut[:-3])
         assert face.render(cut, True, (0, 0, 0)).get_width() == face.width_of(cut)
     assert face.fit(text, 3) == ""
+
+
+def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):
+    rep = load_replay(records["two_locked"])
+    rep.meta["events"] = [{"kind": "incapacitated", "time_s": float(t), "occupants": 1}
+                          for t in range(200)]
+    drawn = []
+    real = draw.draw_text
+
+    def spy(surface, font, text, pos, *a):
+        h = real(surface, font, text, pos, *a)
+        drawn.append((text, pos[1], h))
+        return h
+
+    monkeypatch.setattr(draw, "draw_text", spy)
+    app = TrainerApp([rep], headless=True)
+    app.playback.seek(100.0)
+    app.draw()
+    app.close()
+    help_top = next(y for text, y, _ in drawn if text == "H: help")
+    log = [(y, h) for text, y, h in drawn if text.endswith("overcome by smoke")]
+    assert len(log) > 10  # the panel is full
+    assert max(y + h for y, h in log) <= help_top

@@ -62,7 +62,9 @@ class Typeface:
         return out
 
     def get_height(self) -> int:
-        return self.latin.get_height()
+        """The height of a rendered line (its line size: a few pixels more than the font's
+        height, which is what ``render`` gives)."""
+        return self.latin.get_linesize()
 
     def width_of(self, text: str) -> int:
         """The width ``render`` gives ``text``, in pixels (without drawing it)."""

@@ -316,7 +316,7 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     y += draw_text(surface, small, "layers: " + (", ".join(on) or "none"), (x, y + 4), DIM) + 10
     y += draw_text(surface, fonts["bold"], "Events", (x, y)) + 2
     shown = merged_events(replays)
-    line_h = small.get_height() + 1
+    line_h = small.get_height()  # (each line below advances by what draw_text returns)
     room = max(0, (top + h - 30 - y) // line_h)
     done = [e for e in shown if e[0] <= time_s]
     start = max(0, len(done) - room // 2)
