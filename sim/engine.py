@@ -700,6 +700,8 @@ class Engine:
                 self._record_frame()
             if remaining:
                 self._log(self.time_s, "time_limit", inside=int(remaining))
+            elif drill_busy:  # (everyone out, but the drill cut short by the time limit)
+                self._log(self.time_s, "time_limit", inside=0, drill_unfinished=True)
             elif self._all_out_s < self.time_s:
                 self._log(self.time_s, "drill_done")  # (the run went on for the drill)
 

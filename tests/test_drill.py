@@ -4,6 +4,7 @@ roads, KPIs, and validation of every part (sim.drill, sim.drillrun)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -289,6 +290,13 @@ def test_everyone_out_is_logged_when_it_happens_though_the_drill_goes_on():
     assert plain["events"][-1]["kind"] == "all_out"
     assert plain["events"][-1]["time_s"] == pytest.approx(plain["last_out_s"])
     assert plain["last_out_s"] == pytest.approx(plain["simulated_s"])
+    # Everyone out, but the time limit comes before the brigade: not 'drill over'.
+    sc = brigade_drill(ROADS)
+    sc = dataclasses.replace(sc, time_limit_s=t - 30)
+    _, short = run(sc)
+    assert short["events"][-1] == {"time_s": pytest.approx(t - 30, abs=sc.dt_s),
+                                   "kind": "time_limit", "inside": 0, "drill_unfinished": True}
+    assert "drill_done" not in [e["kind"] for e in short["events"]]
 
 
 def test_printed_timeline_is_in_the_order_things_happened():

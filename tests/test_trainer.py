@@ -345,6 +345,8 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
     assert draw.finished_text(hall) == f"everyone out at {draw.format_clock(hall.duration_s)}"
     lost = {"kind": "all_out", "time_s": 1.0, "inside": 0, "casualties": 2}
     assert draw.describe_event(lost) == "all out but 2 overcome by smoke"
+    cut = {"kind": "time_limit", "time_s": 9.0, "inside": 0, "drill_unfinished": True}
+    assert draw.describe_event(cut) == "time limit: the drill had not finished"
     noticed = {"kind": "noticed_smoke", "time_s": 1.0, "occupants": 3}
     assert draw.describe_event(noticed) == "3 notice smoke (no alarm yet)"
 

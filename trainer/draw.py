@@ -360,15 +360,46 @@ def lettered(replays: list[Replay]) -> bool:
     return len(replays) > 1 and run_tags(replays) != run_names(replays)
 
 
+# Events of these kinds come one per step while they last (a casualty a step as smoke fills a
+# corridor): one line of the log counts those that follow each other within GROUP_S.
+GROUPED = ("incapacitated", "noticed_smoke")
+GROUP_S = 30.0
+
+
+def grouped_events(events: list[dict]) -> list[dict]:
+    """``events`` with each run of ``GROUPED`` events of one kind, each within ``GROUP_S`` of
+    the one before, as one event at the first one's time, with the ``occupants`` added up
+    (and ``until_s``, the last one's time). Other events are kept as they are, in order."""
+    out: list[dict] = []
+    last: dict[str, dict] = {}  # kind -> the group it may still join
+    for ev in events:
+        kind = ev.get("kind")
+        group = last.get(kind)
+        if kind in GROUPED and group is not None and \
+                float(ev["time_s"]) - group["until_s"] <= GROUP_S:
+            group["occupants"] = group.get("occupants", 0) + ev.get("occupants", 0)
+            group["until_s"] = float(ev["time_s"])
+            continue
+        ev = dict(ev)
+        if kind in GROUPED:
+            ev["until_s"] = float(ev["time_s"])
+            last[kind] = ev
+        out.append(ev)
+    return out
+
+
 def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
-    """(time, which run, text) of every run's events in time order; the run is tagged only
-    when there are several (:func:`run_tags`)."""
+    """(time, which run, text) of every run's events in time order (:func:`grouped_events`);
+    the run is tagged only when there are several (:func:`run_tags`)."""
     out = []
     for rep, name in zip(replays, run_tags(replays)):
         who = f"[{name}] " if name else ""
-        for ev in rep.meta.get("events", []):
+        for ev in grouped_events(rep.meta.get("events", [])):
             if ev["kind"] != "start":
-                out.append((float(ev["time_s"]), who, describe_event(ev)))
+                text = describe_event(ev)
+                if ev.get("until_s", ev["time_s"]) > ev["time_s"]:
+                    text += f" (to {format_clock(ev['until_s'])})"
+                out.append((float(ev["time_s"]), who, text))
     return sorted(out, key=lambda e: e[0])
 
 
@@ -411,6 +442,8 @@ def describe_event(ev: dict) -> str:
     if kind == "all_out":
         lost = ev.get("casualties", 0)
         return "everyone is out" if not lost else f"all out but {lost} overcome by smoke"
+    if kind == "time_limit" and ev.get("drill_unfinished"):
+        return "time limit: the drill had not finished"
     if kind == "time_limit":
         return f"time limit: {ev.get('inside', '?')} still inside"
     if kind == "drill_done":
