@@ -412,7 +412,7 @@ def test_long_texts_are_cut_to_fit_with_dots():
 
 def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):
     rep = load_replay(records["two_locked"])
-    rep.meta["events"] = [{"kind": "incapacitated", "time_s": float(t), "occupants": 1}
+    rep.meta["events"] = [{"kind": "detector", "time_s": float(t), "detector": f"d{t}"}
                           for t in range(200)]
     drawn = []
     real = draw.draw_text
@@ -428,6 +428,26 @@ def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):
     app.draw()
     app.close()
     help_top = next(y for text, y, _ in drawn if text == "H: help")
-    log = [(y, h) for text, y, h in drawn if text.endswith("overcome by smoke")]
+    log = [(y, h) for text, y, h in drawn if text.endswith(" fires")]
     assert len(log) > 10  # the panel is full
     assert max(y + h for y, h in log) <= help_top
+
+
+def test_casualties_that_follow_each_other_take_one_line_of_the_log():
+    ev = [{"kind": "alarm", "time_s": 1.0},
+          *({"kind": "incapacitated", "time_s": t, "occupants": 1} for t in (100.0, 110.5, 139.0)),
+          {"kind": "found_locked", "time_s": 120.0, "exit": "rear"},
+          {"kind": "incapacitated", "time_s": 200.0, "occupants": 2}]  # (61 s later: apart)
+    got = draw.grouped_events(ev)
+    assert [e["kind"] for e in got] == ["alarm", "incapacitated", "found_locked",
+                                        "incapacitated"]
+    assert got[1]["occupants"] == 3 and got[1]["until_s"] == 139.0
+    assert got[3]["occupants"] == 2 and got[3]["until_s"] == 200.0
+    assert ev[1] == {"kind": "incapacitated", "time_s": 100.0, "occupants": 1}  # (untouched)
+
+    class One:
+        meta = {"events": ev}
+
+    lines = [text for _, _, text in draw.merged_events([One()])]
+    assert lines == ["alarm", "3 overcome by smoke (to 02:19.0)", "rear found locked",
+                     "2 overcome by smoke"]
