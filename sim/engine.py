@@ -165,6 +165,7 @@ class Engine:
                                       dict(scenario.access_nodes))
             self.drill.place_actors(self.rng)
         self.hazard = None
+        self._casualties_on_grid = False  # (then the movement step lets them be stepped over)
         self.noticed_smoke = 0  # occupants whose pre-movement smoke started (notice_smoke)
         self._unaware_left = True  # (until none is left whom no alarm has reached)
         self._cued = np.zeros(self.n_occupants, dtype=bool)  # (whom the smoke started)
@@ -583,6 +584,7 @@ class Engine:
         if np.any(caught):
             a["state"][:n][caught] = CASUALTY
             a["fed_time_s"][:n][caught] = self.time_s
+            self._casualties_on_grid = True
         self._refresh_passable()
 
     def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:
@@ -661,6 +663,7 @@ class Engine:
         step_movement(a, self.grid, self.fields, key,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction, "swap": prm.swap_probability,
+                       "step_over": self._casualties_on_grid,
                        "clock": self.n_steps, "settle_after": self._settle_after_now()},
                       self.scratch)
         update_dynamic_field(self.grid["dyn"], self.walkable_base, self.building.width,
@@ -673,6 +676,7 @@ class Engine:
             hit = self.hazard.dose(a, 0, self.n_occupants, t, self.dt_s, CASUALTY, WAITING,
                                    MOVING)
             if hit:
+                self._casualties_on_grid = True  # (from now on they may be stepped over)
                 self._log(t + self.dt_s, "incapacitated", occupants=int(hit))
         self.n_steps += 1
         self.time_s = self.n_steps * self.dt_s

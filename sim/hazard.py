@@ -27,7 +27,7 @@ The model (parameters in ``[hazard]``, defaults below; reference/verification.md
 * **Route choice**: the route fields treat a cell where visibility is below 10 m as five times
   as long (an assumption), so occupants take another route when one exists.
 * **Dose** (§4.6): FED per second ``FED_CO · V_CO2 + FED_O2`` plus heat ``1/t_tol(T)``;
-  incapacitated (a casualty, stays put) at FED 1, *harmed* at 0.3.
+  incapacitated (a casualty, stays put, but may be stepped over) at FED 1, *harmed* at 0.3.
 * **Smoke as a cue**: an occupant no alarm has reached starts its pre-movement time when the
   smoke where it stands reaches ``notice_extinction_per_m`` (0.1 m⁻¹, the level counted as
   "in smoke"; checked every second). Bedridden people are not started by it.

@@ -205,6 +205,33 @@ def test_an_incapacitated_occupant_is_a_casualty_and_stays_put():
     assert ((df["inside"] + df["evacuated"] + df["casualties"]) == 2).all()
 
 
+def test_a_casualty_in_a_corridor_is_stepped_over():
+    """A one-cell-wide corridor: someone overcome by smoke in its middle (a lethal atmosphere in
+    one cell), someone else starting later from the west end, heading for the east exit."""
+    rows = ["#" * 32, "#" + "." * 30 + "E", "#" * 32]
+    doc = building_doc(rows, {"east": "E"},
+                       regions={"west_end": {"rect_m": [1.0, 0, 1.4, 5], "floor": "ground"},
+                                "middle": {"rect_m": [6.0, 0, 6.4, 5], "floor": "ground"}})
+    groups = [{"count": 1, "region": "middle", "premove_s": 100000},
+              {"count": 1, "region": "west_end", "premove_s": 250}]
+
+    def run(**model):
+        sc = make_scenario(doc, groups, time_limit_s=400, model=model,
+                           atmosphere=[{"region": "middle", "co_ppm": 8000, "co2_pct": 3.0}])
+        return EvacuationModel(sc, 1, make_handles=False).run()
+
+    m = run()
+    a = m.agents_state
+    lying = int(np.flatnonzero(a["state"][:2] == CASUALTY)[0])
+    assert m.count_inside() == 0 and m.exit_counts() == {"east": 1}  # the walker got out
+    middle = int(m.building.region("middle").cells[0])
+    assert a["cell"][lying] == middle - 1  # left where the walker stood, one cell west
+    assert m.grid["occ"][middle - 1] == lying and m.grid["occ"][middle] == -1
+    # Without it (stepping over has the swap rule's probability) the corridor is walled off.
+    m = run(swap_probability=0.0)
+    assert m.count_inside() == 1
+
+
 def test_detector_fires_and_raises_the_alarm():
     sc = fire_scenario(occupants=[{"count": 3, "region": "far_room", "premove_s": 5}],
                        detectors=[{"name": "d", "region": "fire_room"}],

@@ -21,7 +21,9 @@ The rules (documented for users in README.md, "The model"):
   wins, and with probability ``mu`` none of them moves.
 * **Head-on swaps**: two occupants who stay because each wants the other's cell (people
   heading different ways) exchange places with probability ``swap`` (an exchange rule in the
-  spirit of Weng et al. 2006); without it, counter-flows lock solid.
+  spirit of Weng et al. 2006); without it, counter-flows lock solid. One who stays because a
+  casualty (overcome by smoke) lies in the cell it wants most steps over them with the same
+  probability: they exchange cells.
 * **Capacity**: a cell accepts a new occupant no sooner than ``headway_s`` after it accepted the
   last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
   metre per second and is what makes door flow realistic (see README, "Door flow").
@@ -167,7 +169,7 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                      width, cell_m, dt_s, time_s, k_s, k_d, min_cost_m, pow2, cand_buf,
                      expo_buf, desired, cost_m, blocked, blocked_cost, downhill, claim_list,
                      claim_n, block_list, block_n, moved, stamp, settled_at, clock,
-                     settle_after, settled_n, desired_d, blocked_d):
+                     settle_after, settled_n, desired_d, blocked_d, step_over):
     # Occupants are visited in ``order``; each writes only its own slots, so the result
     # does not depend on the order or the threads. ``order`` is cut into chunks (as many as
     # ``claim_n`` has slots), visited in parallel. Each chunk lists those who claim a cell,
@@ -327,7 +329,9 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 # A neighbour following the same field never wants this cell back (downhill for
                 # one is uphill for the other): only one heading elsewhere can be a partner. In a
                 # queue that is almost nobody, and the swap pass then has nothing to look up.
-                if blk >= 0 and field_row[occ[blk]] != row:
+                # Someone overcome by smoke there is stepped over (``step_over``: some are).
+                if blk >= 0 and (field_row[occ[blk]] != row or (
+                        step_over and state[occ[blk]] == CASUALTY)):
                     full_b = blk_len / factor[blk]
                     cost_b = min(max(blk_slope * blk_len, ZIGZAG_DISCOUNT * full_b), full_b)
                     if credit >= cost_b:
@@ -424,7 +428,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
                 blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock, settled_n,
                 settled_total, settle_floor, desired_d, blocked_d, target, bin_m, n_bins,
-                live_hist, live_slot):
+                live_hist, live_slot, step_over):
     """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
@@ -569,7 +573,62 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         moved[i] = True
         moved[k] = True
         n_moved += 2
+    if step_over:
+        n_moved += _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ,
+                              credit_m, dyn, free_at_s, headway_s, time_s, key, swap_p,
+                              n_agents, marking, stamp, width, clock)
     return n_moved
+
+
+@kernel
+def _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ, credit_m, dyn,
+               free_at_s, headway_s, time_s, key, swap_p, n_agents, marking, stamp, width,
+               clock):
+    """Stepping over the overcome: one who stayed, blocked by a casualty in the cell it wants
+    most (its swap partner, :func:`_choose_cells_py`), takes that cell with probability
+    ``swap_p``, and the casualty is left in the cell it came from, as if stepped over. A person
+    lying in a corridor does not wall it off for the living, staff and responders. Of several
+    who would step over one casualty, the lowest-numbered does: decided from the state before
+    any of these moves (first pass), then made (second), so the outcome does not depend on
+    the order of the list. Returns the moves made (two a step over: both change cells, and
+    both are marked in ``moved``)."""
+    wins = np.zeros(n_bl, dtype=np.bool_)
+    for k_ord in range(n_bl):
+        i = block_list[k_ord]
+        b = blocked[i]
+        if b < 0 or moved[i] or state[i] != MOVING or occ[b] < 0 or \
+                state[occ[b]] != CASUALTY or uniform(key, ROW_FRICTION, i, n_agents) >= swap_p:
+            continue
+        first = True
+        for dr in range(-1, 2):  # a rival for the same casualty stands next to it
+            for dc in range(-1, 2):
+                j = occ[b + dr * width + dc]
+                if 0 <= j < i and blocked[j] == b and not moved[j] and state[j] == MOVING and \
+                        uniform(key, ROW_FRICTION, j, n_agents) < swap_p:
+                    first = False
+        wins[k_ord] = first
+    n = 0
+    for k_ord in range(n_bl):
+        if not wins[k_ord]:
+            continue
+        i = block_list[k_ord]
+        b = blocked[i]
+        k = occ[b]
+        ci = cell[i]
+        occ[ci] = k
+        occ[b] = i
+        cell[i] = b
+        cell[k] = ci
+        credit_m[i] -= blocked_cost[i]
+        dyn[ci] += 1.0
+        free_at_s[b] = time_s + headway_s[b]
+        if marking:
+            mark_around(stamp, ci, width, clock)
+            mark_around(stamp, b, width, clock)
+        moved[i] = True
+        moved[k] = True
+        n += 2
+    return n
 
 
 _resolve, _resolve_serial = serial_and_parallel(_resolve_py)
@@ -596,7 +655,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
-    probability, default 0); ``clock`` (the step's number) and ``settle_after`` (default
+    probability, default 0); ``step_over`` (default False: set it while casualties lie on the
+    grid, and one blocked by a casualty steps over them with probability ``swap``); ``clock`` (the step's number) and ``settle_after`` (default
     ``NEVER_SETTLE``): an occupant whose choice was settled in a jam at a step after
     ``settle_after`` and after the last change round its cell (``grid['stamp']``) is not
     chosen for again: the caller must raise ``settle_after`` to the step's number whenever
@@ -665,6 +725,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
     if live is not None and live.get("valid"):
         live_args = (a["target"], live["bin_m"], live["n_bins"], live["hist"], live["slot"])
     n_visit = order.shape[0]
+    step_over = bool(p.get("step_over", False))
     choose = _choose_cells_serial if n_visit < SERIAL_BELOW else _choose_cells
     choose(order, a["cell"], a["state"], a["speed_ms"], a["credit_m"], a["field_row"], fields,
            g["dyn"], g["nbr_mask"], g["passable"], g["occ"], g["free_at_s"], g["factor"],
@@ -673,7 +734,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
            s["cand_buf"], s["expo_buf"], s["desired"], s["cost_m"],
            s["blocked"], s["blocked_cost"], g["downhill"], s["claim_list"], s["claim_n"],
            s["block_list"], s["block_n"], s["moved"], stamp, s["settled_at"], clock,
-           settle_after, s["settled_n"], s["desired_d"], s["blocked_d"])
+           settle_after, s["settled_n"], s["desired_d"], s["blocked_d"], step_over)
     resolve = _resolve if n_visit >= SERIAL_BELOW and numba.get_num_threads() > 1 \
         else _resolve_serial
     return resolve(n_visit, s["claim_list"], s["claim_n"], s["block_list"], s["block_n"],
@@ -683,7 +744,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
                    s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"],
                    stamp, g["width"], clock, s["settled_n"], s["settled_total"],
-                   s["settle_floor"], s["desired_d"], s["blocked_d"], *live_args)
+                   s["settle_floor"], s["desired_d"], s["blocked_d"], *live_args, step_over)
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
