@@ -451,3 +451,24 @@ def test_casualties_that_follow_each_other_take_one_line_of_the_log():
     lines = [text for _, _, text in draw.merged_events([One()])]
     assert lines == ["alarm", "3 overcome by smoke (to 02:19.0)", "rear found locked",
                      "2 overcome by smoke"]
+
+
+def test_pane_headers_say_what_each_variant_is(records, monkeypatch):
+    # The title names the drill's theme (the hall's says "four exits"); a variant's own
+    # description says what this run is, and stands in the header instead where there is one.
+    runs = [load_replay(records[v]) for v in ("all_open", "two_locked")]
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    app = TrainerApp(runs, headless=True)
+    app.draw()
+    described = runs[1].meta["summary"]["variant_description"]
+    assert described and any(t.startswith("two_locked: north_west, north_east locked  —  "
+                                          + described[:20]) for t in drawn)
+    runs[1].meta["summary"]["variant_description"] = ""  # (none: the title, as before)
+    drawn.clear()
+    app.draw()
+    app.close()
+    assert any(t.startswith("two_locked: north_west, north_east locked  —  Public hall")
+               for t in drawn)

@@ -323,7 +323,11 @@ class TrainerApp:
                 f"{', '.join(locked)} locked" if locked else "all exits open")
             if tags[k]:
                 head = f"{tags[k]}  {head}"
-            title = display_title(rep.meta.get("title", ""), self.fonts["has_cjk"])
+            # What this run is: the variant's own description where it has one (the title
+            # names the drill's theme, "... rear exit kept locked", which a variant may undo).
+            about = (rep.meta.get("summary") or {}).get("variant_description") or \
+                rep.meta.get("title", "")
+            title = display_title(about, self.fonts["has_cjk"])
             d.draw_text(self.screen, self.fonts["bold"],
                         self.fonts["bold"].fit(f"{head}  —  {title}", w - 16),
                         (left + 8, head_top + 3))
