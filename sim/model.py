@@ -4,7 +4,8 @@
 step counter, occupant handles (:class:`Occupant`, ``mesa.Agent``) whose properties read the
 engine's arrays (for inspection, tests and Mesa tools, never the time step), and a
 DataCollector with the model-level series (time, inside, evacuated, casualties, per exit) of
-every step, so ``mesa.batch_run`` works on it. A run is the same bit for bit as the engine's (tested).
+every step, so ``mesa.batch_run`` works on it. A run is the same bit for bit as the engine's
+(tested).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from sim.kernels.fields import (compute_static_field, dynamic_field_coefficients
                                 update_dynamic_field)
 from sim.kernels.movement import _DC as movement_dc
 from sim.kernels.movement import _DR as movement_dr
-from sim.kernels.movement import (_POW2, CASUALTY, EVACUATED, MOVING, NO_DIRECTION, ZIGZAG_DISCOUNT,
-                                  _exp_nonpositive, downhill_directions, make_scratch,
-                                  neighbour_mask, step_movement)
+from sim.kernels.movement import (_POW2, CASUALTY, EVACUATED, MOVING, NO_DIRECTION,
+                                  ZIGZAG_DISCOUNT, _exp_nonpositive, downhill_directions,
+                                  make_scratch, neighbour_mask, step_movement)
 
 
 def grid_world(rows: list[str]):

@@ -656,19 +656,19 @@ def step_movement(agents, grid, fields, key, params, scratch):
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
     probability, default 0); ``step_over`` (default False: set it while casualties lie on the
-    grid, and one blocked by a casualty steps over them with probability ``swap``); ``clock`` (the step's number) and ``settle_after`` (default
-    ``NEVER_SETTLE``): an occupant whose choice was settled in a jam at a step after
-    ``settle_after`` and after the last change round its cell (``grid['stamp']``) is not
-    chosen for again: the caller must raise ``settle_after`` to the step's number whenever
-    the fields, walls, speed factors, speeds or states change other than by this step, and
-    mark cells round an occupant whose ``field_row`` changed (:func:`mark_around`) if
-    ``scratch['settled_total'][0]`` (after the last step: how many hold a settled choice) is
-    not 0. ``grid['stamp']`` int32 (n_cells,) (made here if missing): per cell, the last
-    step at which a cell in its 3 x 3 block changed hands (marked by this step's moves and
-    swaps while at least one occupant holds a settled choice for every two claims; with
-    fewer, the step's moves are not marked and ``scratch['settle_floor']`` (made here if
-    missing) is set to the step's number: the choices settled until then are made afresh, as
-    if ``settle_after`` were raised).
+    grid, and one blocked by a casualty steps over them with probability ``swap``); ``clock``
+    (the step's number) and ``settle_after`` (default ``NEVER_SETTLE``): an occupant whose
+    choice was settled in a jam at a step after ``settle_after`` and after the last change
+    round its cell (``grid['stamp']``) is not chosen for again: the caller must raise
+    ``settle_after`` to the step's number whenever the fields, walls, speed factors, speeds or
+    states change other than by this step, and mark cells round an occupant whose ``field_row``
+    changed (:func:`mark_around`) if ``scratch['settled_total'][0]`` (after the last step: how
+    many hold a settled choice) is not 0. ``grid['stamp']`` int32 (n_cells,) (made here if
+    missing): per cell, the last step at which a cell in its 3 x 3 block changed hands (marked
+    by this step's moves and swaps while at least one occupant holds a settled choice for every
+    two claims; with fewer, the step's moves are not marked and ``scratch['settle_floor']``
+    (made here if missing) is set to the step's number: the choices settled until then are made
+    afresh, as if ``settle_after`` were raised).
     ``scratch``: preallocated ``desired`` int32 (n,), ``cost_m`` float64 (n,), ``desired_d``
     and ``blocked_d`` float32 (n,), ``moved`` bool
     (n,) (after the step: who moved, among those visited), ``claim_count`` int32 (n_cells,)
