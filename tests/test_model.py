@@ -85,6 +85,47 @@ def test_invariants_hold_at_every_step(world):
         check_invariants(m)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_world(), st.integers(1, 6))
+def test_invariants_hold_when_casualties_are_stepped_over(world, n_lying):
+    """Some of the crowd lie overcome (made casualties at the start, as smoke would) and the
+    rest step over them: nobody is lost or shares a cell, and a casualty only ever moves to
+    a neighbouring cell, by the exchange."""
+    rows, n, locked, has_west, seed = world
+    exits = {"x": "X", "y": "Y"} if has_west else {"x": "X"}
+    doc = building_doc(rows, exits, regions={"all": {"rect_m": [0, 0, 100, 100],
+                                                     "floor": "ground"}})
+    try:
+        sc = make_scenario(doc, [{"count": n + n_lying, "region": "all", "premove_s": 0}],
+                           time_limit_s=20)
+    except (BuildingError, ScenarioError):
+        assume(False)
+    m = EvacuationModel(sc, seed, make_handles=False)
+    a, g, w = m.agents_state, m.grid, m.building.width
+    lying = np.arange(n_lying)
+    a["state"][lying] = CASUALTY
+    m._casualties_on_grid = True  # (as the dose or the fire sets it)
+
+    def check():
+        on_grid = np.isin(a["state"], (WAITING, MOVING, CASUALTY))
+        cells = a["cell"][on_grid]
+        assert on_grid.sum() + (a["state"] == EVACUATED).sum() == m.n_occupants
+        assert np.all(cells >= 0) and np.all(g["passable"][cells] == 1)
+        assert len(np.unique(cells)) == len(cells)
+        assert np.array_equal(np.sort(np.flatnonzero(g["occ"] >= 0)), np.sort(cells))
+        assert np.all(g["occ"][cells] == np.flatnonzero(on_grid))
+        assert np.all(a["state"][lying] == CASUALTY)
+
+    check()
+    while m.running:
+        before = a["cell"][lying].copy()
+        m.step()
+        check()
+        dr = np.abs(a["cell"][lying] // w - before // w)
+        dc = np.abs(a["cell"][lying] % w - before % w)
+        assert np.all((dr <= 1) & (dc <= 1))
+
+
 def test_same_seed_gives_identical_runs_and_other_seeds_differ():
     sc = load_scenario(ROOT / "scenarios" / "hall.toml", "two_locked")
     runs = [EvacuationModel(sc, s).run(max_steps=400) for s in (5, 5, 6)]
