@@ -205,4 +205,6 @@ def _progress(total: int, done: int, desc: str, enabled: bool):
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=done, desc=desc, unit="run", dynamic_ncols=True)
+    # disable=None: on a terminal only; a log or a pipe gets no stream of redrawn bars.
+    return tqdm(total=total, initial=done, desc=desc, unit="run", dynamic_ncols=True,
+                disable=None)

@@ -186,3 +186,20 @@ def test_a_run_shows_its_progress_on_a_terminal_and_is_the_same_run(monkeypatch)
     assert sys.stderr.getvalue() == ""
     shown.pop("wall_s"), plain.pop("wall_s")
     assert shown == plain
+
+
+def test_the_batch_progress_bar_is_for_terminals_only(monkeypatch):
+    import io
+
+    from sim.batch import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        bar = _progress(4, 1, "comparison", enabled=True)
+        bar.update(1)
+        bar.close()
+        assert ("comparison:" in stream.getvalue()) is shown
