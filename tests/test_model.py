@@ -400,16 +400,18 @@ def test_head_on_walkers_pass_each_other_only_with_the_swap_rule():
     assert locked.count_inside() == 2  # without swaps they stand nose to nose
 
 
-def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch):
-    """Stairs (links), doors, exit choice: every kernel's parallel twin, forced on a small
-    building, reproduces the serial run bit for bit. (The exits' static fields are marched
-    in parallel whenever there are several and more than one thread: the serial run has
-    one.)"""
+@pytest.mark.parametrize("name,variant", [("office", "west_exit_locked"),
+                                          ("residential_tower", "rear_locked")])
+def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch, name, variant):
+    """Stairs (links), doors, exit choice; in the tower, smoke, casualties and stepping over
+    them: every kernel's parallel twin, forced on a small building, reproduces the serial run
+    bit for bit. (The exits' static fields are marched in parallel whenever there are several
+    and more than one thread: the serial run has one.)"""
     import numba
 
     from sim.kernels import choice, fields, movement, streams
 
-    sc = load_scenario(ROOT / "scenarios" / "office.toml", "west_exit_locked")
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", variant)
     runs = []
     before = numba.get_num_threads()
     for threshold, threads in ((10**9, 1), (0, numba.config.NUMBA_NUM_THREADS)):
@@ -423,9 +425,12 @@ def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch):
         runs.append(m)
     a, b = runs[0].agents_state, runs[1].agents_state
     assert runs[0].n_steps == runs[1].n_steps
-    for key in ("out_time_s", "exit_used", "state", "lost_s"):
+    for key in ("out_time_s", "exit_used", "state", "lost_s", "cell"):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    assert np.isfinite(a["out_time_s"][:runs[0].n_occupants]).all()
+    n = runs[0].n_occupants
+    assert np.all(np.isfinite(a["out_time_s"][:n]) | (a["state"][:n] == CASUALTY))
+    if name == "residential_tower":
+        assert (a["state"][:n] == CASUALTY).sum() >= 5  # (casualties, to step over)
 
 
 @pytest.mark.parametrize("name,variant", [("nursing_home", "rear_locked"),
