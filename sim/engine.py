@@ -186,7 +186,7 @@ class Engine:
         self.discoveries = np.zeros(self.n_exits, dtype=np.int64)
         self.door_discoveries = np.zeros(max(1, len(b.doors)), dtype=np.int64)
         self.found_first_hand = np.zeros(n, dtype=np.bool_)
-        self._known_locked_start = self.agents_state["known_locked"].copy()
+        self.heard_from_others = np.zeros(self.n_occupants, dtype=np.bool_)  # (news passed on)
         self._pending = list(scenario.changes)
         self._relay_pending = False
         self._first_found: set[tuple[str, int]] = set()
@@ -205,7 +205,6 @@ class Engine:
             self._region_masks[k, r.cells] = True
         self._region_hit = np.zeros(len(b.regions), dtype=bool)
         self.region_last_occupied: dict[str, float | None] = {r.name: None for r in b.regions}
-        self.announced = np.zeros(self.n_occupants, dtype=bool)
         self._log(0.0, "start", occupants=self.n_occupants,
                   locked=[e.name for e in b.exits if self.exit_locked[e.index]])
         if scenario.alarm_s == 0 and not scenario.drill.scripted_alarm:
@@ -549,7 +548,6 @@ class Engine:
         exit to use."""
         a = self.agents_state
         who = np.flatnonzero(self._in_area(area))
-        self.announced[who] = True
         if exit_open:
             bit = np.uint64(1) << np.uint64(self.building.exit_index(exit_open))
             a["known"][who] |= bit
@@ -740,7 +738,10 @@ class Engine:
         n_ev, _ = discover_locked(a, self.grid, self.fields, key,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
-        self._relay_pending = bool((a["informant"] >= 0).any())
+        told_now = a["informant"] >= 0  # (told this step: they pass it on in the next)
+        self._relay_pending = bool(told_now.any())
+        if self._relay_pending:
+            self.heard_from_others |= told_now[:self.n_occupants]
         if n_ev == 0:
             return
         agents = self.events_buf["agent"][:n_ev]
@@ -798,11 +799,11 @@ class Engine:
     # ------------------------------------------------------------------ queries
     @property
     def told(self) -> int:
-        """Occupants who learned of a locked exit from others, not by walking up to it (nor
-        from an announcement)."""
+        """Occupants who heard of a locked exit from others (news passed on, not an
+        announcement) and did not walk up to one themselves; those who later heard it was
+        unlocked too."""
         n = self.n_occupants
-        learned = self.agents_state["known_locked"][:n] != self._known_locked_start[:n]
-        return int(np.count_nonzero(learned & ~self.found_first_hand[:n] & ~self.announced))
+        return int(np.count_nonzero(self.heard_from_others & ~self.found_first_hand[:n]))
 
     def count_inside(self) -> int:
         """Occupants still in the building and able to leave or be carried (not casualties)."""

@@ -204,6 +204,16 @@ def test_occupants_who_know_only_a_locked_exit_turn_back_and_leave_by_another():
     assert np.all(ml.agents_state["lost_s"] > 0)
     found = [e for e in ml.events if e["kind"] == "found_locked"]
     assert found and found[0]["exit"] == "east"
+    # An announcement about another exit ("the north door is closed") does not make the news
+    # they pass on about this one uncounted.
+    rows[0] = "#Z" + rows[0][2:]
+    doc = building_doc(rows, {"west": "X", "east": "Y", "north": "Z"},
+                       regions={"start": {"rect_m": [11.6, 0.0, 13.6, 4.0], "floor": "ground"}})
+    m = EvacuationModel(make_scenario(doc, group, locked=["east"]), 3)
+    m.announce("start", "north", None)
+    m.run()
+    assert m.exit_counts()["west"] == 10
+    assert m.told > 0 and m.discoveries.sum() + m.told == 10
 
 
 def test_staff_know_which_exits_are_locked():
