@@ -164,6 +164,14 @@ def headline(reference: dict, other: dict) -> str:
         if lo <= 0.0 <= hi:
             words.append(f"The difference ({med:+.0f} s in the median) is within the run-to-run "
                          f"spread of {runs}: run more seeds before relying on it.")
+    elif other.get("casualties_mean") or reference.get("casualties_mean"):
+        # Not everyone out because some were overcome: the last of those who got out.
+        r_last, o_last = reference.get("last_out_median_s"), other.get("last_out_median_s")
+        if r_last is not None and o_last is not None:
+            which = "the run" if n == 1 else "the median run"
+            words.append(f"{what}, the last of those who got out left after "
+                         f"{format_duration(o_last)} in {which}, against "
+                         f"{format_duration(r_last)}.")
     slow = _slowest_profile(reference, other)
     if slow is not None:
         name, o_t, r_t = slow

@@ -126,6 +126,23 @@ def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     assert text.startswith("With door fire_door locked, in 2 of 4 runs")
 
 
+def test_with_casualties_the_headline_gives_the_last_of_those_who_got_out(nursing_comparison):
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def lost(st, last):  # someone overcome in every run: no time at which everyone was out
+        return {**st, "runs": 4, "p95_s": None, "median_s": None, "casualties_mean": 1.0,
+                "max_still_inside": 0, "last_out_median_s": last}
+
+    text = headline(lost(ref, 395.0), lost(other, 410.0))
+    assert "With rear locked, the last of those who got out left after 6 min 50 s in the " \
+           "median run, against 6 min 35 s." in text
+    assert "the last person is out" not in text
+
+
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
     assert percentile([100.0, 120.0, math.inf], 95) == math.inf
     assert percentile([100.0, 120.0, 130.0], 50) == 120.0
