@@ -297,9 +297,10 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
             # The fastest walker may cover at most 0.92 of a cell a step: dt_s small enough.
             fit_dt = math.floor(0.92 * building.cell_m / speed.upper * 100.0) / 100.0
             whose = "draws" if "speed_ms" in g else f"(profile '{prof_name}', by default) draws"
+            fix = f"set dt_s = {fit_dt:g} or less, or" if fit_dt >= 0.01 else "give"
             p.add(f"{where}.speed_ms", f"{whose} up to {speed.upper:g} m/s, expected at most "
                   f"{max_speed:.2f} m/s with dt_s = {dt_s:g} and cells of {building.cell_m:g} m "
-                  f"(set dt_s = {fit_dt:g} or less, or a speed_ms with a lower 'high')")
+                  f"({fix} a speed_ms with a lower 'high')")
         premove = _distribution(g, "premove_s", where, prof.premove_s, p)
         knows_raw = g.get("knows", prof.knows)
         entrance = g.get("entrance")

@@ -113,6 +113,12 @@ def test_speeds_too_fast_for_the_grid_say_which_time_step_fits():
            "at most 1.53 m/s with dt_s = 0.15 and cells of 0.25 m (set dt_s = 0.11 or less" \
            in str(info.value)
     assert make_scenario(small, [{"count": 5, "region": "room"}], dt_s=0.11).occupants == 5
+    # No time step of 0.01 s or more fits 40 m/s: only the speeds can change.
+    with pytest.raises(ScenarioError) as info:
+        make_scenario(small, [{"count": 5, "region": "room", "speed_ms": 40}])
+    assert "occupants[0].speed_ms: draws up to 40 m/s, expected at most 1.53 m/s with " \
+           "dt_s = 0.15 and cells of 0.25 m (give a speed_ms with a lower 'high')" \
+           in str(info.value)
 
 
 @pytest.mark.parametrize("name", ["nursing/home", "a\\b", "night: drill", "", " ", "a\tb"])
