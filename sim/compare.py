@@ -170,14 +170,15 @@ def headline(reference: dict, other: dict) -> str:
         if r_last is not None and o_last is not None:
             which = "the run" if n == 1 else "the median run"
             words.append(f"{what}, the last of those who got out left after "
-                         f"{format_duration(o_last)} in {which}, against "
-                         f"{format_duration(r_last)}.")
+                         f"{format_duration(o_last)} in {which}, "
+                         + _against(o_last, r_last, reference["label"]) + ".")
     slow = _slowest_profile(reference, other)
     if slow is not None:
         name, o_t, r_t = slow
         which = "the run" if n == 1 else "the median run"
         words.append(f"The last {name.replace('_', ' ')} occupant was out after "
-                     f"{format_duration(o_t)} in {which}, against {format_duration(r_t)}.")
+                     f"{format_duration(o_t)} in {which}, "
+                     + _against(o_t, r_t, reference["label"]) + ".")
     found = other["locked_exit_discoveries_mean"]
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
@@ -190,6 +191,13 @@ def headline(reference: dict, other: dict) -> str:
     elif n < 10:
         words.append(f"Only {n} runs: treat the 95th percentile as rough.")
     return " ".join(words)
+
+
+def _against(other_s: float, reference_s: float, reference: str) -> str:
+    """'against 6 min 35 s', or "as in 'rear_open'" when the two round to the same second."""
+    if round(other_s) == round(reference_s):
+        return f"as in '{reference}'"
+    return f"against {format_duration(reference_s)}"
 
 
 def _people(x: float) -> str:

@@ -141,6 +141,9 @@ def test_with_casualties_the_headline_gives_the_last_of_those_who_got_out(nursin
     assert "With rear locked, the last of those who got out left after 6 min 50 s in the " \
            "median run, against 6 min 35 s." in text
     assert "the last person is out" not in text
+    text = headline(lost(ref, 395.0), lost(other, 395.2))  # (the same second: said so)
+    assert "the last of those who got out left after 6 min 35 s in the median run, as in " \
+           "'rear_open'." in text
 
 
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
