@@ -52,7 +52,7 @@ class ModelParams:
     decay: float = 0.3  # dynamic-field decay per step (δ, §4.4)
     diffusion: float = 0.1  # dynamic-field diffusion per step (α, §4.4)
     friction: float = 0.3  # μ, Kirchner et al. 2003 range 0.3–0.6 for clogging (§4.4)
-    swap_probability: float = 0.5  # head-on exchange of two occupants per step (assumption)
+    swap_probability: float = 0.5  # an exchange of cells proposed per step (assumption)
     max_specific_flow: float = 1.6  # persons/(m·s) through any cross-section (README)
     sight_m: float = 10.0  # exits closer than this (walking) become known
     tell_radius_m: float = 2.0  # who hears of a locked exit from one who found it

@@ -284,8 +284,10 @@ def test_dynamic_field_decays_to_zero_never_to_subnormals(side):
 
 # --------------------------------------------------------------------------- movement
 
-def reference_step(agents, grid, fields, randoms, params):
-    """The movement rule written plainly (see sim.kernels.movement's docstring)."""
+def reference_step(agents, grid, fields, randoms, params, info=None):
+    """The movement rule written plainly (see sim.kernels.movement's docstring). ``info``: a
+    dict in which the step's exchanges are counted: ``head_on``, ``other`` (with a neighbour
+    who wanted another cell) and ``outbid`` (valid proposals that lost to a rival)."""
     a = {k: v.copy() for k, v in agents.items()}
     g = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in grid.items()}
     w, cell = g["width"], g["cell_m"]
@@ -382,21 +384,54 @@ def reference_step(agents, grid, fields, randoms, params):
             g["occ"][j] = winner
             a["cell"][winner] = j
         moved.add(winner)
-    # Head-on swaps: both stayed, each wants the other's cell; the lower index decides.
-    for i in range(n):
+    # Exchanges: one who stayed proposes to trade cells with the neighbour in the cell it wants
+    # most; valid if that neighbour stayed without claiming, gains on its own field and can
+    # pay. A head-on pair makes one proposal, the lower index's. Of proposals sharing a
+    # person, the lowest draw is made (ties to the lower index); all decided before any move.
+    def partner(i):
         b = blocked[i]
-        if b < 0 or i in moved or a["state"][i] != MOVING:
+        return g["occ"][b] if b >= 0 else -1
+
+    proposals = {}  # proposer -> what its partner pays
+    for i in range(n):
+        k = partner(i)
+        if k < 0 or i in moved or a["state"][i] != MOVING or a["state"][k] != MOVING or \
+                k in moved or desired[k] >= 0 or randoms["u_friction"][i] >= params["swap"]:
             continue
+        ci, b = int(a["cell"][i]), blocked[i]
+        if blocked[k] == ci:
+            if i < k:
+                proposals[i] = blocked_cost[k]
+            continue
+        Sk = fields[a["field_row"][k]]
+        gain = float(Sk[b]) - float(Sk[ci])
+        if a["field_row"][k] < 0 or not gain > 0:
+            continue
+        length = cell if abs(ci - b) in (1, w) else cell * math.sqrt(2)
+        full = length / g["factor"][ci]
+        cost_k = min(max(gain, ZIGZAG_DISCOUNT * full), full)
+        if a["credit_m"][k] >= cost_k:
+            proposals[i] = cost_k
+
+    def rank(i):
+        return (randoms["u_friction"][i], i)
+
+    made = [i for i in proposals
+            if all(rank(i) < rank(j) for j in proposals
+                   if j != i and {j, partner(j)} & {i, partner(i)})]
+    if info is not None:
+        head_on = sum(1 for i in made if blocked[partner(i)] == a["cell"][i])
+        info["head_on"] = info.get("head_on", 0) + head_on
+        info["other"] = info.get("other", 0) + len(made) - head_on
+        info["outbid"] = info.get("outbid", 0) + len(proposals) - len(made)
+    for i in made:
+        b = blocked[i]
         k = g["occ"][b]
-        if k <= i or k in moved or a["state"][k] != MOVING or blocked[k] != a["cell"][i]:
-            continue
-        if randoms["u_friction"][i] >= params["swap"]:
-            continue
         ci = int(a["cell"][i])
         g["occ"][ci], g["occ"][b] = k, i
         a["cell"][i], a["cell"][k] = b, ci
         a["credit_m"][i] -= blocked_cost[i]
-        a["credit_m"][k] -= blocked_cost[k]
+        a["credit_m"][k] -= proposals[i]
         g["dyn"][ci] += 1
         g["dyn"][b] += 1
         g["free_at_s"][ci] = t + float(g["headway_s"][ci])
@@ -498,6 +533,89 @@ def test_movement_step_matches_reference(seed, kernels, crowd, monkeypatch):
     for key in ("occ", "free_at_s", "dyn"):
         np.testing.assert_array_equal(grid[key], want_g[key], err_msg=key)
     assert moved == int(scratch["moved"].sum())
+
+
+def test_the_reference_steps_compared_hold_every_kind_of_exchange():
+    """The steps the kernels are matched with above make exchanges head on and with a neighbour
+    who wanted another cell, and have proposals outbid by a rival's."""
+    info = {}
+    for crowd in (30, 36):
+        for seed in range(12):
+            agents, grid, fields, randoms, params = crowded_world(seed, crowd)
+            reference_step(agents, grid, fields, randoms, params, info)
+    assert info["head_on"] > 0 and info["other"] > 0 and info["outbid"] > 0, info
+
+
+@pytest.mark.parametrize("partner_heads", ["south-west", "north-east"])
+@pytest.mark.parametrize("kernels", ["serial", "parallel"])
+def test_an_exchange_is_made_only_if_the_partner_comes_nearer_its_goal(kernels, partner_heads,
+                                                                       monkeypatch):
+    """A heads north, walled in but for B, north of it; B heads for a point and wants the cell
+    diagonally ahead of it, which holds somebody who cannot move. They do not want each other's
+    cells, so no head-on swap. With its goal to the south-west, B comes nearer it in A's cell:
+    they exchange (probability 1), and each pays for its own move. With its goal to the
+    north-east B would lose ground, and nobody moves."""
+    from sim.kernels import movement
+
+    if kernels == "parallel":
+        monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
+    rows = ["#######",
+            "#.....#",
+            "#.....#",
+            "#.....#",
+            "#######"]
+    walkable, factor, _, w, h = grid_world(rows)
+    n_cells = w * h
+    rr, cc = np.divmod(np.arange(n_cells), w)
+    north = np.where(walkable, rr * 0.4, np.inf)  # A's field: a plane falling north
+    goal = (3, 0) if partner_heads == "south-west" else (0, 5)
+    point = np.where(walkable, 0.4 * np.hypot(rr - goal[0], cc - goal[1]), np.inf)
+    fields = np.stack([north, point]).astype(np.float32)
+    cell = lambda r, c: r * w + c  # noqa: E731
+    a_cell, b_cell = cell(2, 2), cell(1, 2)
+    fillers = [cell(1, 1), cell(1, 3), cell(2, 1), cell(2, 3), cell(3, 1), cell(3, 2),
+               cell(3, 3)]
+    cells = np.array([a_cell, b_cell] + fillers, dtype=np.int32)
+    n = len(cells)
+    occ = np.full(n_cells, -1, np.int32)
+    occ[cells] = np.arange(n)
+    grid = {"width": w, "cell_m": 0.4, "passable": walkable.astype(np.uint8),
+            "factor": factor.astype(float), "occ": occ, "free_at_s": np.full(n_cells, -np.inf),
+            "headway_s": np.full(n_cells, 0.5, np.float32),
+            "exit_of_cell": np.full(n_cells, -1, np.int16),
+            "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
+            "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
+    # (The fillers cannot pay for a move this step: they only wall A and B in.)
+    agents = {"cell": cells.copy(), "state": np.full(n, MOVING, np.uint8),
+              "speed_ms": np.full(n, 1.2, np.float32),
+              "credit_m": np.array([0.6, 0.6] + [0.0] * len(fillers)),
+              "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
+              "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
+    key = streams.step_key(5, 1)
+    u = streams.fill_uniform(key, np.empty((streams.N_ROWS, n), np.float32))
+    randoms = {"key": key, "u_choice": u[streams.ROW_CHOICE],
+               "u_conflict": u[streams.ROW_CONFLICT], "u_friction": u[streams.ROW_FRICTION]}
+    params = {"dt_s": 0.15, "time_s": 0.6, "k_s": 3.0, "k_d": 1.0, "mu": 0.0, "swap": 1.0}
+    info = {}
+    want_a, want_g = reference_step(agents, grid, fields, randoms, params, info)
+    scratch = make_scratch(n, n_cells)
+    step_movement(agents, grid, fields, key, params, scratch)
+    assert scratch["blocked"][1] not in (-1, a_cell)  # B wants another occupied cell, not A's
+    banked = min(0.6 + 1.2 * 0.15, 0.4 * math.sqrt(2))  # (who stays keeps one move's worth)
+    if partner_heads == "south-west":
+        assert agents["cell"][0] == b_cell and agents["cell"][1] == a_cell
+        gain_b = float(point[b_cell]) - float(point[a_cell])
+        assert agents["credit_m"][0] == pytest.approx(banked - 0.4)
+        assert agents["credit_m"][1] == pytest.approx(
+            banked - max(gain_b, ZIGZAG_DISCOUNT * 0.4))
+        assert info == {"head_on": 0, "other": 1, "outbid": 0}
+    else:
+        np.testing.assert_array_equal(agents["cell"], cells)
+        assert info == {"head_on": 0, "other": 0, "outbid": 0}
+    np.testing.assert_array_equal(agents["cell"], want_a["cell"])
+    np.testing.assert_array_equal(grid["occ"], want_g["occ"])
+    np.testing.assert_allclose(agents["credit_m"], want_a["credit_m"], rtol=1e-12)
+    np.testing.assert_array_equal(scratch["swap_ok"], 0)  # (left clear for the next step)
 
 
 @pytest.mark.parametrize("casualties", [0, 8])
@@ -610,8 +728,11 @@ def test_a_swap_partner_is_searched_for_when_the_cell_downhill_is_free_but_just_
             "exit_of_cell": np.full(n_cells, -1, np.int16),
             "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
             "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
+    # (The fillers cannot pay for a move this step: they neither propose exchanges nor are
+    # traded with, and only wall A in.)
     agents = {"cell": cells, "state": np.full(n, MOVING, np.uint8),
-              "speed_ms": np.full(n, 1.2, np.float32), "credit_m": np.full(n, 0.6),
+              "speed_ms": np.full(n, 1.2, np.float32),
+              "credit_m": np.array([0.6, 0.6] + [0.0] * len(fillers)),
               "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
               "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
     table = downhill_directions(fields, neighbour_mask(grid["passable"], w), w, 0.4)
@@ -810,7 +931,7 @@ def test_census_over_the_visiting_order_counts_as_over_everyone(monkeypatch, ser
 
 @pytest.mark.parametrize("seed", range(8))
 def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(seed):
-    """The crowded world for 80 steps: half head for the exits, half for the west wall, where
+    """The crowded world for 200 steps: half head for the exits, half for the west wall, where
     they jam (and meet those heading east: swaps). A stair link leads from the west end to a
     cell near the exits, which frees up as people leave. With choices settled in the jam
     taken as they were (``settle_after`` -1) the world is the same at every step as with
@@ -830,7 +951,7 @@ def test_settled_choices_give_the_results_of_choosing_afresh_step_after_step(see
         grid["link_len_m"] = np.array([0.8])
         scratch = make_scratch(len(agents["cell"]), len(grid["occ"]))
         skipped, unmarked, states = 0, 0, []
-        for t in range(80):
+        for t in range(200):
             stamp = grid.get("stamp", np.full(len(grid["occ"]), -1))
             skipped += int(np.count_nonzero((agents["state"] == MOVING) & (
                 scratch["settled_at"] > stamp[np.maximum(agents["cell"], 0)]) & (

@@ -19,11 +19,20 @@ The rules (documented for users in README.md, "The model"):
 * **Parallel update with friction** (Kirchner, Nishinari & Schadschneider 2003): all
   occupants choose at once; when several choose the same cell one of them, drawn at random,
   wins, and with probability ``mu`` none of them moves.
-* **Head-on swaps**: two occupants who stay because each wants the other's cell (people
-  heading different ways) exchange places with probability ``swap`` (an exchange rule in the
-  spirit of Weng et al. 2006); without it, counter-flows lock solid. One who stays because a
-  casualty (overcome by smoke) lies in the cell it wants most steps over them with the same
-  probability: they exchange cells.
+* **Exchanges** (head-on swaps, generalised): one who stays because the cell it wants most
+  holds a neighbour heading elsewhere (following another field) proposes, with probability
+  ``swap``, to trade cells with that neighbour. The trade is made if the neighbour stayed too
+  (it claimed no cell), comes nearer its own goal by it (its field is lower at the proposer's
+  cell than at its own) and has banked the walking the move costs it. Two who each want the
+  other's cell (head on, the rule of Weng et al. 2006 in spirit) make one proposal, the
+  lower-numbered one's. Of proposals that share a person, the one with the lowest draw is
+  made (ties to the lower number): the trades are disjoint pairs, the same in any visiting
+  order and on any number of threads. Without exchanges counter-flows lock solid; with head-on
+  swaps alone, a counter-flow whose people step diagonally (in an aisle, round a corner) still
+  can, for good. (Streams crossing at a right angle gain nothing from it: neither comes
+  nearer its goal in the other's cell.) One who stays because a casualty (overcome by smoke)
+  lies in the cell it wants most steps over them with the same probability: they exchange
+  cells.
 * **Capacity**: a cell accepts a new occupant no sooner than ``headway_s`` after it accepted the
   last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
   metre per second and is what makes door flow realistic (see README, "Door flow").
@@ -428,8 +437,9 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
                 exit_of_cell, occ, free_at_s, headway_s, dyn, exit_used, out_time_s, moved,
                 blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock, settled_n,
                 settled_total, settle_floor, desired_d, blocked_d, target, bin_m, n_bins,
-                live_hist, live_slot, step_over):
-    """Decide who gets the cell it wants, move the winners, then swap head-on pairs. Returns
+                live_hist, live_slot, step_over, fields, field_row, factor, cell_m, swap_ok,
+                swap_cost):
+    """Decide who gets the cell it wants, move the winners, then make exchanges. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
     everyone took twice as long at the temple fair's step 2,000 (779 against 386 µs on two
@@ -444,7 +454,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
 
     Moving and swapping are safe in parallel: a winner is decided from the table alone, and
     writes only its own slots, the cell it leaves and the cell it won (no cell is left and
-    entered in one step, as occupied cells are never chosen); swap pairs are disjoint; each
+    entered in one step, as occupied cells are never chosen); exchanges are disjoint pairs; each
     cell's claim count is reset by the one who won the claim. The outcome does not depend on
     the order of the lists. Those who reach an exit are added up in ``out_by_exit`` (a row per
     thread, so no two threads add into one slot; its sum over rows is the same whatever the
@@ -536,25 +546,79 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         j = desired[i]
         if claim_best[j] == i:
             claim_count[j] = 0  # reset for the next step, by the one claimant who won it
-    # Head-on swaps: two occupants who stayed, each wanting the other's cell, exchange
-    # places with probability swap_p (each pair once, the lower index deciding).
+    # Exchanges (the module's docstring has the rule in words). Decided from the state after
+    # the moves, in two passes that only read it (which proposals are valid, then which win
+    # their neighbourhood), then made: the winners are disjoint pairs. ``swap_ok`` (0 for all
+    # between steps): 1 a valid proposal, 2 a winning one.
+    diag = cell_m * math.sqrt(2.0)
     for k_ord in prange(n_bl):
         i = block_list[k_ord]
         b = blocked[i]
-        if moved[i] or state[i] != MOVING:
+        if b < 0 or moved[i] or state[i] != MOVING:
             continue
         k = occ[b]
-        if k <= i or blocked[k] != cell[i] or moved[k] or state[k] != MOVING:
+        if k < 0 or state[k] != MOVING or moved[k] or desired[k] >= 0 or \
+                uniform(key, ROW_FRICTION, i, n_agents) >= swap_p:
             continue
-        if uniform(key, ROW_FRICTION, i, n_agents) >= swap_p:
+        ci = cell[i]
+        if blocked[k] == ci:  # head on: one proposal for the pair, the lower index's
+            if i < k:
+                swap_ok[i] = 1
+                swap_cost[i] = blocked_cost[k]
             continue
+        row_k = field_row[k]
+        if row_k < 0:
+            continue
+        gain = fields[row_k, b] - fields[row_k, ci]
+        if not gain > 0.0:  # (also if its field is infinite at ci)
+            continue
+        step = ci - b
+        length = cell_m if step == 1 or step == -1 or step == width or step == -width else diag
+        full = length / factor[ci]
+        cost_k = min(max(gain, ZIGZAG_DISCOUNT * full), full)
+        if credit_m[k] >= cost_k:
+            swap_ok[i] = 1
+            swap_cost[i] = cost_k
+    for k_ord in prange(n_bl):
+        i = block_list[k_ord]
+        if swap_ok[i] == 0:
+            continue
+        ci = cell[i]
+        b = blocked[i]
+        k = occ[b]
+        u_i = uniform(key, ROW_FRICTION, i, n_agents)
+        wins = True
+        # Rival proposals: k's own, and others' to i or to k. Proposers stand next to whom
+        # they propose to, so all of them are in the 3 x 3 blocks round ci and b.
+        for centre in (ci, b):
+            for dr in range(-1, 2):
+                for dc in range(-1, 2):
+                    j = occ[centre + dr * width + dc]
+                    if j < 0 or j == i or swap_ok[j] == 0:
+                        continue
+                    to = occ[blocked[j]]
+                    if j != k and to != i and to != k:
+                        continue
+                    u_j = uniform(key, ROW_FRICTION, j, n_agents)
+                    if u_j < u_i or (u_j == u_i and j < i):
+                        wins = False
+        if wins:
+            swap_ok[i] = 2
+    for k_ord in prange(n_bl):
+        i = block_list[k_ord]
+        made = swap_ok[i] == 2
+        swap_ok[i] = 0
+        if not made:
+            continue
+        b = blocked[i]
+        k = occ[b]
         ci = cell[i]
         occ[ci] = k
         occ[b] = i
         cell[i] = b
         cell[k] = ci
         credit_m[i] -= blocked_cost[i]
-        credit_m[k] -= blocked_cost[k]
+        credit_m[k] -= swap_cost[i]
         dyn[ci] += 1.0
         dyn[b] += 1.0
         free_at_s[ci] = time_s + headway_s[ci]
@@ -569,7 +633,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
                     target[i], blocked_d[i], bin_m, n_bins), t)
             if live_slot[k] >= 0:
                 move_in_histogram(live_hist, live_slot, k, queue_slot(
-                    target[k], blocked_d[k], bin_m, n_bins), t)
+                    target[k], fields[field_row[k], ci], bin_m, n_bins), t)
         moved[i] = True
         moved[k] = True
         n_moved += 2
@@ -654,8 +718,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     static fields in effective metres.
     ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
-    ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (head-on swap
-    probability, default 0); ``step_over`` (default False: set it while casualties lie on the
+    ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (the probability
+    of proposing an exchange, default 0); ``step_over`` (default False: set it while casualties lie on the
     grid, and one blocked by a casualty steps over them with probability ``swap``); ``clock``
     (the step's number) and ``settle_after`` (default ``NEVER_SETTLE``): an occupant whose
     choice was settled in a jam at a step after ``settle_after`` and after the last change
@@ -677,7 +741,8 @@ def step_movement(agents, grid, fields, key, params, scratch):
     at least 10); the lists of claimants and of possible swappers, ``claim_list`` and
     ``block_list`` int32 (n,), with their counts by chunk, ``claim_n`` and ``block_n`` int64
     (one slot per chunk), ``settled_n`` int64 (one slot per chunk) and ``settled_total``
-    int64 (1,) — see :func:`make_scratch`; optionally ``order`` int64, the
+    int64 (1,), ``swap_ok`` uint8 (n,) zeroed (and left so) and ``swap_cost`` float64 (n,)
+    — see :func:`make_scratch`; optionally ``order`` int64, the
     occupants to visit and in what order: any order of any set that holds every occupant not
     yet out gives the same result (the model leaves out those who are out).
     ``scratch['out_by_exit']`` (made on the first step: int64, a row per thread and a column
@@ -744,7 +809,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    g["headway_s"], g["dyn"], a["exit_used"], a["out_time_s"], s["moved"],
                    s["blocked"], s["blocked_cost"], float(p.get("swap", 0.0)), s["out_by_exit"],
                    stamp, g["width"], clock, s["settled_n"], s["settled_total"],
-                   s["settle_floor"], s["desired_d"], s["blocked_d"], *live_args, step_over)
+                   s["settle_floor"], s["desired_d"], s["blocked_d"], *live_args, step_over,
+                   fields, a["field_row"], g["factor"], g["cell_m"], s["swap_ok"],
+                   s["swap_cost"])
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
@@ -816,6 +883,10 @@ def make_scratch(n_occupants, n_cells):
         # histogram, if kept: read here, where the field's cache line is at hand).
         "desired_d": np.zeros(n_occupants, dtype=np.float32),
         "blocked_d": np.zeros(n_occupants, dtype=np.float32),
+        # Exchanges: 1 a valid proposal, 2 a winning one (0 between steps), and what the
+        # partner pays for its move.
+        "swap_ok": np.zeros(n_occupants, dtype=np.uint8),
+        "swap_cost": np.zeros(n_occupants, dtype=np.float64),
         "claim_count": np.zeros(n_cells, dtype=np.int32),
         "claim_best": np.full(n_cells, -1, dtype=np.int32),
         "claim_key": np.zeros(n_cells, dtype=np.float32),

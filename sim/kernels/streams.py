@@ -8,8 +8,8 @@ or on the order they are computed in, so a run is the same bit for bit on one co
 costs about a nanosecond, where NumPy's generator, which must run serially, costs several.
 
 The rows: ``ROW_CHOICE`` (the choice of cell), ``ROW_CONFLICT`` (who wins a contested cell),
-``ROW_FRICTION`` (whether nobody does; whether a head-on swap happens), ``ROW_TELL`` (whether
-an occupant believes news of a locked exit). :func:`fill_uniform` gives a step's numbers as
+``ROW_FRICTION`` (whether nobody does; whether an exchange is proposed, and which of rival
+proposals is made), ``ROW_TELL`` (whether an occupant believes news of a locked exit). :func:`fill_uniform` gives a step's numbers as
 an array, as the kernels see them (for tests and references).
 """
 

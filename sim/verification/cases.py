@@ -436,9 +436,9 @@ def imo08() -> Outcome:
                    ", ".join(f"{k} against: {('%.0f s' % v) if math.isfinite(v) else 'not all out'}"
                              for k, v in t.items()), "pass" if ok else "fail",
                    notes="Time until the last of the 100 leaves by the far wall of room 2, mean "
-                         "of 3 seeds. People heading different ways pass each other by the "
-                         "head-on swap rule (probability 0.5 per step); without it the streams "
-                         "lock solid in the corridor.")
+                         "of 3 seeds. People heading different ways pass each other by "
+                         "exchanging cells (proposed with probability 0.5 per step); without "
+                         "exchanges the streams lock solid in the corridor.")
 
 
 def nist11() -> Outcome:
