@@ -176,9 +176,16 @@ def headline(reference: dict, other: dict) -> str:
     if slow is not None:
         name, o_t, r_t = slow
         which = "the run" if n == 1 else "the median run"
-        words.append(f"The last {name.replace('_', ' ')} occupant was out after "
-                     f"{format_duration(o_t)} in {which}, "
-                     + _against(o_t, r_t, reference["label"]) + ".")
+        noun = _PROFILE_NOUNS.get(name, f"{name.replace('_', ' ')} occupant")
+        article = "an" if noun[0] in "aeiou" else "a"
+        if _same_second(o_t, other.get("median_s")) and \
+                _same_second(r_t, reference.get("median_s")):
+            # (the times were just given: only who it was is news)
+            both = "in both runs" if n == 1 else "in the median run of both"
+            words.append(f"The last out was {article} {noun}, {both}.")
+        else:
+            words.append(f"The last {noun} was out after {format_duration(o_t)} in {which}, "
+                         + _against(o_t, r_t, reference["label"]) + ".")
     found = other["locked_exit_discoveries_mean"]
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
@@ -191,6 +198,17 @@ def headline(reference: dict, other: dict) -> str:
     elif n < 10:
         words.append(f"Only {n} runs: treat the 95th percentile as rough.")
     return " ".join(words)
+
+
+# How a headline names one of a profile (a profile of its own: "<name> occupant").
+_PROFILE_NOUNS = {"adult": "adult", "staff": "member of staff", "visitor": "visitor",
+                  "elderly": "elderly person", "child": "child",
+                  "mobility_impaired": "person with impaired mobility",
+                  "wheelchair": "wheelchair user", "bedridden": "bedridden resident"}
+
+
+def _same_second(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and round(a) == round(b)
 
 
 def _against(other_s: float, reference_s: float, reference: str) -> str:

@@ -146,6 +146,35 @@ def test_with_casualties_the_headline_gives_the_last_of_those_who_got_out(nursin
            "'rear_open'." in text
 
 
+def test_the_slowest_kind_of_occupant_is_named_and_not_timed_twice(nursing_comparison):
+    """The headline names the kind of occupant out last in the reference; when its times are
+    those just given for everyone, it says only who it was."""
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def timed(st, everyone, profiles):
+        return {**st, "runs": 4, "evacuation_time_s": [everyone] * 4, "median_s": everyone,
+                "p95_s": everyone, "profile_all_out_median_s": profiles}
+
+    text = headline(timed(ref, 400.0, {"staff": 120.0, "bedridden": 380.0}),
+                    timed(other, 450.0, {"staff": 130.0, "bedridden": 440.0}))
+    assert "The last bedridden resident was out after 7 min 20 s in the median run, " \
+           "against 6 min 20 s." in text
+    text = headline(timed(ref, 400.0, {"elderly": 400.0, "visitor": 300.0}),
+                    timed(other, 450.0, {"elderly": 450.2, "visitor": 310.0}))
+    assert "The last out was an elderly person, in the median run of both." in text
+    assert "was out after" not in text  # (not timed again)
+    text = headline(timed(ref, 400.0, {"adult": 400.0, "night_porter": 390.0}),
+                    timed(other, 450.0, {"adult": 440.0, "night_porter": 450.0}))
+    assert "The last adult was out after 7 min 20 s" in text
+    text = headline(timed(ref, 400.0, {"adult": 300.0, "night_porter": 390.0}),
+                    timed(other, 450.0, {"adult": 340.0, "night_porter": 445.0}))
+    assert "The last night porter occupant was out after 7 min 25 s" in text
+
+
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
     assert percentile([100.0, 120.0, math.inf], 95) == math.inf
     assert percentile([100.0, 120.0, 130.0], 50) == 120.0
