@@ -279,7 +279,7 @@ def _check_scenario(path: Path) -> int:
 
 
 def cmd_study(args) -> int:
-    from .compare import compare, criticality
+    from .compare import compare, criticality, ranking_line
     from .scenario import resolve_scenario_path
 
     if args.seeds < 1:
@@ -300,8 +300,7 @@ def cmd_study(args) -> int:
     if result["ranking"]:
         print("Ranking (extra time until everyone is out, 95th percentile):")
         for r in result["ranking"]:
-            extra = "not everyone out" if r["extra_p95_s"] is None else f"{r['extra_p95_s']:+.0f} s"
-            print(f"  {r['label']:<30} {extra}")
+            print(f"  {r['label']:<30} {ranking_line(r)}")
     print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
     return 0
 

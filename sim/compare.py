@@ -47,6 +47,9 @@ def variant_stats(label: str, summaries: list[dict], out_times: list[np.ndarray]
         "min_s": _finite(min(times)),
         "max_s": _finite(max(times)),
         "runs_not_everyone_out": int(sum(math.isinf(t) for t in times)),
+        # (of those, the runs that left people inside who could still have got out: the rest
+        # are runs where someone was overcome by smoke)
+        "runs_left_inside": int(sum(s["inside"] > 0 for s in summaries)),
         "max_still_inside": int(max(s["inside"] for s in summaries)),
         "occupants": summaries[0]["occupants"],
         "casualties_mean": float(np.mean([s["casualties"] for s in summaries])),
@@ -147,7 +150,9 @@ def headline(reference: dict, other: dict) -> str:
             f"spent {other['occupant_seconds_in_smoke_mean']:,.0f} person-seconds in smoke "
             f"(against {reference['occupant_seconds_in_smoke_mean']:,.0f}).")
     r95, o95 = reference["p95_s"], other["p95_s"]
+    given = (None, None)  # (other's, reference's) time of the last out, if given below
     if r95 is not None and o95 is not None:
+        given = (other["median_s"], reference["median_s"])
         diff = o95 - r95
         when = "at the same time" if abs(diff) < 1 else \
             f"{format_duration(abs(diff))} {'later' if diff > 0 else 'earlier'}"
@@ -168,6 +173,7 @@ def headline(reference: dict, other: dict) -> str:
         # Not everyone out because some were overcome: the last of those who got out.
         r_last, o_last = reference.get("last_out_median_s"), other.get("last_out_median_s")
         if r_last is not None and o_last is not None:
+            given = (o_last, r_last)
             which = "the run" if n == 1 else "the median run"
             words.append(f"{what}, the last of those who got out left after "
                          f"{format_duration(o_last)} in {which}, "
@@ -178,8 +184,7 @@ def headline(reference: dict, other: dict) -> str:
         which = "the run" if n == 1 else "the median run"
         noun = _PROFILE_NOUNS.get(name, f"{name.replace('_', ' ')} occupant")
         article = "an" if noun[0] in "aeiou" else "a"
-        if _same_second(o_t, other.get("median_s")) and \
-                _same_second(r_t, reference.get("median_s")):
+        if _same_second(o_t, given[0]) and _same_second(r_t, given[1]):
             # (the times were just given: only who it was is news)
             both = "in both runs" if n == 1 else "in the median run of both"
             words.append(f"The last out was {article} {noun}, {both}.")
@@ -232,6 +237,40 @@ def _slowest_profile(reference: dict, other: dict):
         return None
     p = max(both, key=lambda k: a[k])
     return p, b[p], a[p]
+
+
+def ranking_key(r: dict) -> tuple:
+    """Costliest first: runs that left people inside, then people overcome by smoke, then
+    the extra time (:func:`ranking_extra_s`)."""
+    return (-r["runs_left_inside"], -(r["casualties_mean"] or 0.0), -ranking_extra_s(r))
+
+
+def ranking_extra_s(r: dict) -> float:
+    """What a criticality ranking entry adds, in seconds, for ordering: the extra time until
+    everyone is out (95th percentile), else that of the last of those who got out (median run,
+    when someone was overcome), else infinite (people left inside)."""
+    for key in ("extra_p95_s", "extra_last_out_median_s"):
+        if r.get(key) is not None:
+            return r[key]
+    return math.inf
+
+
+def ranking_line(r: dict) -> str:
+    """A ranking entry's cost in words, as ``drillsim criticality`` prints it."""
+    if r["extra_p95_s"] is not None:
+        return f"{_signed_s(r['extra_p95_s'])}"
+    if r["runs_left_inside"]:
+        return f"not everyone out ({r['runs_left_inside']} of {r['runs']} runs)"
+    if r.get("extra_last_out_median_s") is not None:
+        k = r["runs_not_everyone_out"]
+        return (f"{_signed_s(r['extra_last_out_median_s'])} for the last of those who got out "
+                f"(median run; someone overcome by smoke in {k} of {r['runs']} runs)")
+    return "not everyone out"
+
+
+def _signed_s(x: float) -> str:
+    """'+12 s', '-3 s', '+0 s' (never '-0 s')."""
+    return f"{int(round(x)) or 0:+d} s"
 
 
 def reference_of(stats: list[dict]) -> dict:
@@ -314,17 +353,19 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
                 s["median_s"] - ref["median_s"]
             extra_p95 = None if s["p95_s"] is None or ref["p95_s"] is None else \
                 s["p95_s"] - ref["p95_s"]
+            # With someone overcome in a run there is no time at which everyone was out:
+            # the last of those who got out (median run) stands in for it.
+            extra_last = None if s["last_out_median_s"] is None or \
+                ref["last_out_median_s"] is None else \
+                s["last_out_median_s"] - ref["last_out_median_s"]
             ranking.append({"label": s["label"], "extra_median_s": extra_med,
-                            "extra_p95_s": extra_p95,
+                            "extra_p95_s": extra_p95, "extra_last_out_median_s": extra_last,
+                            "runs": s["runs"],
                             "runs_not_everyone_out": s["runs_not_everyone_out"],
+                            "runs_left_inside": s["runs_left_inside"],
                             "max_still_inside": s["max_still_inside"],
                             "casualties_mean": s["casualties_mean"]})
-        # Costliest first: runs where someone never got out, then people incapacitated
-        # (with a fire), then the added 95th-percentile time.
-        ranking.sort(key=lambda r: (-(r["runs_not_everyone_out"]),
-                                    -(r["casualties_mean"] or 0.0),
-                                    -(r["extra_p95_s"] if r["extra_p95_s"] is not None
-                                      else math.inf)))
+        ranking.sort(key=ranking_key)
     sc0 = load_scenario(scenario_path, labels[0][1])
     result = {"schema": SCHEMA, "kind": kind, "scenario": sc0.name, "title": sc0.title,
               "scenario_file": str(scenario_path), "seeds": seed_list,

@@ -210,24 +210,39 @@ def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: flo
 
 
 def plot_ranking(ax, ranking: list[dict]):
-    """Extra time to clear the building when each exit is lost (median and 95th percentile)."""
-    labels = [r["label"] for r in ranking]
-    med = [r["extra_median_s"] if r["extra_median_s"] is not None else np.nan for r in ranking]
-    p95 = [r["extra_p95_s"] if r["extra_p95_s"] is not None else np.nan for r in ranking]
+    """Extra time to clear the building when each exit is lost (median and 95th percentile);
+    where someone was overcome in a run (so nobody can be timed as "everyone out"), the extra
+    time of the last of those who got out, in the median run, as the command line ranks it."""
+    labels, med, p95, last = [], [], [], []
+    for r in ranking:
+        left = r.get("runs_left_inside", r["runs_not_everyone_out"])
+        overcome = r["runs_not_everyone_out"] - left
+        notes = ([f"{left} run{'s' if left != 1 else ''}: not everyone out"] if left else []) \
+            + ([f"{overcome} run{'s' if overcome != 1 else ''}: someone overcome"]
+               if overcome else [])
+        labels.append(r["label"] + ("\n(" + "; ".join(notes) + ")" if notes else ""))
+        timed = r["extra_p95_s"] is not None
+        fallback = not timed and not left and r.get("extra_last_out_median_s") is not None
+        med.append(r["extra_median_s"] if timed and r["extra_median_s"] is not None else np.nan)
+        p95.append(r["extra_p95_s"] if timed else np.nan)
+        last.append(r["extra_last_out_median_s"] if fallback else np.nan)
     y = np.arange(len(labels))
-    ax.barh(y - 0.2, med, 0.4, color=COLOURS[0], label="median")
-    ax.barh(y + 0.2, p95, 0.4, color=COLOURS[1], label="95th percentile")
-    for k, r in enumerate(ranking):
-        if r["runs_not_everyone_out"]:
-            k_out = r["runs_not_everyone_out"]
-            ax.text(0, k, f"  {k_out} run{'s' if k_out != 1 else ''}: not everyone out",
-                    va="center", fontsize=8, color="#aa0000")
+    for values, offset, colour, name in (
+            (med, -0.2, COLOURS[0], "median"), (p95, 0.2, COLOURS[1], "95th percentile"),
+            (last, 0.0, COLOURS[2], "the last of those who got out, median run")):
+        if not np.all(np.isnan(values)):  # (a series with no bar gets no legend entry)
+            ax.barh(y + offset, values, 0.4, color=colour, label=name)
     ax.set_yticks(y, labels, fontsize=8)
+    for tick, r in zip(ax.get_yticklabels(), ranking):
+        if r["runs_not_everyone_out"]:
+            tick.set_color("#aa0000")
     ax.invert_yaxis()
     ax.axvline(0, color="#333333", linewidth=0.8)
-    ax.set_xlabel("extra time until everyone is out (s)")
+    ax.set_xlabel("extra time until everyone is out (s)" if np.all(np.isnan(last))
+                  else "extra time (s)")
     ax.set_title("What losing each exit costs")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -321,11 +336,17 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
                      + "</tr>" for s in stats) + "</table>"
     ranking = ""
     if result["ranking"]:
+        overcome = any(r.get("extra_last_out_median_s") is not None and
+                       r["runs_not_everyone_out"] for r in result["ranking"])
         ranking = "<h2>Ranking</h2><table><tr><th>lost</th><th>extra time, median</th>" \
-                  "<th>extra time, 95th pct.</th><th>runs not all out</th></tr>" + "".join(
+                  "<th>extra time, 95th pct.</th>" + (
+                      "<th>extra time, the last of those who got out (median)</th>"
+                      if overcome else "") + "<th>runs not all out</th></tr>" + "".join(
                       f"<tr><td>{html.escape(r['label'])}</td><td>{_delta(r['extra_median_s'])}"
                       f"</td><td>{_delta(r['extra_p95_s'])}</td>"
-                      f"<td>{r['runs_not_everyone_out']}</td></tr>"
+                      + (f"<td>{_delta(r.get('extra_last_out_median_s'))}</td>" if overcome
+                         else "")
+                      + f"<td>{_not_out(r)}</td></tr>"
                       for r in result["ranking"]) + "</table>"
     sentences = "".join(f"<p class='headline'>{html.escape(t)}</p>" for t in head.values())
     images = "".join(f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
@@ -395,6 +416,17 @@ def _first_run_timelines(result: dict) -> dict[str, list[dict]]:
         if summary.get("timeline"):
             out[run["label"]] = summary["timeline"]
     return out
+
+
+def _not_out(r: dict) -> str:
+    """A ranking entry's runs that did not end with everyone out, and why."""
+    n = r["runs_not_everyone_out"]
+    left = r.get("runs_left_inside", n)
+    if n == 0:
+        return "0"
+    parts = ([f"{left} with people left inside"] if left else []) + \
+        ([f"{n - left} with someone overcome"] if n - left else [])
+    return f"{n} ({', '.join(parts)})"
 
 
 def _delta(x) -> str:

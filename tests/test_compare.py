@@ -175,6 +175,78 @@ def test_the_slowest_kind_of_occupant_is_named_and_not_timed_twice(nursing_compa
     assert "The last night porter occupant was out after 7 min 25 s" in text
 
 
+def test_with_casualties_the_slowest_kind_is_not_timed_twice(nursing_comparison):
+    """When someone was overcome, the headline gives the last of those who got out; a kind of
+    occupant out at that same time is only named."""
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def lost(st, last, bedridden):
+        return {**st, "runs": 4, "p95_s": None, "median_s": 300.0, "casualties_mean": 1.0,
+                "max_still_inside": 0, "last_out_median_s": last,
+                "profile_all_out_median_s": {"staff": 200.0, "bedridden": bedridden}}
+
+    text = headline(lost(ref, 395.0, 395.0), lost(other, 410.0, 410.0))
+    assert "the last of those who got out left after 6 min 50 s" in text
+    assert "The last out was a bedridden resident, in the median run of both." in text
+    text = headline(lost(ref, 395.0, 380.0), lost(other, 410.0, 400.0))
+    assert "The last bedridden resident was out after 6 min 40 s in the median run, against " \
+           "6 min 20 s." in text
+
+
+def _entry(label, p95=None, last=None, left=0, not_out=0, casualties=0.0, runs=3):
+    return {"label": label, "extra_median_s": p95, "extra_p95_s": p95,
+            "extra_last_out_median_s": last, "runs": runs, "runs_not_everyone_out": not_out,
+            "runs_left_inside": left, "max_still_inside": 5 if left else 0,
+            "casualties_mean": casualties}
+
+
+def test_a_criticality_ranking_with_casualties_ranks_by_the_last_of_those_who_got_out():
+    """With someone overcome by smoke in a run, no run time counts as everyone out: the entry
+    is ranked, and printed, by the extra time of the last of those who got out. Runs that left
+    people inside rank first and are said to; no cost reads '-0 s'."""
+    from sim.compare import ranking_key, ranking_line
+
+    entries = [_entry("without rear", last=-1.8, not_out=1, casualties=0.3),
+               _entry("without main", last=16.8, not_out=1, casualties=0.3),
+               _entry("without east", last=22.8, not_out=1, casualties=0.3),
+               _entry("without yard", left=2, not_out=2, casualties=0.3),
+               _entry("without side", p95=-0.4)]
+    ranked = [e["label"] for e in sorted(entries, key=ranking_key)]
+    assert ranked == ["without yard", "without east", "without main", "without rear",
+                      "without side"]
+    lines = {e["label"]: ranking_line(e) for e in entries}
+    assert lines["without east"] == "+23 s for the last of those who got out (median run; " \
+                                    "someone overcome by smoke in 1 of 3 runs)"
+    assert lines["without rear"].startswith("-2 s for the last")
+    assert lines["without yard"] == "not everyone out (2 of 3 runs)"
+    assert lines["without side"] == "+0 s"
+
+
+def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
+    """Bars of the last of those who got out where someone was overcome, and why in the label;
+    no legend entry for a series with no bar."""
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_ranking
+
+    fig, ax = plt.subplots()
+    plot_ranking(ax, [_entry("without east", last=22.8, not_out=1, casualties=0.3),
+                      _entry("without yard", left=2, not_out=2)])
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["the last of those who got out, median run"]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths[0] == pytest.approx(22.8) and all(np.isnan(widths[1:]))
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == ["without east\n(1 run: someone overcome)",
+                     "without yard\n(2 runs: not everyone out)"]
+    assert ax.get_xlabel() == "extra time (s)"
+    plt.close(fig)
+
+
 def test_unfinished_runs_are_never_counted_as_the_time_limit():
     assert percentile([100.0, 120.0, math.inf], 95) == math.inf
     assert percentile([100.0, 120.0, 130.0], 50) == 120.0
