@@ -5,7 +5,8 @@ import pytest
 from sim.verification.cases import rimea15
 
 
-@pytest.mark.xfail(strict=True, reason="everyone hugs the inner corner and the crowd packs there (no wall potential yet)")
+@pytest.mark.xfail(strict=True, reason="every shortest route passes the inner corner: the "
+                   "crowd converges there (no congestion-aware routing yet)")
 def test_rimea15():
     outcome = rimea15()
     assert outcome.status == "pass", outcome.measured
