@@ -301,6 +301,10 @@ def cmd_study(args) -> int:
         print("Ranking (extra time until everyone is out, 95th percentile):")
         for r in result["ranking"]:
             print(f"  {r['label']:<30} {ranking_line(r)}")
+        if args.command == "criticality" and args.doors and \
+                not any(r["label"].startswith("without door ") for r in result["ranking"]):
+            print("  (--doors: the building has no named door that is not locked already; "
+                  "only exits were locked)")
     print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
     return 0
 

@@ -203,3 +203,13 @@ def test_the_batch_progress_bar_is_for_terminals_only(monkeypatch):
         bar.update(1)
         bar.close()
         assert ("comparison:" in stream.getvalue()) is shown
+
+
+def test_criticality_with_doors_says_when_there_is_no_door_to_lock(tmp_path, capsys):
+    """The restaurant has no named doors: ``--doors`` locks only exits, and says so."""
+    assert main(["criticality", "restaurant", "--doors", "--seeds", "1", "--workers", "1",
+                 "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "without rear" in out and "without door" not in out
+    assert "(--doors: the building has no named door that is not locked already; only exits " \
+           "were locked)" in out
