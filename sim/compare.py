@@ -240,9 +240,10 @@ def _slowest_profile(reference: dict, other: dict):
 
 
 def ranking_key(r: dict) -> tuple:
-    """Costliest first: runs that left people inside, then people overcome by smoke, then
-    the extra time (:func:`ranking_extra_s`)."""
-    return (-r["runs_left_inside"], -(r["casualties_mean"] or 0.0), -ranking_extra_s(r))
+    """Costliest first: runs that left people inside (and the most left in one), then people
+    overcome by smoke, then the extra time (:func:`ranking_extra_s`)."""
+    return (-r["runs_left_inside"], -r["max_still_inside"], -(r["casualties_mean"] or 0.0),
+            -ranking_extra_s(r))
 
 
 def ranking_extra_s(r: dict) -> float:
@@ -260,7 +261,8 @@ def ranking_line(r: dict) -> str:
     if r["extra_p95_s"] is not None:
         return f"{_signed_s(r['extra_p95_s'])}"
     if r["runs_left_inside"]:
-        return f"not everyone out ({r['runs_left_inside']} of {r['runs']} runs)"
+        return (f"not everyone out ({r['runs_left_inside']} of {r['runs']} runs; up to "
+                f"{r['max_still_inside']} left inside)")
     if r.get("extra_last_out_median_s") is not None:
         k = r["runs_not_everyone_out"]
         return (f"{_signed_s(r['extra_last_out_median_s'])} for the last of those who got out "

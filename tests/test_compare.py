@@ -214,15 +214,17 @@ def test_a_criticality_ranking_with_casualties_ranks_by_the_last_of_those_who_go
                _entry("without main", last=16.8, not_out=1, casualties=0.3),
                _entry("without east", last=22.8, not_out=1, casualties=0.3),
                _entry("without yard", left=2, not_out=2, casualties=0.3),
+               {**_entry("without gate", left=2, not_out=2, casualties=0.3),
+                "max_still_inside": 24},
                _entry("without side", p95=-0.4)]
     ranked = [e["label"] for e in sorted(entries, key=ranking_key)]
-    assert ranked == ["without yard", "without east", "without main", "without rear",
-                      "without side"]
+    assert ranked == ["without gate", "without yard", "without east", "without main",
+                      "without rear", "without side"]
     lines = {e["label"]: ranking_line(e) for e in entries}
     assert lines["without east"] == "+23 s for the last of those who got out (median run; " \
                                     "someone overcome by smoke in 1 of 3 runs)"
     assert lines["without rear"].startswith("-2 s for the last")
-    assert lines["without yard"] == "not everyone out (2 of 3 runs)"
+    assert lines["without yard"] == "not everyone out (2 of 3 runs; up to 5 left inside)"
     assert lines["without side"] == "+0 s"
 
 
