@@ -212,7 +212,8 @@ def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: flo
 def plot_ranking(ax, ranking: list[dict]):
     """Extra time to clear the building when each exit is lost (median and 95th percentile);
     where someone was overcome in a run (so nobody can be timed as "everyone out"), the extra
-    time of the last of those who got out, in the median run, as the command line ranks it."""
+    time of the last of those who got out, in the median run, as the command line ranks it.
+    Each bar is labelled with its value; a case with no time (people left inside) says so."""
     labels, med, p95, last = [], [], [], []
     for r in ranking:
         left = r.get("runs_left_inside", r["runs_not_everyone_out"])
@@ -227,22 +228,41 @@ def plot_ranking(ax, ranking: list[dict]):
         p95.append(r["extra_p95_s"] if timed else np.nan)
         last.append(r["extra_last_out_median_s"] if fallback else np.nan)
     y = np.arange(len(labels))
-    for values, offset, colour, name in (
-            (med, -0.2, COLOURS[0], "median"), (p95, 0.2, COLOURS[1], "95th percentile"),
-            (last, 0.0, COLOURS[2], "the last of those who got out, median run")):
-        if not np.all(np.isnan(values)):  # (a series with no bar gets no legend entry)
-            ax.barh(y + offset, values, 0.4, color=colour, label=name)
+    values = np.array([med, p95, last], dtype=float)
+    for row, offset, colour, name in (
+            (0, -0.2, COLOURS[0], "median"), (1, 0.2, COLOURS[1], "95th percentile"),
+            (2, 0.0, COLOURS[2], "the last of those who got out, median run")):
+        if np.all(np.isnan(values[row])):
+            continue  # (a series with no bar gets no legend entry)
+        ax.barh(y + offset, values[row], 0.4, color=colour, label=name)
+        for k, v in enumerate(values[row]):
+            if not np.isnan(v):
+                ax.annotate(f"{int(round(v)) or 0:+d} s", (v, k + offset), fontsize=7,
+                            va="center", ha="left" if v >= 0 else "right",
+                            xytext=(3 if v >= 0 else -3, 0), textcoords="offset points")
+    for k, r in enumerate(ranking):
+        if np.all(np.isnan(values[:, k])):
+            left = r.get("runs_left_inside", r["runs_not_everyone_out"])
+            ax.annotate(f"no time: people left inside in {left} of {r.get('runs', left)} runs "
+                        f"(up to {r['max_still_inside']})", (0, k), fontsize=8, va="center",
+                        color="#aa0000", xytext=(4, 0), textcoords="offset points")
     ax.set_yticks(y, labels, fontsize=8)
     for tick, r in zip(ax.get_yticklabels(), ranking):
         if r["runs_not_everyone_out"]:
             tick.set_color("#aa0000")
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # (first at the top, each row whole: bars or not)
     ax.axvline(0, color="#333333", linewidth=0.8)
+    # At least 20 s across, with room for the labels: a cost of 0 s is not drawn as 0.05 s.
+    lo = min(0.0, np.nanmin(values)) if not np.all(np.isnan(values)) else 0.0
+    hi = max(0.0, np.nanmax(values)) if not np.all(np.isnan(values)) else 0.0
+    pad = max(20.0, hi - lo) * 0.25
+    ax.set_xlim(lo - (pad if lo < 0 else 0.1 * pad), max(hi + pad, lo + 20.0))
     ax.set_xlabel("extra time until everyone is out (s)" if np.all(np.isnan(last))
                   else "extra time (s)")
     ax.set_title("What losing each exit costs")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # (below the axis: never over a bar's label)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3,
+                  frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return ax
 

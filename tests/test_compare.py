@@ -246,6 +246,14 @@ def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
     assert ticks == ["without east\n(1 run: someone overcome)",
                      "without yard\n(2 runs: not everyone out)"]
     assert ax.get_xlabel() == "extra time (s)"
+    notes = [t.get_text() for t in ax.texts]
+    assert "+23 s" in notes and "no time: people left inside in 2 of 3 runs (up to 5)" in notes
+    plt.close(fig)
+    # A cost of nothing is drawn on an axis of at least 20 s, not of a twentieth of one.
+    fig, ax = plt.subplots()
+    plot_ranking(ax, [_entry("without main", p95=0.0), _entry("without side", p95=-0.4)])
+    lo, hi = ax.get_xlim()
+    assert hi - lo >= 20 and lo < -0.4 and "+0 s" in [t.get_text() for t in ax.texts]
     plt.close(fig)
 
 
