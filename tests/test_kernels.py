@@ -546,6 +546,45 @@ def test_the_reference_steps_compared_hold_every_kind_of_exchange():
     assert info["head_on"] > 0 and info["other"] > 0 and info["outbid"] > 0, info
 
 
+ROOM_3X5 = ["#######",
+            "#.....#",
+            "#.....#",
+            "#.....#",
+            "#######"]
+
+
+def walled_in_pair(field_a, field_b, a_cell, b_cell, fillers, free_at=None):
+    """A step's world in ``ROOM_3X5``: A at ``a_cell`` following ``field_a``, B at ``b_cell``
+    following ``field_b``, and fillers (on ``field_a``) who cannot pay for a move this step:
+    they neither propose exchanges nor are traded with, and only wall A and B in. Friction
+    0, exchanges proposed with probability 1."""
+    walkable, factor, _, w, h = grid_world(ROOM_3X5)
+    n_cells = w * h
+    cells = np.array([a_cell, b_cell] + list(fillers), dtype=np.int32)
+    n = len(cells)
+    occ = np.full(n_cells, -1, np.int32)
+    occ[cells] = np.arange(n)
+    grid = {"width": w, "cell_m": 0.4, "passable": walkable.astype(np.uint8),
+            "factor": factor.astype(float), "occ": occ,
+            "free_at_s": np.full(n_cells, -np.inf) if free_at is None else free_at,
+            "headway_s": np.full(n_cells, 0.5, np.float32),
+            "exit_of_cell": np.full(n_cells, -1, np.int16),
+            "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
+            "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
+    agents = {"cell": cells, "state": np.full(n, MOVING, np.uint8),
+              "speed_ms": np.full(n, 1.2, np.float32),
+              "credit_m": np.array([0.6, 0.6] + [0.0] * len(fillers)),
+              "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
+              "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
+    key = streams.step_key(5, 1)
+    u = streams.fill_uniform(key, np.empty((streams.N_ROWS, n), np.float32))
+    randoms = {"key": key, "u_choice": u[streams.ROW_CHOICE],
+               "u_conflict": u[streams.ROW_CONFLICT], "u_friction": u[streams.ROW_FRICTION]}
+    params = {"dt_s": 0.15, "time_s": 0.6, "k_s": 3.0, "k_d": 1.0, "mu": 0.0, "swap": 1.0}
+    fields = np.stack([field_a, field_b]).astype(np.float32)
+    return agents, grid, fields, randoms, params
+
+
 @pytest.mark.parametrize("partner_heads", ["south-west", "north-east"])
 @pytest.mark.parametrize("kernels", ["serial", "parallel"])
 def test_an_exchange_is_made_only_if_the_partner_comes_nearer_its_goal(kernels, partner_heads,
@@ -559,43 +598,19 @@ def test_an_exchange_is_made_only_if_the_partner_comes_nearer_its_goal(kernels, 
 
     if kernels == "parallel":
         monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
-    rows = ["#######",
-            "#.....#",
-            "#.....#",
-            "#.....#",
-            "#######"]
-    walkable, factor, _, w, h = grid_world(rows)
+    walkable, _, _, w, h = grid_world(ROOM_3X5)
     n_cells = w * h
     rr, cc = np.divmod(np.arange(n_cells), w)
     north = np.where(walkable, rr * 0.4, np.inf)  # A's field: a plane falling north
     goal = (3, 0) if partner_heads == "south-west" else (0, 5)
     point = np.where(walkable, 0.4 * np.hypot(rr - goal[0], cc - goal[1]), np.inf)
-    fields = np.stack([north, point]).astype(np.float32)
     cell = lambda r, c: r * w + c  # noqa: E731
     a_cell, b_cell = cell(2, 2), cell(1, 2)
     fillers = [cell(1, 1), cell(1, 3), cell(2, 1), cell(2, 3), cell(3, 1), cell(3, 2),
                cell(3, 3)]
-    cells = np.array([a_cell, b_cell] + fillers, dtype=np.int32)
-    n = len(cells)
-    occ = np.full(n_cells, -1, np.int32)
-    occ[cells] = np.arange(n)
-    grid = {"width": w, "cell_m": 0.4, "passable": walkable.astype(np.uint8),
-            "factor": factor.astype(float), "occ": occ, "free_at_s": np.full(n_cells, -np.inf),
-            "headway_s": np.full(n_cells, 0.5, np.float32),
-            "exit_of_cell": np.full(n_cells, -1, np.int16),
-            "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
-            "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
-    # (The fillers cannot pay for a move this step: they only wall A and B in.)
-    agents = {"cell": cells.copy(), "state": np.full(n, MOVING, np.uint8),
-              "speed_ms": np.full(n, 1.2, np.float32),
-              "credit_m": np.array([0.6, 0.6] + [0.0] * len(fillers)),
-              "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
-              "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
-    key = streams.step_key(5, 1)
-    u = streams.fill_uniform(key, np.empty((streams.N_ROWS, n), np.float32))
-    randoms = {"key": key, "u_choice": u[streams.ROW_CHOICE],
-               "u_conflict": u[streams.ROW_CONFLICT], "u_friction": u[streams.ROW_FRICTION]}
-    params = {"dt_s": 0.15, "time_s": 0.6, "k_s": 3.0, "k_d": 1.0, "mu": 0.0, "swap": 1.0}
+    agents, grid, fields, randoms, params = walled_in_pair(north, point, a_cell, b_cell,
+                                                           fillers)
+    cells, key, n = agents["cell"].copy(), randoms["key"], len(agents["cell"])
     info = {}
     want_a, want_g = reference_step(agents, grid, fields, randoms, params, info)
     scratch = make_scratch(n, n_cells)
@@ -701,47 +716,22 @@ def test_a_swap_partner_is_searched_for_when_the_cell_downhill_is_free_but_just_
 
     if kernels == "parallel":
         monkeypatch.setattr(movement, "SERIAL_BELOW", 0)
-    rows = ["#######",
-            "#.....#",
-            "#.....#",
-            "#.....#",
-            "#######"]
-    walkable, factor, _, w, h = grid_world(rows)
+    walkable, _, _, w, h = grid_world(ROOM_3X5)
     n_cells = w * h
     rr, cc = np.divmod(np.arange(n_cells), w)
     east = np.where(walkable, (w - 1 - cc) * 0.4, np.inf)  # A's field: a plane falling east
     point = np.where(walkable, 0.4 * np.hypot(rr - 3, cc - 1), np.inf)  # B's: towards (3, 1)
-    fields = np.stack([east, point]).astype(np.float32)
     cell = lambda r, c: r * w + c  # noqa: E731
     a_cell, b_cell, gap = cell(2, 2), cell(1, 3), cell(2, 3)
     fillers = [cell(1, 1), cell(1, 2), cell(2, 1), cell(3, 1), cell(3, 2), cell(3, 3),
                cell(1, 4), cell(2, 4)]
-    cells = np.array([a_cell, b_cell] + fillers, dtype=np.int32)
-    n = len(cells)
-    occ = np.full(n_cells, -1, np.int32)
-    occ[cells] = np.arange(n)
     free_at = np.full(n_cells, -np.inf)
     free_at[gap] = 1.0  # entered at 0.5 s with a 0.5 s headway
-    grid = {"width": w, "cell_m": 0.4, "passable": walkable.astype(np.uint8),
-            "factor": factor.astype(float), "occ": occ, "free_at_s": free_at,
-            "headway_s": np.full(n_cells, 0.5, np.float32),
-            "exit_of_cell": np.full(n_cells, -1, np.int16),
-            "dyn": np.zeros(n_cells, np.float32), "link_ptr": np.zeros(n_cells + 1, np.int32),
-            "link_to": np.zeros(0, np.int32), "link_len_m": np.zeros(0)}
-    # (The fillers cannot pay for a move this step: they neither propose exchanges nor are
-    # traded with, and only wall A in.)
-    agents = {"cell": cells, "state": np.full(n, MOVING, np.uint8),
-              "speed_ms": np.full(n, 1.2, np.float32),
-              "credit_m": np.array([0.6, 0.6] + [0.0] * len(fillers)),
-              "field_row": np.array([0, 1] + [0] * len(fillers), dtype=np.int32),
-              "exit_used": np.full(n, -1, np.int16), "out_time_s": np.full(n, np.inf)}
+    agents, grid, fields, randoms, params = walled_in_pair(east, point, a_cell, b_cell,
+                                                           fillers, free_at)
+    key, n = randoms["key"], len(agents["cell"])
     table = downhill_directions(fields, neighbour_mask(grid["passable"], w), w, 0.4)
     assert table[0, a_cell] == 4  # east: the empty cell
-    key = streams.step_key(5, 1)
-    u = streams.fill_uniform(key, np.empty((streams.N_ROWS, n), np.float32))
-    randoms = {"key": key, "u_choice": u[streams.ROW_CHOICE],
-               "u_conflict": u[streams.ROW_CONFLICT], "u_friction": u[streams.ROW_FRICTION]}
-    params = {"dt_s": 0.15, "time_s": 0.6, "k_s": 3.0, "k_d": 1.0, "mu": 0.0, "swap": 1.0}
     want_a, want_g = reference_step(agents, grid, fields, randoms, params)
     step_movement(agents, grid, fields, key, params, make_scratch(n, n_cells))
     assert agents["cell"][0] == b_cell and agents["cell"][1] == a_cell  # they swapped
