@@ -472,3 +472,28 @@ def test_pane_headers_say_what_each_variant_is(records, monkeypatch):
     app.close()
     assert any(t.startswith("two_locked: north_west, north_east locked  —  Public hall")
                for t in drawn)
+
+
+def test_runs_of_a_criticality_study_go_by_the_study_s_names(records, monkeypatch):
+    """``criticality`` runs the same variant with an exit locked and without: both records
+    say 'base'. The names the study gave them ("without south_west") tell them apart in the
+    log, the pane headers and the counters."""
+    runs = [load_replay(records["all_open"]) for _ in range(2)]
+    for rep, label in zip(runs, ("all_open (as is)", "without south_west")):
+        rep.meta["summary"] = {**rep.meta["summary"], "batch": {"label": label}}
+    assert [r.variant_name for r in runs] == ["all_open (as is)", "without south_west"]
+    assert draw.run_names(runs) == ["all_open (as is)", "without south_west"]
+    assert runs[1].label.endswith("[without south_west] seed " + str(runs[1].meta["seed"]))
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    app = TrainerApp(runs, headless=True)
+    app.draw()
+    app.close()
+    assert any(t.startswith("B  without south_west: all exits open") for t in drawn)
+    assert any(t.startswith("B  hall [without south_west] seed") for t in drawn)
+    # A run no study made goes by its variant, as before.
+    plain = load_replay(records["all_open"])
+    assert plain.variant_name == "all_open" and draw.run_names([plain, runs[1]]) == \
+        ["all_open", "without south_west"]

@@ -319,7 +319,7 @@ class TrainerApp:
             left, head_top, w, _ = self.headers[k]
             pg.draw.rect(self.screen, d.PANEL, pg.Rect(self.headers[k]))
             locked = [e["name"] for e in rep.meta["building"]["exits"] if e["locked_at_start"]]
-            head = f"{rep.meta.get('variant', '')}: " + (
+            head = f"{rep.variant_name}: " + (
                 f"{', '.join(locked)} locked" if locked else "all exits open")
             if tags[k]:
                 head = f"{tags[k]}  {head}"

@@ -328,16 +328,15 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
 
 
 def run_names(replays: list[Replay]) -> list[str]:
-    """A short name for each run that tells them apart: the variant; where the variants are
-    the same, the scenario; where that is the same too, the variant and the seed."""
-    def names_by(*keys):
-        return [" seed ".join(str(r.meta.get(k, "?")) for k in keys) for r in replays]
-
-    for keys in (("variant",), ("scenario",), ("variant", "seed")):
-        names = names_by(*keys)
+    """A short name for each run that tells them apart: the variant (as a comparison named it:
+    :attr:`Replay.variant_name`); where the variants are the same, the scenario; where that is
+    the same too, the variant and the seed."""
+    variants = [r.variant_name for r in replays]
+    for names in (variants, [str(r.meta.get("scenario", "?")) for r in replays],
+                  [f"{v} seed {r.meta.get('seed', '?')}" for v, r in zip(variants, replays)]):
         if len(set(names)) == len(names):
             return names
-    return [f"{n} ({k + 1})" for k, n in enumerate(names_by("variant"))]  # (a run twice)
+    return [f"{n} ({k + 1})" for k, n in enumerate(variants)]  # (a run twice)
 
 
 TAG_CHARS = 12  # longer run names leave too little of an event's line: letters instead

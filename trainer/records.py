@@ -135,9 +135,17 @@ class Replay:
         return np.isin(self.profile, staff)
 
     @property
+    def variant_name(self) -> str:
+        """What the run's variant goes by: in a run of ``compare`` or ``criticality``, the
+        comparison's name for it ("without south_gate": the variant with an exit locked,
+        which the variant's own name does not say); otherwise the variant."""
+        batch = (self.meta.get("summary") or {}).get("batch") or {}
+        return str(batch.get("label") or self.meta.get("variant", "?"))
+
+    @property
     def label(self) -> str:
         m = self.meta
-        return f"{m.get('scenario', '?')} [{m.get('variant', '?')}] seed {m.get('seed', '?')}"
+        return f"{m.get('scenario', '?')} [{self.variant_name}] seed {m.get('seed', '?')}"
 
 
 def _not_a_record(path: Path) -> str:
