@@ -76,9 +76,8 @@ def plot_times(ax, stats: list[dict]):
         if st["p95_s"] is not None:
             ax.hlines(st["p95_s"], k - 0.3, k + 0.3, color=c, linewidth=1, linestyle="--")
         if st["runs_not_everyone_out"]:
-            n_not = st["runs_not_everyone_out"]
-            ax.text(k, top * 1.04, f"{n_not} run{'s' if n_not != 1 else ''}:\nnot all out",
-                    ha="center", va="bottom", fontsize=8, color=c)
+            ax.text(k, top * 1.04, "\n".join(_why_not_out(st, ":\n")), ha="center",
+                    va="bottom", fontsize=8, color=c)
         if st.get("lower_bound_s_median") is not None:
             ax.scatter([k + 0.38], [st["lower_bound_s_median"]], marker="<", color="#444444",
                        s=30, zorder=3)
@@ -89,6 +88,16 @@ def plot_times(ax, stats: list[dict]):
     ax.set_title("Evacuation time per run (line: median, dashed: 95th pct., ◄ flow bound)")
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def _why_not_out(st: dict, sep: str = ": ") -> list[str]:
+    """The runs of a variant (or a ranking entry) that did not end with everyone out, by why:
+    people left inside, or someone overcome by smoke (then nobody can be timed as all out)."""
+    n = st["runs_not_everyone_out"]
+    left = st.get("runs_left_inside", n)
+    return ([f"{left} run{'s' if left != 1 else ''}{sep}not all out"] if left else []) + \
+        ([f"{n - left} run{'s' if n - left != 1 else ''}{sep}someone overcome"]
+         if n - left else [])
 
 
 def plot_exit_usage(ax, stats: list[dict]):
@@ -217,10 +226,7 @@ def plot_ranking(ax, ranking: list[dict]):
     labels, med, p95, last = [], [], [], []
     for r in ranking:
         left = r.get("runs_left_inside", r["runs_not_everyone_out"])
-        overcome = r["runs_not_everyone_out"] - left
-        notes = ([f"{left} run{'s' if left != 1 else ''}: not everyone out"] if left else []) \
-            + ([f"{overcome} run{'s' if overcome != 1 else ''}: someone overcome"]
-               if overcome else [])
+        notes = _why_not_out(r)
         labels.append(r["label"] + ("\n(" + "; ".join(notes) + ")" if notes else ""))
         timed = r["extra_p95_s"] is not None
         fallback = not timed and not left and r.get("extra_last_out_median_s") is not None
@@ -328,7 +334,7 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         f"<tr><td>{html.escape(s['label'])}</td><td>{', '.join(s['locked']) or '—'}</td>"
         f"<td>{_fmt(s['median_s'])}</td><td>{_fmt(s['p95_s'])}</td>"
         f"<td>{_fmt(s['min_s'])} – {_fmt(s['max_s'])}</td>"
-        f"<td>{s['runs_not_everyone_out']} of {s['runs']}</td>"
+        f"<td>{_not_out(s)}</td>"
         f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
     drill = ""
     if any(s.get("hazard") for s in stats):
@@ -439,14 +445,16 @@ def _first_run_timelines(result: dict) -> dict[str, list[dict]]:
 
 
 def _not_out(r: dict) -> str:
-    """A ranking entry's runs that did not end with everyone out, and why."""
+    """The runs of a variant or ranking entry that did not end with everyone out, of how
+    many, and why: "1 of 3 (someone overcome)"."""
     n = r["runs_not_everyone_out"]
+    text = f"{n} of {r['runs']}" if "runs" in r else str(n)
     left = r.get("runs_left_inside", n)
-    if n == 0:
-        return "0"
+    if n == 0 or left == n and "runs_left_inside" not in r:
+        return text
     parts = ([f"{left} with people left inside"] if left else []) + \
         ([f"{n - left} with someone overcome"] if n - left else [])
-    return f"{n} ({', '.join(parts)})"
+    return f"{text} ({', '.join(parts)})"
 
 
 def _delta(x) -> str:

@@ -244,7 +244,7 @@ def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
     assert widths[0] == pytest.approx(22.8) and all(np.isnan(widths[1:]))
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert ticks == ["without east\n(1 run: someone overcome)",
-                     "without yard\n(2 runs: not everyone out)"]
+                     "without yard\n(2 runs: not all out)"]
     assert ax.get_xlabel() == "extra time (s)"
     notes = [t.get_text() for t in ax.texts]
     assert "+23 s" in notes and "no time: people left inside in 2 of 3 runs (up to 5)" in notes
@@ -484,3 +484,21 @@ def test_the_curves_run_to_the_end_of_runs_that_left_people_inside():
     ends = [line.get_xdata()[-1] for line in ax.get_lines() if len(line.get_xdata()) > 2]
     plt.close(fig)
     assert ends and max(ends) < 40.0
+
+
+def test_runs_not_all_out_are_told_by_why():
+    """A run where someone was overcome has no 'everyone out' time, like one that left people
+    inside; the times plot and the results table say which it was."""
+    import matplotlib.pyplot as plt
+
+    from sim.report import _not_out, plot_times
+
+    st = {"label": "rear_locked", "evacuation_time_s": [400.0, None, None], "median_s": None,
+          "p95_s": None, "runs": 3, "runs_not_everyone_out": 2, "runs_left_inside": 1,
+          "lower_bound_s_median": None, "time_limit_s": 900.0}
+    fig, ax = plt.subplots()
+    plot_times(ax, [st])
+    assert [t.get_text() for t in ax.texts] == ["1 run:\nnot all out\n1 run:\nsomeone overcome"]
+    plt.close(fig)
+    assert _not_out(st) == "2 of 3 (1 with people left inside, 1 with someone overcome)"
+    assert _not_out({**st, "runs_not_everyone_out": 0, "runs_left_inside": 0}) == "0 of 3"
