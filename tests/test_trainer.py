@@ -388,8 +388,9 @@ def test_runs_with_long_names_are_lettered_in_the_log_the_panes_and_the_counters
     assert any(t.startswith("A  all_open: all exits open") for t in drawn)  # pane headers
     assert any(t.startswith("B  emergency_locked_no_sweep: north_west, north_east locked")
                for t in drawn)
-    assert any(t.startswith("A  hall [all_open] seed") for t in drawn)  # counters
-    assert any(t.startswith("B  hall [emergency_locked") for t in drawn)
+    # Counters: the runs are of one scenario, which they need not repeat.
+    assert any(t.startswith("A  all_open seed") for t in drawn)
+    assert any(t.startswith("B  emergency_locked_no_s") for t in drawn)
     # The log's lines keep their events whole.
     found = [t for t in drawn if "[B] north_west found locked" in t]
     assert found and all(t.endswith("found locked") for t in found)
@@ -492,8 +493,26 @@ def test_runs_of_a_criticality_study_go_by_the_study_s_names(records, monkeypatc
     app.draw()
     app.close()
     assert any(t.startswith("B  without south_west: all exits open") for t in drawn)
-    assert any(t.startswith("B  hall [without south_west] seed") for t in drawn)
+    assert any(t.startswith("B  without south_west seed") for t in drawn)
     # A run no study made goes by its variant, as before.
     plain = load_replay(records["all_open"])
     assert plain.variant_name == "all_open" and draw.run_names([plain, runs[1]]) == \
         ["all_open", "without south_west"]
+
+
+def test_counters_name_the_scenario_only_when_the_runs_are_of_several(records, drill_record,
+                                                                      monkeypatch):
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    hall, restaurant = load_replay(records["two_locked"]), load_replay(drill_record)
+    for runs, want in (([hall, restaurant], ("hall [two_locked] seed", "restaurant [")),
+                       ([load_replay(records["all_open"]), hall],
+                        ("all_open seed", "two_locked seed"))):
+        drawn.clear()
+        app = TrainerApp(runs, headless=True)
+        app.draw()
+        app.close()
+        for start in want:
+            assert any(t.startswith(start) for t in drawn), start

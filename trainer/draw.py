@@ -302,9 +302,14 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     y += draw_text(surface, small, f"{state}   floor: {name}",
                    (x, y), DIM) + 8
     tags = run_tags(replays) if lettered(replays) else [""] * len(replays)
+    # Runs of one scenario need not repeat its name: the variant is what tells them apart,
+    # and the panel is narrow ("B  market_fair [without..." hid it).
+    one_scenario = len(replays) > 1 and len({r.meta.get("scenario") for r in replays}) == 1
     for rep, fr, tag in zip(replays, frame_of, tags):
         c = rep.counts_at(fr)
-        label = f"{tag}  {rep.label}" if tag else rep.label
+        label = f"{rep.variant_name} seed {rep.meta.get('seed', '?')}" if one_scenario \
+            else rep.label
+        label = f"{tag}  {label}" if tag else label
         y += draw_text(surface, fonts["bold"], fonts["bold"].fit(label, w - 24), (x, y)) + 1
         y += draw_text(surface, small, f"inside {c['inside']}   out {c['out']}   casualties "
                        f"{c['casualties']}", (x, y)) + 6
