@@ -188,6 +188,9 @@ def headline(reference: dict, other: dict) -> str:
             # (the times were just given: only who it was is news)
             both = "in both runs" if n == 1 else "in the median run of both"
             words.append(f"The last out was {article} {noun}, {both}.")
+        elif _same_second(o_t, given[0]):  # (other's time was just given; not the reference's)
+            words.append(f"The last out was {article} {noun}; in '{reference['label']}' the "
+                         f"last {noun} was out after {format_duration(r_t)}.")
         else:
             words.append(f"The last {noun} was out after {format_duration(o_t)} in {which}, "
                          + _against(o_t, r_t, reference["label"]) + ".")
@@ -228,14 +231,15 @@ def _people(x: float) -> str:
 
 
 def _slowest_profile(reference: dict, other: dict):
-    """(profile, other's median, reference's median) for the profile that is out last in the
-    reference, when a drill reports profiles and both medians exist."""
+    """(profile, other's median, reference's median) for the profile that is out last in
+    ``other`` (the variant the headline is about), when a drill reports profiles and both
+    medians exist."""
     a = reference.get("profile_all_out_median_s") or {}
     b = other.get("profile_all_out_median_s") or {}
     both = [p for p in a if a[p] is not None and b.get(p) is not None]
     if len(a) < 2 or not both:
         return None
-    p = max(both, key=lambda k: a[k])
+    p = max(both, key=lambda k: b[k])
     return p, b[p], a[p]
 
 
