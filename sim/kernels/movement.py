@@ -719,8 +719,9 @@ def step_movement(agents, grid, fields, key, params, scratch):
     ``key``: the step's random key (:func:`.streams.step_key`); the numbers drawn from it are
     rows ``ROW_CHOICE``, ``ROW_CONFLICT`` and ``ROW_FRICTION`` of :func:`.streams.fill_uniform`.
     ``params``: ``dt_s``, ``time_s``, ``k_s``, ``k_d``, ``mu``, ``swap`` (the probability
-    of proposing an exchange, default 0); ``step_over`` (default False: set it while casualties lie on the
-    grid, and one blocked by a casualty steps over them with probability ``swap``); ``clock``
+    of proposing an exchange, default 0); ``step_over`` (default False: set it while
+    casualties lie on the grid, and one blocked by a casualty steps over them with
+    probability ``swap``); ``clock``
     (the step's number) and ``settle_after`` (default ``NEVER_SETTLE``): an occupant whose
     choice was settled in a jam at a step after ``settle_after`` and after the last change
     round its cell (``grid['stamp']``) is not chosen for again: the caller must raise

@@ -9,8 +9,9 @@ costs about a nanosecond, where NumPy's generator, which must run serially, cost
 
 The rows: ``ROW_CHOICE`` (the choice of cell), ``ROW_CONFLICT`` (who wins a contested cell),
 ``ROW_FRICTION`` (whether nobody does; whether an exchange is proposed, and which of rival
-proposals is made), ``ROW_TELL`` (whether an occupant believes news of a locked exit). :func:`fill_uniform` gives a step's numbers as
-an array, as the kernels see them (for tests and references).
+proposals is made), ``ROW_TELL`` (whether an occupant believes news of a locked exit).
+:func:`fill_uniform` gives a step's numbers as an array, as the kernels see them (for tests
+and references).
 """
 
 from __future__ import annotations
