@@ -371,20 +371,27 @@ def test_events_of_two_runs_are_told_apart_by_variant_scenario_or_seed(records,
     assert not draw.lettered(hall) and draw.run_tags(hall) == ["all_open", "two_locked"]
 
 
+def texts_drawn(runs, monkeypatch, at_end=False) -> list[str]:
+    """Every text the trainer draws in one frame of ``runs`` (at the start, or the end)."""
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    app = TrainerApp(runs, headless=True)
+    if at_end:
+        app.playback.seek(app.playback.duration_s)
+    app.draw()
+    app.close()
+    return drawn
+
+
 def test_runs_with_long_names_are_lettered_in_the_log_the_panes_and_the_counters(records,
                                                                                 monkeypatch):
     runs = [load_replay(records[v]) for v in ("all_open", "two_locked")]
     runs[1].meta["variant"] = "emergency_locked_no_sweep"  # (as in the karaoke drill)
     assert draw.lettered(runs) and draw.run_tags(runs) == ["A", "B"]
     assert {who for _, who, _ in draw.merged_events(runs)} == {"[A] ", "[B] "}
-    drawn = []
-    real = draw.draw_text
-    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
-                        drawn.append(text) or real(surface, font, text, pos, *a))
-    app = TrainerApp(runs, headless=True)
-    app.playback.seek(app.playback.duration_s)
-    app.draw()
-    app.close()
+    drawn = texts_drawn(runs, monkeypatch, at_end=True)
     assert any(t.startswith("A  all_open: all exits open") for t in drawn)  # pane headers
     assert any(t.startswith("B  emergency_locked_no_sweep: north_west, north_east locked")
                for t in drawn)
@@ -485,13 +492,7 @@ def test_runs_of_a_criticality_study_go_by_the_study_s_names(records, monkeypatc
     assert [r.variant_name for r in runs] == ["all_open (as is)", "without south_west"]
     assert draw.run_names(runs) == ["all_open (as is)", "without south_west"]
     assert runs[1].label.endswith("[without south_west] seed " + str(runs[1].meta["seed"]))
-    drawn = []
-    real = draw.draw_text
-    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
-                        drawn.append(text) or real(surface, font, text, pos, *a))
-    app = TrainerApp(runs, headless=True)
-    app.draw()
-    app.close()
+    drawn = texts_drawn(runs, monkeypatch)
     assert any(t.startswith("B  without south_west: all exits open") for t in drawn)
     assert any(t.startswith("B  without south_west seed") for t in drawn)
     # A run no study made goes by its variant, as before.
@@ -502,17 +503,10 @@ def test_runs_of_a_criticality_study_go_by_the_study_s_names(records, monkeypatc
 
 def test_counters_name_the_scenario_only_when_the_runs_are_of_several(records, drill_record,
                                                                       monkeypatch):
-    drawn = []
-    real = draw.draw_text
-    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
-                        drawn.append(text) or real(surface, font, text, pos, *a))
     hall, restaurant = load_replay(records["two_locked"]), load_replay(drill_record)
     for runs, want in (([hall, restaurant], ("hall [two_locked] seed", "restaurant [")),
                        ([load_replay(records["all_open"]), hall],
                         ("all_open seed", "two_locked seed"))):
-        drawn.clear()
-        app = TrainerApp(runs, headless=True)
-        app.draw()
-        app.close()
+        drawn = texts_drawn(runs, monkeypatch)
         for start in want:
             assert any(t.startswith(start) for t in drawn), start
