@@ -424,19 +424,26 @@ def reference_step(agents, grid, fields, randoms, params, info=None):
         info["head_on"] = info.get("head_on", 0) + head_on
         info["other"] = info.get("other", 0) + len(made) - head_on
         info["outbid"] = info.get("outbid", 0) + len(proposals) - len(made)
-    for i in made:
+
+    def trade(i, cost_k=None):
+        """i takes the cell it wants most; whoever is there takes i's: paying ``cost_k`` and
+        entering it, or (``None``: a casualty, stepped over) only laid there."""
         b = blocked[i]
         k = g["occ"][b]
         ci = int(a["cell"][i])
         g["occ"][ci], g["occ"][b] = k, i
         a["cell"][i], a["cell"][k] = b, ci
         a["credit_m"][i] -= blocked_cost[i]
-        a["credit_m"][k] -= proposals[i]
         g["dyn"][ci] += 1
-        g["dyn"][b] += 1
-        g["free_at_s"][ci] = t + float(g["headway_s"][ci])
         g["free_at_s"][b] = t + float(g["headway_s"][b])
+        if cost_k is not None:
+            a["credit_m"][k] -= cost_k
+            g["dyn"][b] += 1
+            g["free_at_s"][ci] = t + float(g["headway_s"][ci])
         moved.update((i, k))
+
+    for i in made:
+        trade(i, proposals[i])
     if params.get("step_over"):
         # Stepping over a casualty in the cell one wants most; of several rivals for one
         # casualty the lowest-numbered, all decided before any of these moves.
@@ -448,15 +455,7 @@ def reference_step(agents, grid, fields, randoms, params, info=None):
                 and a["state"][g["occ"][blocked[i]]] == CASUALTY and steps_over(i, blocked[i])
                 and not any(steps_over(j, blocked[i]) for j in range(i))]
         for i in wins:
-            b = blocked[i]
-            k = g["occ"][b]
-            ci = int(a["cell"][i])
-            g["occ"][ci], g["occ"][b] = k, i
-            a["cell"][i], a["cell"][k] = b, ci
-            a["credit_m"][i] -= blocked_cost[i]
-            g["dyn"][ci] += 1
-            g["free_at_s"][b] = t + float(g["headway_s"][b])
-            moved.update((i, k))
+            trade(i)
     return a, g
 
 
