@@ -402,7 +402,7 @@ def rimea15() -> Outcome:
                          "congestion (fields recomputed with the crowd's density, as quickest "
                          "paths) or fields that keep people off walls are the known remedies. "
                          "The second alone is not enough (tried, not adopted: routes costing "
-                         "up to 1.5-3 times as much within 1-8 m of a wall gave the corner "
+                         "up to 1.5-4 times as much within 1-8 m of a wall gave the corner "
                          "146-192 s against 130-161 s for 75.4 m straight, and slowed the "
                          "straight corridors by up to 37 %).")
 
