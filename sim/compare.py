@@ -221,7 +221,7 @@ def _same_second(a: float | None, b: float | None) -> bool:
 
 def _against(other_s: float, reference_s: float, reference: str) -> str:
     """'against 6 min 35 s', or "as in 'rear_open'" when the two round to the same second."""
-    if round(other_s) == round(reference_s):
+    if _same_second(other_s, reference_s):
         return f"as in '{reference}'"
     return f"against {format_duration(reference_s)}"
 
