@@ -79,6 +79,9 @@ def _drill_stats(summaries: list[dict]) -> dict:
         out.update({
             "hazard": True,
             "harmed_mean": float(np.mean([s["harmed"] for s in summaries])),
+            # (runs in which anyone was: said so where fewer than one a run)
+            "runs_harmed": int(sum(s["harmed"] > 0 for s in summaries)),
+            "runs_with_casualties": int(sum(s["casualties"] > 0 for s in summaries)),
             "occupant_seconds_in_smoke_mean": float(np.mean(
                 [s["occupant_seconds_in_smoke"] for s in summaries])),
             "peak_fed_max": float(max(s["peak_fed"] for s in summaries)),
@@ -144,11 +147,14 @@ def headline(reference: dict, other: dict) -> str:
                      f"against {in_ref}.")
     if other.get("hazard"):
         words.append(
-            f"{what}, on average {other['casualties_mean']:.1f} people were overcome by smoke "
-            f"(against {reference['casualties_mean']:.1f}), {other['harmed_mean']:.1f} were "
-            f"harmed (FED 0.3 or more; against {reference['harmed_mean']:.1f}), and occupants "
-            f"spent {other['occupant_seconds_in_smoke_mean']:,.0f} person-seconds in smoke "
-            f"(against {reference['occupant_seconds_in_smoke_mean']:,.0f}).")
+            f"{what}, "
+            + _how_often(reference, other, "casualties_mean", "runs_with_casualties",
+                         "overcome by smoke") + ", "
+            + _how_often(reference, other, "harmed_mean", "runs_harmed",
+                         "harmed (FED 0.3 or more)")
+            + f", and occupants spent {other['occupant_seconds_in_smoke_mean']:,.0f} "
+            f"person-seconds in smoke (against "
+            f"{reference['occupant_seconds_in_smoke_mean']:,.0f}).")
     r95, o95 = reference["p95_s"], other["p95_s"]
     given = (None, None)  # (other's, reference's) time of the last out, if given below
     if r95 is not None and o95 is not None:
@@ -206,6 +212,24 @@ def headline(reference: dict, other: dict) -> str:
     elif n < 10:
         words.append(f"Only {n} runs: treat the 95th percentile as rough.")
     return " ".join(words)
+
+
+def _how_often(reference: dict, other: dict, mean: str, runs: str, what: str) -> str:
+    """'on average 6.0 people were overcome by smoke (against 6.0)'; where it happens to fewer
+    than one a run in both, in how many runs: 'someone was overcome by smoke in 2 of 10 runs
+    (against 2)' ("0.2 people" is no way to speak of people)."""
+    if other[mean] < 1 and reference[mean] < 1 and runs in other and runs in reference:
+        o_k, r_k, n = other[runs], reference[runs], other["runs"]
+        if n == 1:  # (one run each: whether anyone was)
+            who = "someone" if o_k else "nobody"
+            if bool(o_k) == bool(r_k):
+                return f"{who} was {what}, as in the reference"
+            return f"{who} was {what} ({'someone' if r_k else 'nobody'} in the reference)"
+        if o_k == 0:
+            return f"nobody was {what}" + (f" (against {r_k} of {n} runs)" if r_k
+                                           else " in any run")
+        return f"someone was {what} in {o_k} of {n} runs (against {r_k})"
+    return f"on average {other[mean]:.1f} people were {what} (against {reference[mean]:.1f})"
 
 
 # How a headline names one of a profile (a profile of its own: "<name> occupant").

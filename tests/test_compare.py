@@ -204,6 +204,36 @@ def test_with_casualties_the_slowest_kind_is_not_timed_twice(nursing_comparison)
            "6 min 20 s." in text
 
 
+def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_comparison):
+    """'0.2 people were overcome' is no way to speak of people: under one a run, the headline
+    says in how many runs anyone was; from one a run up, the mean."""
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def harm(st, overcome, runs_overcome, harmed, runs_harmed):
+        return {**st, "runs": 10, "casualties_mean": overcome,
+                "runs_with_casualties": runs_overcome, "harmed_mean": harmed,
+                "runs_harmed": runs_harmed}
+
+    text = headline(harm(ref, 0.2, 2, 0.1, 1), harm(other, 0.2, 2, 0.3, 3))
+    assert "With rear locked, someone was overcome by smoke in 2 of 10 runs (against 2), " \
+           "someone was harmed (FED 0.3 or more) in 3 of 10 runs (against 1), and occupants " \
+           "spent" in text
+    text = headline(harm(ref, 0.2, 2, 0.0, 0), harm(other, 0.0, 0, 0.0, 0))
+    assert "nobody was overcome by smoke (against 2 of 10 runs), nobody was harmed (FED 0.3 " \
+           "or more) in any run" in text
+    text = headline({**harm(ref, 0.0, 0, 0.0, 0), "runs": 1},
+                    {**harm(other, 1.0 / 3, 1, 0.0, 0), "runs": 1})
+    assert "someone was overcome by smoke (nobody in the reference), nobody was harmed " \
+           "(FED 0.3 or more), as in the reference" in text
+    text = headline(harm(ref, 6.0, 10, 7.0, 10), harm(other, 22.0, 10, 89.0, 10))
+    assert "on average 22.0 people were overcome by smoke (against 6.0), on average 89.0 " \
+           "people were harmed (FED 0.3 or more) (against 7.0)" in text
+
+
 def _entry(label, p95=None, last=None, left=0, not_out=0, casualties=0.0, runs=3):
     return {"label": label, "extra_median_s": p95, "extra_p95_s": p95,
             "extra_last_out_median_s": last, "runs": runs, "runs_not_everyone_out": not_out,
