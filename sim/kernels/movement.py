@@ -411,6 +411,24 @@ def mark_around(stamp, c, width, clock):
     stamp[down + 1] = clock
 
 
+@kernel
+def take_cell(occ, cell, credit_m, dyn, free_at_s, headway_s, i, b, cost, time_s):
+    """Occupant ``i`` takes cell ``b`` and whoever is in it takes ``i``'s cell (an exchange,
+    or a casualty stepped over): ``i`` pays ``cost``, leaves a trace in its old cell and
+    enters ``b`` (its free-at time). Returns (the other occupant, ``i``'s old cell). The
+    exchange adds what its partner pays and enters. (No branches or loops: see above.)"""
+    k = occ[b]
+    ci = cell[i]
+    occ[ci] = k
+    occ[b] = i
+    cell[i] = b
+    cell[k] = ci
+    credit_m[i] -= cost
+    dyn[ci] += 1.0
+    free_at_s[b] = time_s + headway_s[b]
+    return k, ci
+
+
 @inlined_kernel
 def queue_slot(target, distance_m, bin_m, n_bins):
     """The slot of exit choice's queue histogram an occupant heading for exit ``target`` at
@@ -611,18 +629,11 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         if not made:
             continue
         b = blocked[i]
-        k = occ[b]
-        ci = cell[i]
-        occ[ci] = k
-        occ[b] = i
-        cell[i] = b
-        cell[k] = ci
-        credit_m[i] -= blocked_cost[i]
-        credit_m[k] -= swap_cost[i]
-        dyn[ci] += 1.0
+        k, ci = take_cell(occ, cell, credit_m, dyn, free_at_s, headway_s, i, b,
+                          blocked_cost[i], time_s)
+        credit_m[k] -= swap_cost[i]  # (and k enters i's old cell)
         dyn[b] += 1.0
         free_at_s[ci] = time_s + headway_s[ci]
-        free_at_s[b] = time_s + headway_s[b]
         if marking:
             mark_around(stamp, ci, width, clock)
             mark_around(stamp, b, width, clock)
@@ -677,15 +688,8 @@ def _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ,
             continue
         i = block_list[k_ord]
         b = blocked[i]
-        k = occ[b]
-        ci = cell[i]
-        occ[ci] = k
-        occ[b] = i
-        cell[i] = b
-        cell[k] = ci
-        credit_m[i] -= blocked_cost[i]
-        dyn[ci] += 1.0
-        free_at_s[b] = time_s + headway_s[b]
+        k, ci = take_cell(occ, cell, credit_m, dyn, free_at_s, headway_s, i, b,
+                          blocked_cost[i], time_s)
         if marking:
             mark_around(stamp, ci, width, clock)
             mark_around(stamp, b, width, clock)
