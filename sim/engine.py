@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, Building
+from .crowd import CrowdSpeed, zones_of
 from .kernels.choice import choose_exits, discover_locked, exit_distances
 from .kernels.fields import (compute_static_fields, dynamic_field_coefficients,
                              update_dynamic_field)
@@ -147,9 +148,21 @@ class Engine:
         self._refresh_passable()
         self._refresh_factor()
 
+        # --- routes as quickest paths (``quickest_paths_s``): the movement step follows
+        # ``move_fields``, the exits' fields marched with the speed the crowd allows, renewed
+        # every ``_quickest_every`` steps; everything else (exit choice, the drill's actors,
+        # the flow bound) reads ``fields``, the shortest routes. Without it they are one array.
+        self._quickest_every = 0 if prm.quickest_paths_s <= 0.0 else \
+            max(1, round(prm.quickest_paths_s / self.dt_s))
+        self.crowd_factor = np.ones(n_cells, dtype=np.float64)
+        self._crowd = None
+        if self._quickest_every:
+            self._crowd = CrowdSpeed(self.walkable_base, zones_of(b), b.width, b.cell_m)
+
         # --- beliefs about locked doors: each belief has its own fields ---
         self.belief_masks: list[int] = []
         self.fields = np.zeros((0, n_cells), dtype=np.float32)
+        self.move_fields = self.fields
         self.row_of = np.zeros((0, self.n_exits), dtype=np.int32)
         self._belief_index(0)
 
@@ -265,27 +278,31 @@ class Engine:
         b, g = self.building, self.grid
         table = g.get("downhill")
         stale = self._stale_downhill
-        if stale is None or table is None or table.shape[1] != self.fields.shape[1]:
-            g["downhill"] = downhill_directions(self.fields, g["nbr_mask"], b.width, b.cell_m)
+        fields = self.move_fields
+        if stale is None or table is None or table.shape[1] != fields.shape[1]:
+            g["downhill"] = downhill_directions(fields, g["nbr_mask"], b.width, b.cell_m)
         else:
-            if table.shape[0] != self.fields.shape[0]:  # rows added: keep the old ones
-                grown = np.empty(self.fields.shape, dtype=np.uint8)
+            if table.shape[0] != fields.shape[0]:  # rows added: keep the old ones
+                grown = np.empty(fields.shape, dtype=np.uint8)
                 grown[:table.shape[0]] = table
-                stale.update(range(table.shape[0], self.fields.shape[0]))
+                stale.update(range(table.shape[0], fields.shape[0]))
                 g["downhill"] = table = grown
-            downhill_directions(self.fields, g["nbr_mask"], b.width, b.cell_m,
+            downhill_directions(fields, g["nbr_mask"], b.width, b.cell_m,
                                 rows=sorted(stale), out=table)
         self._stale_downhill = set()
 
     def set_field_row(self, row: int, field: np.ndarray) -> None:
         """Overwrite row ``row`` of ``fields`` (an actor's goal that changed)."""
         self.fields[row] = field
+        if self.move_fields is not self.fields:
+            self.move_fields[row] = field
         self._fields_changed([row])
 
-    def _compute_fields(self, masks: list[int]) -> np.ndarray:
+    def _compute_fields(self, masks: list[int], crowd: bool = False) -> np.ndarray:
         """Static fields of every exit under each belief in ``masks`` (sets of doors believed
         locked): (len(masks) * n_exits, n_cells), belief by belief, exit by exit. Marched
-        together, in parallel, a field a thread (:func:`compute_static_fields`)."""
+        together, in parallel, a field a thread (:func:`compute_static_fields`). ``crowd``:
+        with the speed the crowd allows (``crowd_factor``) as well: quickest paths."""
         b = self.building
         walk = np.empty((len(masks) * self.n_exits, b.n_cells), dtype=bool)
         for k, mask in enumerate(masks):
@@ -298,7 +315,8 @@ class Engine:
         sources = [None] * self.n_exits
         for e in b.exits:
             sources[e.index] = e.cells
-        return compute_static_fields(walk, self.route_factor, sources * len(masks),
+        factor = self.route_factor * self.crowd_factor if crowd else self.route_factor
+        return compute_static_fields(walk, factor, sources * len(masks),
                                      b.width, b.cell_m, b.link_ptr, b.link_to, b.link_len_m)
 
     def _belief_index(self, mask: int) -> int:
@@ -311,6 +329,10 @@ class Engine:
         self.row_of = np.vstack([self.row_of, (first + np.arange(self.n_exits))
                                  .astype(np.int32)])
         self.fields = np.vstack([self.fields, fields])
+        if self._quickest_every:
+            self.move_fields = np.vstack([self.move_fields, self._compute_fields([mask], True)])
+        else:
+            self.move_fields = self.fields
         self._fields_changed(self.row_of[k])
         self._update_max_distance()
         return k
@@ -318,6 +340,10 @@ class Engine:
     def add_field_row(self, field: np.ndarray) -> int:
         """Append a field (an actor's goal) to ``fields``; returns its row."""
         self.fields = np.vstack([self.fields, field[None, :].astype(np.float32)])
+        if self._quickest_every:
+            self.move_fields = np.vstack([self.move_fields, field[None, :].astype(np.float32)])
+        else:
+            self.move_fields = self.fields
         self._fields_changed([self.fields.shape[0] - 1])
         return self.fields.shape[0] - 1
 
@@ -342,12 +368,27 @@ class Engine:
         for k in range(len(self.belief_masks)):
             self.fields[self.row_of[k]] = fields[k * self.n_exits:(k + 1) * self.n_exits]
             self._fields_changed(self.row_of[k])
+        if self._quickest_every:
+            self._march_quickest()
         if self.drill is not None:
             self.drill.refresh_goals()
         self._update_max_distance()
         a = self.agents_state
         has = a["target"] >= 0
         a["field_row"][has] = self.row_of[a["belief"][has], a["target"][has]]
+
+    def _march_quickest(self) -> None:
+        """The movement step's exit fields as quickest paths: marched with the speed the
+        crowd allows now (``crowd_factor``, as last counted)."""
+        fields = self._compute_fields(self.belief_masks, crowd=True)
+        for k in range(len(self.belief_masks)):
+            self.move_fields[self.row_of[k]] = fields[k * self.n_exits:(k + 1) * self.n_exits]
+            self._fields_changed(self.row_of[k])
+
+    def _update_quickest(self) -> None:
+        """Count the crowd afresh and march the quickest paths with it."""
+        self._crowd.factor(self.grid["occ"] >= 0, out=self.crowd_factor)
+        self._march_quickest()
 
     def _place_occupants(self, n_actor_rows: int = 0) -> None:
         sc, b, rng = self.scenario, self.building, self.rng
@@ -636,10 +677,14 @@ class Engine:
         order = self.scratch["order"]
         n = self.n_agents
         key = step_key(self._stream_key, self.n_steps)
+        if self._quickest_every and self.n_steps % self._quickest_every == 0 and self.n_steps:
+            self._update_quickest()
         # Only the step's kernels change who heads where, from where (no drill, no hazard,
-        # nothing locked to find): the queue histogram is kept, not counted afresh.
+        # nothing locked to find): the queue histogram is kept, not counted afresh. (With
+        # quickest paths, the movement step would note where people go on the fields it
+        # follows, not on exit choice's.)
         kept = self.keep_queue_histogram and self.drill is None and self.hazard is None and \
-            not (self._relay_pending or self._anything_locked)
+            not (self._relay_pending or self._anything_locked or self._quickest_every)
         if self._relay_pending or self._anything_locked:
             self._discover(key)  # (with nothing locked and no news on its way: no change)
         if n > self.n_occupants:
@@ -658,7 +703,7 @@ class Engine:
                      self._bins, live)
         if self._stale_downhill != set():
             self._refresh_downhill()
-        step_movement(a, self.grid, self.fields, key,
+        step_movement(a, self.grid, self.move_fields, key,
                       {"dt_s": self.dt_s, "time_s": t, "k_s": prm.k_s, "k_d": prm.k_d,
                        "mu": prm.friction, "swap": prm.swap_probability,
                        "step_over": self._casualties_on_grid,
@@ -735,7 +780,7 @@ class Engine:
         # (Called only while something is locked or news is on its way: otherwise the kernel
         # would change nothing.)
         a, b = self.agents_state, self.building
-        n_ev, _ = discover_locked(a, self.grid, self.fields, key,
+        n_ev, _ = discover_locked(a, self.grid, self.move_fields, key,
                                      {"tell_radius": round(self.params.tell_radius_m / b.cell_m),
                                       "tell_p": self.params.tell_probability}, self.events_buf)
         told_now = a["informant"] >= 0  # (told this step: they pass it on in the next)

@@ -60,6 +60,10 @@ class ModelParams:
     hysteresis: float = 0.2  # switch exit only if the estimate improves by this fraction
     rechoice_s: float = 2.0  # how often each occupant reconsiders its exit
     closed_door_factor: float = 0.5  # a closed door slows passing (opening it)
+    # Routes as quickest paths: every so many seconds the route fields are marched again with
+    # the walking speed the crowd allows (Weidmann's speed-density relation over 2 m x 2 m);
+    # 0: shortest routes (the default).
+    quickest_paths_s: float = 0.0
 
 
 PARAM_LIMITS = {
@@ -67,6 +71,7 @@ PARAM_LIMITS = {
     "friction": (0.0, 0.99), "swap_probability": (0.0, 1.0), "max_specific_flow": (0.1, 10.0), "sight_m": (0.0, 1e4),
     "tell_radius_m": (0.0, 50.0), "tell_probability": (0.0, 1.0), "hysteresis": (0.0, 0.95),
     "rechoice_s": (0.1, 600.0), "closed_door_factor": (0.05, 1.0),
+    "quickest_paths_s": (0.0, 600.0),
 }
 
 

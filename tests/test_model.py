@@ -64,8 +64,9 @@ def random_world(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_world())
-def test_invariants_hold_at_every_step(world):
+@given(random_world(), st.sampled_from([0.0, 0.3]))
+def test_invariants_hold_at_every_step(world, quickest_paths_s):
+    """... with shortest routes, and with quickest paths marched every other step."""
     rows, n, locked, has_west, seed = world
     exits = {"x": "X", "y": "Y"} if has_west else {"x": "X"}
     doc = building_doc(rows, exits, regions={"all": {"rect_m": [0, 0, 100, 100],
@@ -75,7 +76,7 @@ def test_invariants_hold_at_every_step(world):
                                   "premove_s": {"dist": "uniform", "low": 0, "high": 3}}],
                            locked=["x"] if locked and has_west else [],
                            changes=[{"time_s": 2.0, "action": "unlock", "target": "x"}],
-                           time_limit_s=30)
+                           time_limit_s=30, model={"quickest_paths_s": quickest_paths_s})
     except (BuildingError, ScenarioError):
         assume(False)  # obstacles walled off an area, or too many people for the room
     m = EvacuationModel(sc, seed)
