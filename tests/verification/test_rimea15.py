@@ -6,7 +6,7 @@ from sim.verification.cases import rimea15
 
 
 @pytest.mark.xfail(strict=True, reason="every shortest route passes the inner corner: the "
-                   "crowd converges there (no congestion-aware routing yet)")
+                   "crowd converges there (quickest paths, an option, spread it)")
 def test_rimea15():
     outcome = rimea15()
     assert outcome.status == "pass", outcome.measured
