@@ -116,3 +116,25 @@ def test_a_negative_quickest_paths_interval_is_refused():
                        regions={"all": {"rect_m": [0, 0, 100, 100], "floor": "ground"}})
     with pytest.raises(ScenarioError, match="quickest_paths_s"):
         make_scenario(doc, [{"count": 1, "region": "all"}], model={"quickest_paths_s": -1})
+
+
+@pytest.mark.parametrize("name", ["office", "nursing_home"])
+def test_quickest_paths_over_floors_and_in_a_drill(name):
+    """Floors and stairs (the office), a drill with staff, a fire and rows of goal fields (the
+    nursing home): with quickest paths everyone not overcome gets out as on shortest routes,
+    and nobody ever shares a cell."""
+    from sim.scenario import load_scenario, resolve_scenario_path
+    sc = load_scenario(resolve_scenario_path(name))
+    quick = Engine(dataclasses.replace(sc, params=dataclasses.replace(
+        sc.params, quickest_paths_s=1.0)), 1)
+    assert quick.building.flights or quick.drill is not None
+    spread = False
+    while quick.running:
+        quick.step()
+        cells = quick.agents_state["cell"]
+        inside = cells[cells >= 0]
+        assert len(np.unique(inside)) == len(inside)
+        spread = spread or not np.array_equal(quick.move_fields, quick.fields)
+    assert spread
+    plain = Engine(sc, 1).run()
+    assert quick.census() == plain.census()
