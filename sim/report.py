@@ -85,9 +85,21 @@ def plot_times(ax, stats: list[dict]):
                   fontsize=8)
     ax.set_ylabel("time the last person is out (s)")
     ax.set_ylim(0, top * 1.18)
-    ax.set_title("Evacuation time per run (line: median, dashed: 95th pct., ◄ flow bound)")
+    ax.set_title(_times_title(stats))
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+def _times_title(stats: list[dict]) -> str:
+    """The times plot's title, with a key to the marks it has: a variant has no 95th
+    percentile when more than one run in twenty did not end with everyone out (the demo's
+    nursing home, where someone is overcome in 2 of 10 runs), and no median when half did."""
+    key = [what for what, drawn in (
+        ("line: median", any(st["median_s"] is not None for st in stats)),
+        ("dashed: 95th pct.", any(st["p95_s"] is not None for st in stats)),
+        ("◄ flow bound", any(st.get("lower_bound_s_median") is not None for st in stats)))
+        if drawn]
+    return "Evacuation time per run" + (f" ({', '.join(key)})" if key else "")
 
 
 def _why_not_out(st: dict, sep: str = ": ") -> list[str]:

@@ -536,6 +536,12 @@ def test_runs_not_all_out_are_told_by_why():
     fig, ax = plt.subplots()
     plot_times(ax, [st])
     assert [t.get_text() for t in ax.texts] == ["1 run:\nnot all out\n1 run:\nsomeone overcome"]
+    # No median, no 95th percentile, no bound drawn: the title promises none.
+    assert ax.get_title() == "Evacuation time per run"
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot_times(ax, [{**st, "median_s": 400.0, "lower_bound_s_median": 30.0}])
+    assert ax.get_title() == "Evacuation time per run (line: median, ◄ flow bound)"
     plt.close(fig)
     assert _not_out(st) == "2 of 3 (1 with people left inside, 1 with someone overcome)"
     assert _not_out({**st, "runs_not_everyone_out": 0, "runs_left_inside": 0}) == "0 of 3"
