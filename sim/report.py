@@ -331,8 +331,13 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     vmax = max(float(np.percentile(v[v > 0], 99)) if np.any(v > 0) else 1.0
                for v in peaks.values())
     shown = stats if len(stats) <= 4 else [stats[0]] + stats[1:4]
+    # A row as high as its maps need (about 4 inches of map across, a colour bar beside it)
+    # plus its title and axis labels: a wide plan in rows 3.6 inches high left half of each
+    # blank.
+    tallest = max(b.floors[f].rows / b.floors[f].cols for f in floors)
+    row_in = min(6.0, max(2.2, 4.0 * tallest + 1.3))
     fig, axes = plt.subplots(len(shown), len(floors), squeeze=False, layout="constrained",
-                             figsize=(5.2 * len(floors), 3.6 * len(shown)))
+                             figsize=(5.2 * len(floors), row_in * len(shown) + 0.4))
     for r, st in enumerate(shown):
         for c, f in enumerate(floors):
             plot_map(axes[r][c], b, peaks[st["label"]], f,
