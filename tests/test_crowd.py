@@ -16,7 +16,7 @@ from sim.errors import ScenarioError
 from sim.kernels.choice import exit_distances
 from sim.verification.cases import scenario
 
-from worlds import building_doc, make_scenario
+from worlds import building_doc, make_scenario, serial_and_parallel_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -145,23 +145,11 @@ def test_quickest_paths_are_the_same_on_one_thread_and_all(monkeypatch):
     """Quickest paths march every exit's field again each second, in parallel (a field a
     thread) whenever there are several: the hall's four, with every kernel's parallel twin
     forced, give the serial run bit for bit."""
-    import numba
-
-    from sim.kernels import choice, fields, movement, streams
     from sim.scenario import load_scenario, resolve_scenario_path
 
     sc = load_scenario(resolve_scenario_path("hall"), "two_locked")
     sc = dataclasses.replace(sc, params=dataclasses.replace(sc.params, quickest_paths_s=1.0))
-    runs = []
-    before = numba.get_num_threads()
-    for threshold, threads in ((10**9, 1), (0, numba.config.NUMBA_NUM_THREADS)):
-        for mod in (choice, fields, movement, streams):
-            monkeypatch.setattr(mod, "SERIAL_BELOW", threshold)
-        numba.set_num_threads(threads)
-        try:
-            runs.append(Engine(sc, 2).run())
-        finally:
-            numba.set_num_threads(before)
+    runs = serial_and_parallel_runs(monkeypatch, lambda: Engine(sc, 2).run())
     a, b = runs[0].agents_state, runs[1].agents_state
     assert runs[0].n_steps == runs[1].n_steps
     for key in ("out_time_s", "exit_used", "cell", "lost_s"):

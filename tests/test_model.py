@@ -18,7 +18,8 @@ from sim.model import EvacuationModel, Occupant
 from sim.run import run_scenario
 from sim.scenario import load_scenario
 
-from worlds import building_doc, corridor_rows, make_scenario, room_with_exit
+from worlds import (building_doc, corridor_rows, make_scenario, room_with_exit,
+                    serial_and_parallel_runs)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -431,22 +432,9 @@ def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch, name, va
     them: every kernel's parallel twin, forced on a small building, reproduces the serial run
     bit for bit. (The exits' static fields are marched in parallel whenever there are several
     and more than one thread: the serial run has one.)"""
-    import numba
-
-    from sim.kernels import choice, fields, movement, streams
-
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml", variant)
-    runs = []
-    before = numba.get_num_threads()
-    for threshold, threads in ((10**9, 1), (0, numba.config.NUMBA_NUM_THREADS)):
-        for mod in (choice, fields, movement, streams):
-            monkeypatch.setattr(mod, "SERIAL_BELOW", threshold)
-        numba.set_num_threads(threads)
-        try:
-            m = EvacuationModel(sc, 3, make_handles=False).run()
-        finally:
-            numba.set_num_threads(before)
-        runs.append(m)
+    runs = serial_and_parallel_runs(
+        monkeypatch, lambda: EvacuationModel(sc, 3, make_handles=False).run())
     a, b = runs[0].agents_state, runs[1].agents_state
     assert runs[0].n_steps == runs[1].n_steps
     for key in ("out_time_s", "exit_used", "state", "lost_s", "cell"):

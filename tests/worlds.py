@@ -54,3 +54,23 @@ def make_scenario(building: dict, occupants: list[dict], variant: str | None = N
     doc = {"schema": "drillsim.scenario/1", "name": top.pop("name", "test"),
            "building": "in-memory", "occupants": occupants, **top}
     return build_scenario(doc, Path("<test scenario>"), variant, building=b)
+
+
+def serial_and_parallel_runs(monkeypatch, run) -> list:
+    """``run()`` twice: on one thread with every kernel serial, then on all threads with every
+    kernel's parallel twin forced (each module's ``SERIAL_BELOW`` at 0)."""
+    import numba
+
+    from sim.kernels import choice, fields, movement, streams
+
+    runs = []
+    before = numba.get_num_threads()
+    for threshold, threads in ((10**9, 1), (0, numba.config.NUMBA_NUM_THREADS)):
+        for mod in (choice, fields, movement, streams):
+            monkeypatch.setattr(mod, "SERIAL_BELOW", threshold)
+        numba.set_num_threads(threads)
+        try:
+            runs.append(run())
+        finally:
+            numba.set_num_threads(before)
+    return runs
