@@ -264,15 +264,19 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     if isinstance(own, dict) and isinstance(own.get("description"), str):
         variant_description = own["description"].strip()
         description = (description + "\nVariant: " + variant_description).strip()
-    file_seed = p.integer(merged, "seed", where_of.get("seed", "seed"), 1, minimum=0)
-    dt_s = p.number(merged, "dt_s", where_of.get("dt_s", "dt_s"), 0.15, minimum=0.01,
-                    maximum=1.0)
-    time_limit = p.number(merged, "time_limit_s", where_of.get("time_limit_s", "time_limit_s"),
-                          1800.0, minimum=0.0, exclusive_min=True)
-    alarm_s = p.number(merged, "alarm_s", where_of.get("alarm_s", "alarm_s"), 0.0, minimum=0.0)
-    record_every = p.number(merged, "record_every_s", where_of.get("record_every_s",
-                                                                   "record_every_s"),
-                            1.0, minimum=0.0, exclusive_min=True)
+
+    def table_of(key: str) -> str:
+        """The path of the table a top-level key was read from: the file's top level (""), or
+        the variant's table that set it (the checks below add the key itself)."""
+        return where_of.get(key, key)[:-len(key)].rstrip(".")
+
+    file_seed = p.integer(merged, "seed", table_of("seed"), 1, minimum=0)
+    dt_s = p.number(merged, "dt_s", table_of("dt_s"), 0.15, minimum=0.01, maximum=1.0)
+    time_limit = p.number(merged, "time_limit_s", table_of("time_limit_s"), 1800.0,
+                          minimum=0.0, exclusive_min=True)
+    alarm_s = p.number(merged, "alarm_s", table_of("alarm_s"), 0.0, minimum=0.0)
+    record_every = p.number(merged, "record_every_s", table_of("record_every_s"), 1.0,
+                            minimum=0.0, exclusive_min=True)
     params = _params(merged.get("model", {}), where_of.get("model", "model"), p)
 
     exits = [e.name for e in building.exits]
@@ -286,6 +290,7 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     if not isinstance(occ, list) or not occ or not all(isinstance(g, dict) for g in occ):
         p.add(occ_where, f"got {describe(occ)}, expected one or more [[occupants]] tables")
         occ = []
+    counts_read = []  # per group: whether its count was a valid number (else reported)
     for k, g in enumerate(occ):
         where = f"{occ_where}[{k}]"
         p.check_keys(g, where, {"profile", "count", "region", "speed_ms", "premove_s", "knows",
@@ -293,6 +298,8 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
         prof_name = p.string(g, "profile", where, "adult", choices=list(PROFILES))
         prof = PROFILES.get(prof_name, PROFILES["adult"])
         count = p.integer(g, "count", where, 0, minimum=0)
+        raw = g.get("count")
+        counts_read.append(isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0)
         region = p.string(g, "region", where, "")
         if region and region not in regions:
             p.add(f"{where}.region", f"got '{region}'{did_you_mean(region, regions)}; the "
@@ -350,7 +357,8 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
             p.add(occ_where, f"{total} occupants in region '{region}' ("
                   + " + ".join(f"[{k}] {groups[k].count}" for k in ks)
                   + f") do not fit in its {free} free cells of {building.cell_m:g} m")
-    if groups and len(groups) == len(occ) and not any(g.count for g in groups):
+    if groups and len(groups) == len(occ) and all(counts_read) and \
+            not any(g.count for g in groups):
         p.add(occ_where, "every group has count = 0: expected at least one occupant")
 
     locked_raw = merged.get("locked", [])

@@ -228,5 +228,22 @@ def test_groups_that_fit_alone_but_not_together_are_refused():
 def test_a_scenario_with_nobody_in_it_is_refused():
     msg = error_of([{"count": 0, "region": "room"}, {"count": 0, "region": "room"}])
     assert "occupants: every group has count = 0: expected at least one occupant" in msg
+    # A count that is not a valid number is reported as such, not also as a count of 0.
+    for bad in (-5, 1e9, "ten"):
+        msg = error_of([{"count": bad, "region": "room"}])
+        assert "occupants[0].count: got" in msg and "count = 0" not in msg
+
+
+def test_top_level_values_are_named_once_where_they_were_set():
+    msg = error_of([{"count": 5, "region": "room"}], time_limit_s="fast", dt_s=0)
+    lines = msg.splitlines()
+    assert "  - time_limit_s: got 'fast', expected a number" in lines
+    assert "  - dt_s: got 0, expected a number >= 0.01 and <= 1" in lines
+    # Set by the variant loaded: the variant's table is named, the key once.
+    msg = error_of([{"count": 5, "region": "room"}], _variant="quick",
+                   variants={"quick": {"alarm_s": -1, "seed": "one"}})
+    lines = msg.splitlines()
+    assert "  - variants.quick.alarm_s: got -1, expected a number >= 0" in lines
+    assert "  - variants.quick.seed: got 'one', expected a whole number" in lines
     assert make_scenario(ROOM, [{"count": 0, "region": "room"},
                                 {"count": 1, "region": "room"}]).occupants == 1
