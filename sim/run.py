@@ -129,6 +129,14 @@ def _regions(model) -> dict:
     return out
 
 
+def warm_up(scenarios: list[Scenario], steps: int = 3) -> None:
+    """Run a few steps of each scenario, untimed and unrecorded, so that the kernels their
+    runs call are loaded from Numba's cache (or compiled) before any run is timed. It changes
+    nothing in later runs: each builds its own engine."""
+    for sc in scenarios:
+        Engine(sc, sc.seed).run(max_steps=steps)
+
+
 def run_scenario(scenario: Scenario, seed: int | None = None, out_dir: str | Path | None = None,
                  *, record: bool = True, record_every_s: float | None = None,
                  progress: bool = False) -> dict:

@@ -140,6 +140,16 @@ def test_demo_prints_both_runs_and_the_difference(tmp_path):
     assert (tmp_path / "demo" / "two_locked" / "summary.json").exists()
     assert "With rear locked" in r.stdout
     assert (tmp_path / "demo" / "nursing_home_comparison" / "report.html").exists()
+    # The kernels are loaded before the timed runs; the runs are the same as without it.
+    assert r.stdout.index("loading the simulation kernels") < r.stdout.index("running hall")
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    for variant in ("all_open", "two_locked"):
+        shown = json.loads((tmp_path / "demo" / variant / "summary.json").read_text())
+        alone = run_scenario(load_scenario(ROOT / "scenarios" / "hall.toml", variant, 1))
+        shown.pop("wall_s"), alone.pop("wall_s")
+        assert shown == json.loads(json.dumps(alone))
 
 
 def test_bench_reports_speed(capsys):
