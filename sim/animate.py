@@ -63,6 +63,16 @@ def gif_frames(frames: list[np.ndarray], fixed: list[tuple[int, int, int]]):
     return out
 
 
+def speed_words(times, step: int, fps: int) -> str:
+    """How fast an animation of every ``step``-th of the recorded frames at ``times``, at
+    ``fps`` frames a second, plays: "20x real time" (the recorded frames' median interval)."""
+    gaps = np.diff(np.asarray(times, dtype=float))
+    if gaps.size == 0:
+        return "one frame"
+    factor = float(np.median(gaps)) * step * fps
+    return f"{factor:.0f}x real time" if factor >= 100 else f"{factor:.3g}x real time"
+
+
 def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None = None,
             size: tuple[int, int] = (1280, 720)) -> Path:
     """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path."""
@@ -89,6 +99,7 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
     app = TrainerApp(replays, size=size, headless=True)
     times = app.playback.frame_times
     step = every or max(1, -(-len(times) // MAX_FRAMES))
+    app.panel_state = f"animation: {speed_words(times, step, fps)}"
     frames = []
     for k in range(0, len(times), step):
         app.playback.seek(times[k])

@@ -432,6 +432,7 @@ def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):
 
     monkeypatch.setattr(draw, "draw_text", spy)
     app = TrainerApp([rep], headless=True)
+    app.panel_state = None  # (the window's panel, with its key hint)
     app.playback.seek(100.0)
     app.draw()
     app.close()
@@ -439,6 +440,42 @@ def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):
     log = [(y, h) for text, y, h in drawn if text.endswith(" fires")]
     assert len(log) > 10  # the panel is full
     assert max(y + h for y, h in log) <= help_top
+
+
+def test_frames_drawn_to_files_have_no_key_hint_or_playing_state(records, monkeypatch):
+    # In the window the panel says "playing 1x" and "H: help"; in frames drawn to PNG (and in
+    # animations) no key can be pressed and nothing plays at 1x.
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    app = TrainerApp([load_replay(records["all_open"])], headless=True)
+    app.draw()
+    assert "floor: ground" in drawn
+    assert "H: help" not in drawn and not any(t.startswith(("playing", "paused")) for t in drawn)
+    app.panel_state = None
+    drawn.clear()
+    app.draw()
+    app.close()
+    assert "H: help" in drawn and "playing 1x   floor: ground" in drawn
+
+
+def test_an_animation_says_how_fast_it_plays(records, tmp_path, monkeypatch):
+    from sim.animate import animate, speed_words
+
+    assert speed_words([0.0, 1.0, 2.0, 3.0], 3, 10) == "30x real time"
+    assert speed_words([0.0, 0.5, 1.0], 1, 10) == "5x real time"
+    assert speed_words([0.0, 1.0, 2.0], 25, 10) == "250x real time"
+    assert speed_words([0.0], 1, 10) == "one frame"
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    rep = load_replay(records["all_open"])
+    gap = float(np.median(np.diff(rep.time_s)))
+    animate([str(records["all_open"])], tmp_path / "a.gif", fps=10, every=4)
+    expected = f"animation: {gap * 4 * 10:.3g}x real time   floor: ground"
+    assert drawn.count(expected) >= 3 and "H: help" not in drawn
 
 
 def test_casualties_that_follow_each_other_take_one_line_of_the_log():

@@ -150,6 +150,9 @@ class TrainerApp:
         self.layers = {"trails": False, "density": False,
                        "smoke": any(r.has_smoke for r in replays)}
         self.show_help = False
+        # Drawn to files (frames, animations): no playing state or key hint in the panel,
+        # but this instead (an animation says how fast it plays).
+        self.panel_state: str | None = "" if headless else None
         self.banner: tuple[str, float] | None = None
         self.dragging_bar = False
         self.panning = False
@@ -332,7 +335,8 @@ class TrainerApp:
                         self.fonts["bold"].fit(f"{head}  —  {title}", w - 16),
                         (left + 8, head_top + 3))
         d.draw_panel(self.screen, self.fonts, self.replays, frames, t, self.playback.speed,
-                     self.playback.paused, self.floor, self.panel_rect, self.layers)
+                     self.playback.paused, self.floor, self.panel_rect, self.layers,
+                     self.panel_state)
         d.draw_timeline(self.screen, self.fonts["small"], self.replays, t,
                         self.playback.duration_s, self.bar_rect)
         if self.show_help:

@@ -290,17 +290,22 @@ def draw_text(surface, font, text, pos, colour=TEXT) -> int:
 
 def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], frame_of: list[int],
                time_s: float, speed: float, paused: bool, floor: int,
-               rect: tuple[int, int, int, int], layers: dict[str, bool]) -> None:
-    """The side panel: clock, counters per run, legend, event log with what has happened."""
+               rect: tuple[int, int, int, int], layers: dict[str, bool],
+               state: str | None = None) -> None:
+    """The side panel: clock, counters per run, legend, event log with what has happened.
+    ``state``: what to say of the playing instead of "playing 1x" or "paused", and no key
+    hint (frames and animations drawn to files, where no key can be pressed)."""
     left, top, w, h = rect
     surface.fill(PANEL, pygame.Rect(rect))
     x, y = left + 12, top + 10
     big, small = fonts["big"], fonts["small"]
     y += draw_text(surface, big, format_clock(time_s), (x, y), ACCENT) + 2
-    state = "paused" if paused else f"playing {speed:g}x"
+    interactive = state is None
+    if interactive:
+        state = "paused" if paused else f"playing {speed:g}x"
     name = next(r.floors[floor]["name"] for r in replays if floor < len(r.floors))
-    y += draw_text(surface, small, f"{state}   floor: {name}",
-                   (x, y), DIM) + 8
+    y += draw_text(surface, small, "   ".join(part for part in (state, f"floor: {name}")
+                                              if part), (x, y), DIM) + 8
     tags = run_tags(replays) if lettered(replays) else [""] * len(replays)
     # Runs of one scenario need not repeat its name: the variant is what tells them apart,
     # and the panel is narrow ("B  market_fair [without..." hid it).
@@ -329,7 +334,8 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
         happened = t_ev <= time_s
         line = f"{format_clock(t_ev)}  {who}{text}"
         y += draw_text(surface, small, small.fit(line, w - 24), (x, y), TEXT if happened else DIM)
-    draw_text(surface, small, "H: help", (x, top + h - 22), DIM)
+    if interactive:
+        draw_text(surface, small, "H: help", (x, top + h - 22), DIM)
 
 
 def run_names(replays: list[Replay]) -> list[str]:
