@@ -116,11 +116,20 @@ def _regions(model) -> dict:
     untenable (ASET). ``cleared_s`` is null if someone was still there at the end."""
     last = model.region_last_occupied
     step = model.record_every_steps * model.dt_s
+    # Occupancy is seen at the recorded frames: a region was cleared after the last frame
+    # that had someone in it, by the next. Where everyone got out, every region was clear by
+    # the time the last of them left (not a frame later: "cleared 3 min 05 s" beside "last
+    # out 3 min 04 s" read as a contradiction).
+    n = model.n_occupants
+    a = model.agents_state
+    end = model.time_s
+    if n and bool((a["state"][:n] == EVACUATED).all()):
+        end = min(end, float(a["out_time_s"][:n].max()))
     out = {}
     for r in model.building.regions:
         t = last.get(r.name)
         cleared = 0.0 if t is None else (None if t >= model.time_s - 1e-9
-                                         else round(min(t + step, model.time_s), 2))
+                                         else round(min(t + step, end), 2))
         entry = {"cleared_s": cleared}
         if model.hazard is not None:
             u = model.hazard.untenable_s.get(r.name)

@@ -315,6 +315,20 @@ def test_summary_reports_exposure_and_regions():
                                              rel=0.02)
 
 
+def test_no_region_is_cleared_after_everyone_is_out():
+    # Occupancy is seen at the frames (every 1.05 s here): the lobby, where the last people
+    # leave by the main exit, was reported cleared up to a frame after the last of them left.
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario, resolve_scenario_path
+
+    s = run_scenario(load_scenario(resolve_scenario_path("karaoke"), "emergency_locked", 2))
+    last = s["evacuation_time_s"]
+    cleared = {name: r["cleared_s"] for name, r in s["regions"].items()}
+    assert last is not None and s["simulated_s"] > last + 60  # (the drill went on after)
+    assert all(0 <= t <= last for t in cleared.values())
+    assert last - 1.05 <= cleared["lobby"]
+
+
 def test_occupants_avoid_a_smoke_logged_route_when_another_exists():
     # A hall 16 m long with an exit at each end; everyone starts in the middle. The last 4 m
     # before the west exit are smoke-logged (a fixed atmosphere, K = 3 /m).
