@@ -215,9 +215,11 @@ def headline(reference: dict, other: dict) -> str:
 
 
 def _how_often(reference: dict, other: dict, mean: str, runs: str, what: str) -> str:
-    """'on average 6.0 people were overcome by smoke (against 6.0)'; where it happens to fewer
-    than one a run in both, in how many runs: 'someone was overcome by smoke in 2 of 10 runs
-    (against 2)' ("0.2 people" is no way to speak of people)."""
+    """'on average 22.0 people were overcome by smoke (against 6.0)'; where it happens to
+    fewer than one a run in both, in how many runs: 'someone was overcome by smoke in 3 of 10
+    runs (against 1)' ("0.2 people" is no way to speak of people). The same figure in both
+    is said as such: "in 2 of 10 runs, as in 'rear_open'" (not "(against 2)")."""
+    same = f", as in '{reference['label']}'"
     if other[mean] < 1 and reference[mean] < 1 and runs in other and runs in reference:
         o_k, r_k, n = other[runs], reference[runs], other["runs"]
         if n == 1:  # (one run each: whether anyone was)
@@ -228,8 +230,10 @@ def _how_often(reference: dict, other: dict, mean: str, runs: str, what: str) ->
         if o_k == 0:
             return f"nobody was {what}" + (f" (against {r_k} of {n} runs)" if r_k
                                            else " in any run")
-        return f"someone was {what} in {o_k} of {n} runs (against {r_k})"
-    return f"on average {other[mean]:.1f} people were {what} (against {reference[mean]:.1f})"
+        return f"someone was {what} in {o_k} of {n} runs" + (
+            same if o_k == r_k else f" (against {r_k})")
+    o, r = f"{other[mean]:.1f}", f"{reference[mean]:.1f}"
+    return f"on average {o} people were {what}" + (same if o == r else f" (against {r})")
 
 
 # How a headline names one of a profile (a profile of its own: "<name> occupant").

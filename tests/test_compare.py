@@ -219,9 +219,9 @@ def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_compari
                 "runs_harmed": runs_harmed}
 
     text = headline(harm(ref, 0.2, 2, 0.1, 1), harm(other, 0.2, 2, 0.3, 3))
-    assert "With rear locked, someone was overcome by smoke in 2 of 10 runs (against 2), " \
-           "someone was harmed (FED 0.3 or more) in 3 of 10 runs (against 1), and occupants " \
-           "spent" in text
+    assert "With rear locked, someone was overcome by smoke in 2 of 10 runs, as in " \
+           "'rear_open', someone was harmed (FED 0.3 or more) in 3 of 10 runs (against 1), " \
+           "and occupants spent" in text
     text = headline(harm(ref, 0.2, 2, 0.0, 0), harm(other, 0.0, 0, 0.0, 0))
     assert "nobody was overcome by smoke (against 2 of 10 runs), nobody was harmed (FED 0.3 " \
            "or more) in any run" in text
@@ -232,6 +232,9 @@ def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_compari
     text = headline(harm(ref, 6.0, 10, 7.0, 10), harm(other, 22.0, 10, 89.0, 10))
     assert "on average 22.0 people were overcome by smoke (against 6.0), on average 89.0 " \
            "people were harmed (FED 0.3 or more) (against 7.0)" in text
+    text = headline(harm(ref, 6.0, 10, 7.0, 10), harm(other, 6.04, 10, 89.0, 10))
+    assert "on average 6.0 people were overcome by smoke, as in 'rear_open', on average " \
+           "89.0 people were harmed" in text
 
 
 def _entry(label, p95=None, last=None, left=0, not_out=0, casualties=0.0, runs=3):
