@@ -210,7 +210,10 @@ def headline(reference: dict, other: dict) -> str:
         words.append("One run only: the model is random, so run more seeds before relying on "
                      "any difference.")
     elif n < 10:
-        words.append(f"Only {n} runs: treat the 95th percentile as rough.")
+        # (The 95th percentile is given only where everyone got out in some run.)
+        rough = "the 95th percentile" if r95 is not None and o95 is not None else \
+            "these figures"
+        words.append(f"Only {n} runs: treat {rough} as rough.")
     return " ".join(words)
 
 

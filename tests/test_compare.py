@@ -232,6 +232,17 @@ def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_compari
     text = headline(harm(ref, 6.0, 10, 7.0, 10), harm(other, 22.0, 10, 89.0, 10))
     assert "on average 22.0 people were overcome by smoke (against 6.0), on average 89.0 " \
            "people were harmed (FED 0.3 or more) (against 7.0)" in text
+    # Few runs: the caution names the 95th percentile only where one was given.
+    times = {"p95_s": 400.0, "median_s": 390.0,
+             "evacuation_time_s": [380.0, 385.0, 390.0, 390.0, 395.0, 400.0]}
+    few = headline({**harm(ref, 0.2, 1, 0.1, 1), "runs": 6, **times},
+                   {**harm(other, 0.2, 1, 0.3, 2), "runs": 6, **times})
+    assert "(95th percentile over 6 runs: 6 min 40 s against 6 min 40 s)" in few
+    assert few.endswith("Only 6 runs: treat the 95th percentile as rough.")
+    no95 = {"p95_s": None, "median_s": None}
+    few = headline({**harm(ref, 0.2, 1, 0.1, 1), "runs": 6, **no95},
+                   {**harm(other, 0.2, 1, 0.3, 2), "runs": 6, **no95})
+    assert "95th" not in few and few.endswith("Only 6 runs: treat these figures as rough.")
     text = headline(harm(ref, 6.0, 10, 7.0, 10), harm(other, 6.04, 10, 89.0, 10))
     assert "on average 6.0 people were overcome by smoke, as in 'rear_open', on average " \
            "89.0 people were harmed" in text
