@@ -110,7 +110,8 @@ def bootstrap_median_difference(a: list[float], b: list[float], n: int = 2000,
     a_arr, b_arr = np.asarray(a, float), np.asarray(b, float)
     da = np.median(rng.choice(a_arr, (n, a_arr.size)), axis=1)
     db = np.median(rng.choice(b_arr, (n, b_arr.size)), axis=1)
-    diff = db - da
+    with np.errstate(invalid="ignore"):  # (runs not everyone out are inf: inf - inf)
+        diff = db - da
     diff = diff[np.isfinite(diff)]
     if diff.size == 0:
         return math.inf, math.inf
@@ -170,11 +171,17 @@ def headline(reference: dict, other: dict) -> str:
             words.append(f"In the median run everyone is out after "
                          f"{format_duration(other['median_s'])} instead of "
                          f"{format_duration(reference['median_s'])}.")
-        lo, hi = bootstrap_median_difference(reference["evacuation_time_s"],
-                                             other["evacuation_time_s"])
-        if lo <= 0.0 <= hi:
-            words.append(f"The difference ({med:+.0f} s in the median) is within the run-to-run "
-                         f"spread of {runs}: run more seeds before relying on it.")
+        words.append(_within_spread(reference, other, med, runs))
+    elif other["median_s"] is not None and reference["median_s"] is not None:
+        # Everyone out in most runs, not in all (someone overcome, or left inside when the
+        # simulation stopped: said above): the median run, as the results table gives it.
+        given = (other["median_s"], reference["median_s"])
+        words.append(f"{what}, in the median run everyone is out after "
+                     f"{format_duration(other['median_s'])}, "
+                     + _against(other["median_s"], reference["median_s"], reference["label"])
+                     + ".")
+        words.append(_within_spread(reference, other,
+                                    other["median_s"] - reference["median_s"], runs))
     elif other.get("casualties_mean") or reference.get("casualties_mean"):
         # Not everyone out because some were overcome: the last of those who got out.
         r_last, o_last = reference.get("last_out_median_s"), other.get("last_out_median_s")
@@ -214,7 +221,20 @@ def headline(reference: dict, other: dict) -> str:
         rough = "the 95th percentile" if r95 is not None and o95 is not None else \
             "these figures"
         words.append(f"Only {n} runs: treat {rough} as rough.")
-    return " ".join(words)
+    return " ".join(w for w in words if w)
+
+
+def _within_spread(reference: dict, other: dict, med: float, runs: str) -> str:
+    """A caution where the difference in the median is within the run-to-run spread (95 %
+    bootstrap interval of the difference holding 0), else nothing."""
+    if "evacuation_time_s" not in reference or "evacuation_time_s" not in other:
+        return ""
+    lo, hi = bootstrap_median_difference(reference["evacuation_time_s"],
+                                         other["evacuation_time_s"])
+    if lo <= 0.0 <= hi:
+        return (f"The difference ({med:+.0f} s in the median) is within the run-to-run "
+                f"spread of {runs}: run more seeds before relying on it.")
+    return ""
 
 
 def _how_often(reference: dict, other: dict, mean: str, runs: str, what: str) -> str:

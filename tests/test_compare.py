@@ -146,6 +146,40 @@ def test_with_casualties_the_headline_gives_the_last_of_those_who_got_out(nursin
            "'rear_open'." in text
 
 
+def test_with_everyone_out_in_most_runs_the_headline_gives_the_median_run(nursing_comparison):
+    """Someone overcome in one run of six: no 95th percentile, but the median run had everyone
+    out, and the headline gives its time, as the results table does (not the last of those
+    who got out, a different median)."""
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def one_lost(st, median, last):
+        return {**st, "runs": 6, "p95_s": None, "median_s": median, "casualties_mean": 0.2,
+                "runs_with_casualties": 1, "max_still_inside": 0, "last_out_median_s": last}
+
+    text = headline(one_lost(ref, 409.0, 387.0), one_lost(other, 429.0, 407.0))
+    assert "With rear locked, in the median run everyone is out after 7 min 09 s, against " \
+           "6 min 49 s." in text
+    assert "the last of those who got out" not in text
+    text = headline(one_lost(ref, 409.0, 387.0), one_lost(other, 409.3, 407.0))
+    assert "in the median run everyone is out after 6 min 49 s, as in 'rear_open'." in text
+    # Whether the difference is within the run-to-run spread is said here too.
+    inf = float("inf")
+    spread = {"evacuation_time_s": [380.0, 395.0, 409.0, 409.0, 420.0, inf]}
+    apart = {"evacuation_time_s": [500.0, 510.0, 520.0, 520.0, 530.0, inf]}
+    text = headline({**one_lost(ref, 409.0, 387.0), **spread},
+                    {**one_lost(other, 429.0, 407.0), **spread})
+    assert "The difference (+20 s in the median) is within the run-to-run spread of 6 runs" \
+        in text
+    text = headline({**one_lost(ref, 409.0, 387.0), **spread},
+                    {**one_lost(other, 520.0, 407.0), **apart})
+    assert "everyone is out after 8 min 40 s, against 6 min 49 s." in text
+    assert "within the run-to-run spread" not in text
+
+
 def test_the_slowest_kind_of_occupant_is_named_and_not_timed_twice(nursing_comparison):
     """The headline names the kind of occupant out last in the reference; when its times are
     those just given for everyone, it says only who it was."""
@@ -192,7 +226,7 @@ def test_with_casualties_the_slowest_kind_is_not_timed_twice(nursing_comparison)
                   for v in ("rear_open", "rear_locked"))
 
     def lost(st, last, bedridden):
-        return {**st, "runs": 4, "p95_s": None, "median_s": 300.0, "casualties_mean": 1.0,
+        return {**st, "runs": 4, "p95_s": None, "median_s": None, "casualties_mean": 1.0,
                 "max_still_inside": 0, "last_out_median_s": last,
                 "profile_all_out_median_s": {"staff": 200.0, "bedridden": bedridden}}
 
