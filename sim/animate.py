@@ -74,8 +74,9 @@ def speed_words(times, step: int, fps: int) -> str:
 
 
 def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None = None,
-            size: tuple[int, int] = (1280, 720)) -> Path:
-    """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path."""
+            size: tuple[int, int] = (1280, 720), floor: str | None = None) -> Path:
+    """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path.
+    ``floor``: the floor to show, by name or number from 1 (default: the first)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -89,14 +90,16 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from trainer.app import TrainerApp
+    from trainer.app import TrainerApp, floor_index
     from trainer.records import ReplayError, load_replay
 
     try:
         replays = [load_replay(r) for r in runs]
+        shown = 0 if floor is None else floor_index(replays, floor)
     except ReplayError as exc:
         raise DrillsimError(str(exc)) from None
     app = TrainerApp(replays, size=size, headless=True)
+    app.set_floor(shown)
     times = app.playback.frame_times
     step = every or max(1, -(-len(times) // MAX_FRAMES))
     app.panel_state = f"animation: {speed_words(times, step, fps)}"

@@ -104,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="render frames to PNG files in DIR instead of opening a window")
     replay.add_argument("--every", type=int, default=1, metavar="N",
                         help="with --frames: every N-th recorded frame (default 1)")
+    replay.add_argument("--floor", default=None, metavar="F",
+                        help="the floor to show (with --frames, the only one): its name or "
+                             "number, 1 the first (default 1)")
 
     comp = sub.add_parser("compare", help="run variants over the same seeds and write a "
                                           "report comparing them")
@@ -128,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     anim.add_argument("--fps", type=int, default=10, help="frames per second (default 10)")
     anim.add_argument("--every", type=int, default=None, metavar="N",
                       help="every N-th recorded frame (default: at most 300 frames)")
+    anim.add_argument("--floor", default=None, metavar="F",
+                      help="the floor to show: its name or number, 1 the first (default 1)")
 
     exp = sub.add_parser("export", help="export a run record as CSV or for PedPy")
     exp.set_defaults(func=cmd_export)
@@ -372,7 +377,7 @@ def cmd_animate(args) -> int:
     if args.fps < 1 or (args.every is not None and args.every < 1):
         raise DrillsimError("--fps and --every take whole numbers >= 1")
     output_file(args.out, "--out")
-    path = animate(args.runs, args.out, args.fps, args.every)
+    path = animate(args.runs, args.out, args.fps, args.every, floor=args.floor)
     print(f"written: {path}")
     return 0
 
@@ -399,7 +404,7 @@ def cmd_replay(args) -> int:
         output_folder(args.frames, "--frames")
     from trainer.app import main as replay_main
 
-    return replay_main(args.runs, args.frames, args.every)
+    return replay_main(args.runs, args.frames, args.every, args.floor)
 
 
 def cmd_demo(args) -> int:

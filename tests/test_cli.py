@@ -109,6 +109,13 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, ca
         assert err.startswith("drillsim: error: ") and said in err, (args, err)
     assert a_file.read_text() == "not a folder"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "run"]  # nothing made
+    # A floor the record does not have: exit code 2 and the floors it has.
+    assert main(["animate", str(record), "--floor", "2", "--out", str(tmp_path / "a.gif")]) == 2
+    assert "--floor: got '2', expected a floor's name or number: 1 ground" in \
+        capsys.readouterr().err
+    assert main(["replay", str(record), "--floor", "x", "--frames", str(tmp_path / "f")]) == 2
+    assert "--floor: got 'x'" in capsys.readouterr().err
+    assert not (tmp_path / "a.gif").exists()
 
 
 def test_a_file_the_system_refuses_is_an_error_message_not_a_traceback(monkeypatch, capsys):

@@ -211,6 +211,39 @@ def test_multi_floor_record_switches_floors(tmp_path):
         int(np.count_nonzero(floor == 2))
 
 
+def test_frames_and_animations_show_the_floor_asked_for(records, tmp_path, monkeypatch,
+                                                      capsys):
+    from sim.animate import animate
+    from sim.errors import DrillsimError
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+    from trainer.app import floor_index
+
+    sc = load_scenario(ROOT / "scenarios" / "office.toml", "all_open")
+    run_scenario(sc, out_dir=tmp_path / "office", record_every_s=5.0)
+    office, hall = load_replay(tmp_path / "office"), load_replay(records["all_open"])
+    assert [floor_index([office], f) for f in ("ground", "first", "second", "1", "3")] == \
+        [0, 1, 2, 0, 2]
+    assert floor_index([hall, office], "second") == 2  # (the run with more floors)
+    for bad in ("4", "0", "roof"):
+        with pytest.raises(ReplayError, match="expected a floor's name or number: 1 ground, "
+                                              "2 first, 3 second"):
+            floor_index([office], bad)
+    drawn = []
+    real = draw.draw_text
+    monkeypatch.setattr(draw, "draw_text", lambda surface, font, text, pos, *a:
+                        drawn.append(text) or real(surface, font, text, pos, *a))
+    assert main([str(tmp_path / "office")], str(tmp_path / "frames"), 10, "first") == 0
+    assert drawn and all(t == "floor: first" for t in drawn if "floor:" in t)
+    drawn.clear()
+    animate([str(tmp_path / "office")], tmp_path / "a.gif", every=10, floor="3")
+    assert drawn and all(t.endswith("floor: second") for t in drawn if "floor:" in t)
+    assert main([str(tmp_path / "office")], str(tmp_path / "frames"), 10, "roof") == 2
+    assert "--floor: got 'roof'" in capsys.readouterr().err
+    with pytest.raises(DrillsimError, match="--floor: got 'attic'"):
+        animate([str(tmp_path / "office")], tmp_path / "b.gif", floor="attic")
+
+
 def test_a_building_of_three_floors_beside_one_of_one(records, tmp_path):
     from sim.run import run_scenario
     from sim.scenario import load_scenario

@@ -388,6 +388,20 @@ class TrainerApp:
         return written
 
 
+def floor_index(replays: list[Replay], spec: str) -> int:
+    """The floor ``spec`` names: a floor's name, or its number from 1 (the first floor of the
+    building file; the keys 1-9 in the window). With two runs, the floors of the one with
+    more. Raises :class:`ReplayError` listing the floors."""
+    floors = max((r.floors for r in replays), key=len)
+    names = [f["name"] for f in floors]
+    if spec in names:
+        return names.index(spec)
+    if spec.isdigit() and 1 <= int(spec) <= len(names):
+        return int(spec) - 1
+    listed = ", ".join(f"{k + 1} {n}" for k, n in enumerate(names))
+    raise ReplayError(f"--floor: got '{spec}', expected a floor's name or number: {listed}")
+
+
 def has_display() -> bool:
     if os.environ.get("SDL_VIDEODRIVER") == "dummy":
         return False
@@ -396,10 +410,13 @@ def has_display() -> bool:
     return True
 
 
-def main(paths: list[str], frames_dir: str | None = None, every: int = 1) -> int:
-    """Entry point of ``drillsim replay``. Returns an exit code."""
+def main(paths: list[str], frames_dir: str | None = None, every: int = 1,
+         floor: str | None = None) -> int:
+    """Entry point of ``drillsim replay``. Returns an exit code. ``floor``: the floor to show
+    first (the only one, in frames), by name or number (:func:`floor_index`)."""
     try:
         replays = [load_replay(p) for p in paths]
+        first_floor = 0 if floor is None else floor_index(replays, floor)
     except ReplayError as exc:
         print(f"drillsim replay: error: {exc}", file=sys.stderr)
         return 2
@@ -412,6 +429,7 @@ def main(paths: list[str], frames_dir: str | None = None, every: int = 1) -> int
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     app = TrainerApp(replays, headless=frames_dir is not None)
+    app.set_floor(first_floor)
     if frames_dir is not None:
         written = app.render_frames(frames_dir, every)
         print(f"{len(written)} frames written to {frames_dir}")
