@@ -29,7 +29,6 @@ from .kernels.streams import step_key
 from .profiles import PROFILES
 from .scenario import Scenario
 
-STATE_NAMES = ("waiting", "moving", "evacuated", "casualty", "carried")
 
 
 @dataclass

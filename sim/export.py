@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .record import read_record, write_atomic_text
+from .record import STATE_NAMES, read_record, write_atomic_text
 
 FORMATS = ("csv", "pedpy")
 
@@ -28,10 +28,15 @@ def export_csv(run: str | Path, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     occ, frame, t, x, y, floor, state = trajectory_rows(rec)
     buf = io.StringIO()
-    buf.write("occupant,frame,time_s,x_m,y_m,floor,state\n")
-    np.savetxt(buf, np.column_stack([occ, frame, t, x, y, floor, state]), delimiter=",",
-               fmt=["%d", "%d", "%.3f", "%.3f", "%.3f", "%d", "%d"])
-    write_atomic_text(out / "trajectories.csv", buf.getvalue())
+    np.savetxt(buf, np.column_stack([occ, frame, t, x, y, floor]), delimiter=",",
+               fmt=["%d", "%d", "%.3f", "%.3f", "%.3f", "%d"])
+    # The state by name (a code means nothing in a spreadsheet); the floor from 0, the first
+    # in the building file (its name is in the record).
+    names = np.array(STATE_NAMES)[state]
+    rows = buf.getvalue().splitlines()
+    text = "".join(f"{row},{name}\n" for row, name in zip(rows, names))
+    write_atomic_text(out / "trajectories.csv", "occupant,frame,time_s,x_m,y_m,floor,state\n"
+                      + text)
     times = np.sort(rec.out_time_s[np.isfinite(rec.out_time_s)])
     curve = io.StringIO()
     curve.write("time_s,evacuated\n")

@@ -15,7 +15,8 @@ import math
 import mesa
 import numpy as np
 
-from .engine import STATE_NAMES, Engine, Frame
+from .engine import Engine, Frame
+from .record import STATE_NAMES
 from .scenario import Scenario
 
 __all__ = ["EvacuationModel", "Frame", "Occupant", "StepSeries"]

@@ -38,6 +38,8 @@ import numpy as np
 from .errors import RecordError
 
 FORMAT = "drillsim.record/1"
+# ``frame_state``'s codes, by code (the engine's states; exports write these names).
+STATE_NAMES = ("waiting", "moving", "evacuated", "casualty", "carried")
 SMOKE_VALUES = 50_000_000  # at most this many smoke values (cells x frames) in a record
 SUPPORTED = (FORMAT,)
 

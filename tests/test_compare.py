@@ -456,7 +456,21 @@ def test_csv_export_has_trajectories_and_curve(one_run, tmp_path):
     lines = curve.read_text().splitlines()
     summary = json.loads((one_run / "summary.json").read_text())
     assert lines[0] == "time_s,evacuated" and len(lines) - 1 == summary["evacuated"]
-    assert traj.read_text().splitlines()[0] == "occupant,frame,time_s,x_m,y_m,floor,state"
+    rows = traj.read_text().splitlines()
+    assert rows[0] == "occupant,frame,time_s,x_m,y_m,floor,state"
+    # Every occupant inside at every frame, with its state by name, as the record has it.
+    from sim.kernels.movement import CARRIED, CASUALTY, EVACUATED, MOVING, WAITING
+    from sim.record import STATE_NAMES, read_record
+
+    assert [STATE_NAMES[k] for k in (WAITING, MOVING, EVACUATED, CASUALTY, CARRIED)] == \
+        ["waiting", "moving", "evacuated", "casualty", "carried"]
+    rec = read_record(one_run)
+    inside = rec.frame_cell >= 0
+    assert len(rows) - 1 == int(inside.sum())
+    f, o = np.nonzero(inside)
+    expected = [STATE_NAMES[k] for k in rec.frame_state[f, o]]
+    assert [r.rsplit(",", 1)[1] for r in rows[1:]] == expected
+    assert {"waiting", "moving"} <= set(expected)
 
 
 def test_animation_renders_headless(one_run, tmp_path):
