@@ -90,6 +90,18 @@ def report_casualties(model) -> int:
     return model.n_occupants - inside - evacuated
 
 
+def report_evacuation_time(model) -> float | None:
+    """When the last occupant got out, once everyone has; None until then (and to the end if
+    someone could not leave): the summary's ``evacuation_time_s``, so that ``mesa.batch_run``
+    gives it for each run. (A drill's run goes on after everyone is out, until its actions
+    are done: its last ``time_s`` is the drill's end, not the evacuation's.)"""
+    if model.evacuation_time_s is None and model.n_occupants and \
+            model.step_census()[1] == model.n_occupants:
+        model.evacuation_time_s = float(model.agents_state["out_time_s"][:model.n_occupants]
+                                        .max())
+    return model.evacuation_time_s
+
+
 def report_exit_counts(model) -> tuple[int, ...]:
     """People out by each exit, in the building's exit order (a tuple: immutable, so it can be
     kept as it is; from the movement step's count, not a pass over every occupant)."""
@@ -123,9 +135,11 @@ class EvacuationModel(Engine, mesa.Model):
         Engine.__init__(self, scenario, seed, record_every_s=record_every_s)
         self.handles = [Occupant(self, i) for i in range(self.n_occupants)] \
             if make_handles else []
+        self.evacuation_time_s: float | None = None  # (see report_evacuation_time)
         self.datacollector = StepSeries(model_reporters={
             "time_s": report_time, "inside": report_inside, "evacuated": report_evacuated,
-            "casualties": report_casualties, "exits": report_exit_counts})
+            "casualties": report_casualties, "exits": report_exit_counts,
+            "evacuation_time_s": report_evacuation_time})
 
     def _seed_random(self, seed: int) -> None:
         pass  # mesa.Model.__init__ has seeded ``random`` and ``rng`` from the same seed

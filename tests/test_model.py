@@ -327,6 +327,20 @@ def test_mesa_facade_handles_datacollector_and_batch_run():
         finals[row["seed"]] = row
     assert set(finals) == {1, 2} and len(rows) == 2  # (the last step of each run)
     assert all(r["evacuated"] == 6 and r["inside"] == 0 for r in rows)
+    # The evacuation time, as the summary gives it: None until everyone is out. A drill
+    # goes on after that (the brigade arrives), so its run's time_s is not the evacuation's.
+    assert df["evacuation_time_s"].isna().all()  # (the hall after 45 s)
+    sc = load_scenario(ROOT / "scenarios" / "restaurant.toml", "rear_open")
+    rows = mesa.batch_run(EvacuationModel, {"scenario": sc, "seed": [1]}, number_processes=1,
+                          max_steps=10_000, display_progress=False, data_collection_period=1)
+    evac = [r["evacuation_time_s"] for r in rows]
+    first = next(k for k, t in enumerate(evac) if t is not None and t == t)
+    assert all(t is None or t != t for t in evac[:first])  # (None, or NaN in a DataFrame)
+    assert len(set(evac[first:])) == 1 and rows[first]["evacuated"] == sc.occupants
+    assert rows[first - 1]["evacuated"] < sc.occupants
+    summary = run_scenario(sc, 1)
+    assert evac[-1] == pytest.approx(summary["evacuation_time_s"], abs=0.005)
+    assert rows[-1]["time_s"] > evac[-1] + 60
 
 
 def test_run_scenario_summary_has_the_documented_fields(tmp_path):
