@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="output folder (default: runs/SCENARIO-VARIANT-seedN)")
     run.add_argument("--json", action="store_true", help="print the summary JSON alone")
     run.add_argument("--frame-every", type=_positive_seconds, default=None, metavar="S",
-                     help="seconds between recorded frames (default: the scenario's, 1 s)")
+                     help="seconds between recorded frames, rounded to whole time steps "
+                          "(default: the scenario's, 1 s)")
     run.add_argument("--no-record", action="store_true", help="write the summary only")
 
     check = sub.add_parser("check", help="validate a building or scenario file")
