@@ -30,7 +30,6 @@ from .profiles import PROFILES
 from .scenario import Scenario
 
 
-
 @dataclass
 class Frame:
     time_s: float

@@ -290,16 +290,16 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     if not isinstance(occ, list) or not occ or not all(isinstance(g, dict) for g in occ):
         p.add(occ_where, f"got {describe(occ)}, expected one or more [[occupants]] tables")
         occ = []
-    counts_read = []  # per group: whether its count was a valid number (else reported)
+    counts_read = []  # per group: whether its count was read (else it is reported)
     for k, g in enumerate(occ):
         where = f"{occ_where}[{k}]"
         p.check_keys(g, where, {"profile", "count", "region", "speed_ms", "premove_s", "knows",
                                 "entrance"}, required=("count", "region"))
         prof_name = p.string(g, "profile", where, "adult", choices=list(PROFILES))
         prof = PROFILES.get(prof_name, PROFILES["adult"])
+        reported = len(p.items)
         count = p.integer(g, "count", where, 0, minimum=0)
-        raw = g.get("count")
-        counts_read.append(isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0)
+        counts_read.append("count" in g and len(p.items) == reported)
         region = p.string(g, "region", where, "")
         if region and region not in regions:
             p.add(f"{where}.region", f"got '{region}'{did_you_mean(region, regions)}; the "
