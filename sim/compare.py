@@ -303,9 +303,10 @@ def ranking_key(r: dict) -> tuple:
 
 def ranking_extra_s(r: dict) -> float:
     """What a criticality ranking entry adds, in seconds, for ordering: the extra time until
-    everyone is out (95th percentile), else that of the last of those who got out (median run,
-    when someone was overcome), else infinite (people left inside)."""
-    for key in ("extra_p95_s", "extra_last_out_median_s"):
+    everyone is out (95th percentile); where someone was overcome in a run, that of the median
+    run while everyone was out in it (as the headline gives it), else that of the last of those
+    who got out (median run); else infinite (people left inside)."""
+    for key in ("extra_p95_s", "extra_median_s", "extra_last_out_median_s"):
         if r.get(key) is not None:
             return r[key]
     return math.inf
@@ -318,8 +319,11 @@ def ranking_line(r: dict) -> str:
     if r["runs_left_inside"]:
         return (f"not everyone out ({r['runs_left_inside']} of {r['runs']} runs; up to "
                 f"{r['max_still_inside']} left inside)")
+    k = r["runs_not_everyone_out"]
+    if r.get("extra_median_s") is not None:
+        return (f"{_signed_s(r['extra_median_s'])} in the median run (someone overcome by "
+                f"smoke in {k} of {r['runs']} runs)")
     if r.get("extra_last_out_median_s") is not None:
-        k = r["runs_not_everyone_out"]
         return (f"{_signed_s(r['extra_last_out_median_s'])} for the last of those who got out "
                 f"(median run; someone overcome by smoke in {k} of {r['runs']} runs)")
     return "not everyone out"
@@ -410,8 +414,9 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
                 s["median_s"] - ref["median_s"]
             extra_p95 = None if s["p95_s"] is None or ref["p95_s"] is None else \
                 s["p95_s"] - ref["p95_s"]
-            # With someone overcome in a run there is no time at which everyone was out:
-            # the last of those who got out (median run) stands in for it.
+            # With someone overcome in a run there is no 95th percentile: the median run
+            # stands in for it while everyone was out in it, else the last of those who got
+            # out (median run).
             extra_last = None if s["last_out_median_s"] is None or \
                 ref["last_out_median_s"] is None else \
                 s["last_out_median_s"] - ref["last_out_median_s"]

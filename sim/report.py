@@ -232,17 +232,21 @@ def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: flo
 
 def plot_ranking(ax, ranking: list[dict]):
     """Extra time to clear the building when each exit is lost (median and 95th percentile);
-    where someone was overcome in a run (so nobody can be timed as "everyone out"), the extra
-    time of the last of those who got out, in the median run, as the command line ranks it.
-    Each bar is labelled with its value; a case with no time (people left inside) says so."""
+    where someone was overcome in a run (no 95th percentile), the median alone while everyone
+    was out in the median run, else the extra time of the last of those who got out, in the
+    median run, as the command line ranks it. Each bar is labelled with its value; a case with
+    no time (people left inside) says so."""
     labels, med, p95, last = [], [], [], []
     for r in ranking:
         left = r.get("runs_left_inside", r["runs_not_everyone_out"])
         notes = _why_not_out(r)
         labels.append(r["label"] + ("\n(" + "; ".join(notes) + ")" if notes else ""))
         timed = r["extra_p95_s"] is not None
-        fallback = not timed and not left and r.get("extra_last_out_median_s") is not None
-        med.append(r["extra_median_s"] if timed and r["extra_median_s"] is not None else np.nan)
+        median_only = not timed and not left and r["extra_median_s"] is not None
+        fallback = not timed and not median_only and not left and \
+            r.get("extra_last_out_median_s") is not None
+        med.append(r["extra_median_s"] if (timed or median_only) and
+                   r["extra_median_s"] is not None else np.nan)
         p95.append(r["extra_p95_s"] if timed else np.nan)
         last.append(r["extra_last_out_median_s"] if fallback else np.nan)
     y = np.arange(len(labels))

@@ -311,6 +311,14 @@ def test_a_criticality_ranking_with_casualties_ranks_by_the_last_of_those_who_go
     assert lines["without rear"].startswith("-2 s for the last")
     assert lines["without yard"] == "not everyone out (2 of 3 runs; up to 5 left inside)"
     assert lines["without side"] == "+0 s"
+    # Everyone out in the median run (someone overcome in one run of three): ranked, and
+    # printed, by the median run's extra time, as the headline gives it.
+    north = {**_entry("without north", last=20.0, not_out=1, casualties=0.3),
+             "extra_median_s": 27.0}
+    ranked = [e["label"] for e in sorted(entries + [north], key=ranking_key)]
+    assert ranked.index("without north") == ranked.index("without east") - 1
+    assert ranking_line(north) == "+27 s in the median run (someone overcome by smoke in 1 " \
+                                  "of 3 runs)"
 
 
 def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
@@ -333,6 +341,13 @@ def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
     assert ax.get_xlabel() == "extra time (s)"
     notes = [t.get_text() for t in ax.texts]
     assert "+23 s" in notes and "no time: people left inside in 2 of 3 runs (up to 5)" in notes
+    plt.close(fig)
+    # Everyone out in the median run: the median's bar alone.
+    fig, ax = plt.subplots()
+    plot_ranking(ax, [{**_entry("without north", last=20.0, not_out=1, casualties=0.3),
+                       "extra_median_s": 27.0}])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["median"]
+    assert [p.get_width() for p in ax.patches] == [pytest.approx(27.0)]
     plt.close(fig)
     # A cost of nothing is drawn on an axis of at least 20 s, not of a twentieth of one.
     fig, ax = plt.subplots()
