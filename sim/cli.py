@@ -304,7 +304,7 @@ def cmd_study(args) -> int:
         print(text)
         print()
     if result["ranking"]:
-        print("Ranking (extra time until everyone is out, 95th percentile):")
+        print("Ranking (extra time until everyone is out: 95th percentile, or as said):")
         for r in result["ranking"]:
             print(f"  {r['label']:<30} {ranking_line(r)}")
         if args.command == "criticality" and args.doors and \

@@ -211,7 +211,7 @@ def headline(reference: dict, other: dict) -> str:
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
         words.append(f"On average {_people(found)} walked up to a locked exit"
-                     + (f" and {told:.0f} more heard of it from others." if told >= 0.5
+                     + (f" and {_half_up(told)} more heard of it from others." if told >= 0.5
                         else "."))
     if n == 1:
         words.append("One run only: the model is random, so run more seeds before relying on "
@@ -277,8 +277,14 @@ def _against(other_s: float, reference_s: float, reference: str) -> str:
     return f"against {format_duration(reference_s)}"
 
 
+def _half_up(x: float) -> int:
+    """``x`` rounded half up: a mean of 0.5 said as 1, not as 0 (Python rounds half to even,
+    and 'On average 0 people walked up' followed a test of 0.5 or more)."""
+    return int(math.floor(x + 0.5))
+
+
 def _people(x: float) -> str:
-    return "1 person" if round(x) == 1 else f"{x:.0f} people"
+    return "1 person" if _half_up(x) == 1 else f"{_half_up(x)} people"
 
 
 def _slowest_profile(reference: dict, other: dict):

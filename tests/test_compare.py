@@ -282,6 +282,24 @@ def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_compari
            "89.0 people were harmed" in text
 
 
+def test_means_of_people_round_half_up(nursing_comparison):
+    # A mean of 0.5 passed the test for saying it (0.5 or more) and was then said as "0"
+    # (Python rounds half to even).
+    from sim.compare import headline
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+    for found, told, said in ((0.5, 0.5, "On average 1 person walked up to a locked exit and "
+                                         "1 more heard of it from others."),
+                              (2.5, 0.4, "On average 3 people walked up to a locked exit."),
+                              (1.4, 12.5, "On average 1 person walked up to a locked exit and "
+                                          "13 more heard of it from others.")):
+        text = headline(ref, {**other, "locked_exit_discoveries_mean": found,
+                              "told_of_locked_exits_mean": told})
+        assert said in text
+
+
 def _entry(label, p95=None, last=None, left=0, not_out=0, casualties=0.0, runs=3):
     return {"label": label, "extra_median_s": p95, "extra_p95_s": p95,
             "extra_last_out_median_s": last, "runs": runs, "runs_not_everyone_out": not_out,
