@@ -236,7 +236,7 @@ def plot_ranking(ax, ranking: list[dict]):
     was out in the median run, else the extra time of the last of those who got out, in the
     median run, as the command line ranks it. Each bar is labelled with its value; a case with
     no time (people left inside) says so."""
-    labels, med, p95, last = [], [], [], []
+    labels, med, p95, last, alone = [], [], [], [], []
     for r in ranking:
         left = r.get("runs_left_inside", r["runs_not_everyone_out"])
         notes = _why_not_out(r)
@@ -245,15 +245,17 @@ def plot_ranking(ax, ranking: list[dict]):
         median_only = not timed and not left and r["extra_median_s"] is not None
         fallback = not timed and not median_only and not left and \
             r.get("extra_last_out_median_s") is not None
-        med.append(r["extra_median_s"] if (timed or median_only) and
-                   r["extra_median_s"] is not None else np.nan)
+        med.append(r["extra_median_s"] if timed and r["extra_median_s"] is not None
+                   else np.nan)
         p95.append(r["extra_p95_s"] if timed else np.nan)
         last.append(r["extra_last_out_median_s"] if fallback else np.nan)
+        alone.append(r["extra_median_s"] if median_only else np.nan)
     y = np.arange(len(labels))
-    values = np.array([med, p95, last], dtype=float)
+    values = np.array([med, p95, last, alone], dtype=float)
     for row, offset, colour, name in (
             (0, -0.2, COLOURS[0], "median"), (1, 0.2, COLOURS[1], "95th percentile"),
-            (2, 0.0, COLOURS[2], "the last of those who got out, median run")):
+            (2, 0.0, COLOURS[2], "the last of those who got out, median run"),
+            (3, 0.0, COLOURS[0], "median run (no 95th percentile)")):
         if np.all(np.isnan(values[row])):
             continue  # (a series with no bar gets no legend entry)
         ax.barh(y + offset, values[row], 0.4, color=colour, label=name)

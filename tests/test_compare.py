@@ -364,8 +364,10 @@ def test_the_ranking_plot_shows_what_the_ranking_ranks_by():
     fig, ax = plt.subplots()
     plot_ranking(ax, [{**_entry("without north", last=20.0, not_out=1, casualties=0.3),
                        "extra_median_s": 27.0}])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["median"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ["median run (no 95th percentile)"]
     assert [p.get_width() for p in ax.patches] == [pytest.approx(27.0)]
+    assert ax.patches[0].get_y() + ax.patches[0].get_height() / 2 == pytest.approx(0.0)
     plt.close(fig)
     # A cost of nothing is drawn on an axis of at least 20 s, not of a twentieth of one.
     fig, ax = plt.subplots()
