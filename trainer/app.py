@@ -327,7 +327,7 @@ class TrainerApp:
             if tags[k]:
                 head = f"{tags[k]}  {head}"
             # What this run is: the variant's own description where it has one (the title
-            # names the drill's theme, "... rear exit kept locked", which a variant may undo).
+            # names the drill's theme, "... the rear exit open or kept locked", not this run).
             about = (rep.meta.get("summary") or {}).get("variant_description") or \
                 rep.meta.get("title", "")
             title = display_title(about, self.fonts["has_cjk"])
