@@ -217,6 +217,12 @@ def _variant_lines(s: dict) -> list[str]:
     return []
 
 
+def _kpi_figure(value: float, unit: str) -> str:
+    """A KPI's value as printed: seconds to a tenth, as "last out: ... (309.4 s)" gives them
+    (not "309.45 s" a few lines below "309.4 s" for the same time); counts as they are."""
+    return f"{round(value, 1):g}" if unit == "s" else f"{value:g}"
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
@@ -272,7 +278,8 @@ def format_summary(s: dict) -> str:
         lines.append("  KPIs:")
         for k in s["kpis"]:
             unit = k["unit"]
-            value = "never" if k["value"] is None else f"{k['value']:g}{' ' + unit if unit else ''}"
+            value = "never" if k["value"] is None else f"{_kpi_figure(k['value'], unit)}" \
+                + (f" {unit}" if unit else "")
             lines.append(f"    {'MET   ' if k['met'] else 'MISSED'} {k['name']}: {value} "
                          f"(target <= {k['target']:g}{' ' + unit if unit else ''})")
     lines.append(f"  {s['steps']} steps of {s['dt_s']} s in {s['wall_s']:.2f} s wall time")

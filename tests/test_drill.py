@@ -318,6 +318,23 @@ def test_printed_timeline_is_in_the_order_things_happened():
     assert [r["id"] for r in chronological(rows)] == ["c", "b", "a", "d"]
 
 
+def test_printed_kpi_times_agree_with_the_printed_last_out():
+    # Times are multiples of the step (0.15 s): 309.45 s was printed as "(309.4 s)" on the
+    # line "last out" and as "309.45 s" on the KPI's line, for the same time.
+    sc = brigade_drill(ROADS)
+    _, s = run(sc)
+    s = dict(s, evacuation_time_s=309.45, kpis=[
+        {"name": "Everyone out within 4 min", "value": 309.45, "unit": "s", "target": 240.0,
+         "met": False},
+        {"name": "Brigade on scene", "value": 485.0, "unit": "s", "target": 480.0, "met": False},
+        {"name": "Nobody harmed", "value": 2, "unit": "", "target": 0, "met": False}])
+    text = format_summary(s)
+    assert "(309.4 s)" in text
+    assert "MISSED Everyone out within 4 min: 309.4 s (target <= 240 s)" in text
+    assert "MISSED Brigade on scene: 485 s (target <= 480 s)" in text
+    assert "MISSED Nobody harmed: 2 (target <= 0)" in text
+
+
 def test_blocked_fire_lane_costs_its_clearing_time_or_a_detour():
     free, _ = on_scene(brigade_drill(ROADS))
     # The back road (180 s) is quicker than waiting 300 s for the cars: a detour.
