@@ -16,7 +16,7 @@ import numpy as np
 from .batch import RECORD_EVERY_S, make_jobs, run_jobs
 from .errors import ScenarioError
 from .record import write_atomic_text
-from .run import format_duration
+from .run import format_duration, whole_seconds
 from .scenario import BASE_VARIANT, declares_base, list_variants, load_scenario
 from .validation import did_you_mean
 
@@ -160,8 +160,8 @@ def headline(reference: dict, other: dict) -> str:
     given = (None, None)  # (other's, reference's) time of the last out, if given below
     if r95 is not None and o95 is not None:
         given = (other["median_s"], reference["median_s"])
-        diff = o95 - r95
-        when = "at the same time" if abs(diff) < 1 else \
+        diff = whole_seconds(o95 - r95)  # (as the ranking gives it: "-1 s" is "1 s earlier")
+        when = "at the same time" if diff == 0 else \
             f"{format_duration(abs(diff))} {'later' if diff > 0 else 'earlier'}"
         over = "in the one run" if n == 1 else f"95th percentile over {n} runs"
         words.append(f"{what}, the last person is out {when} ({over}: "
@@ -232,7 +232,7 @@ def _within_spread(reference: dict, other: dict, med: float, runs: str) -> str:
     lo, hi = bootstrap_median_difference(reference["evacuation_time_s"],
                                          other["evacuation_time_s"])
     if lo <= 0.0 <= hi:
-        return (f"The difference ({med:+.0f} s in the median) is within the run-to-run "
+        return (f"The difference ({_signed_s(med)} in the median) is within the run-to-run "
                 f"spread of {runs}: run more seeds before relying on it.")
     return ""
 
@@ -337,7 +337,7 @@ def ranking_line(r: dict) -> str:
 
 def _signed_s(x: float) -> str:
     """'+12 s', '-3 s', '+0 s' (never '-0 s')."""
-    return f"{int(round(x)) or 0:+d} s"
+    return f"{whole_seconds(x):+d} s"
 
 
 def reference_of(stats: list[dict]) -> dict:

@@ -195,6 +195,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
+def whole_seconds(x: float) -> int:
+    """A difference of times in whole seconds, halves away from zero: the one figure that a
+    comparison's headline ("1 s earlier"), its ranking ("-1 s") and its report ("−1 s") all
+    give. (A headline said "at the same time" of 0.75 s, which the ranking gave as -1 s.)"""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x)) or 0
+
+
 def chronological(timeline: list[dict]) -> list[dict]:
     """A drill's timeline rows in the order things happened: by the time each was done (or,
     not done, triggered), then as the script lists them; rows that never started come last,

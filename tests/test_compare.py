@@ -97,6 +97,30 @@ def test_headlines_speak_of_one_run_as_one_run(nursing_comparison):
                            "relying on any difference.")
 
 
+def test_a_difference_of_seconds_is_the_same_figure_in_headline_ranking_and_report(
+        nursing_comparison):
+    """The office's criticality said "the last person is out at the same time (... 4 min 40 s
+    against 4 min 41 s)" above a ranking line "-1 s": 0.75 s apart."""
+    from sim.compare import headline, ranking_line
+    from sim.report import _delta
+
+    _, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def last(st, p95):
+        return {**st, "runs": 6, "p95_s": p95, "median_s": p95 - 5.0}
+
+    for shift, said, line, cell in [(-0.75, "1 s earlier", "-1 s", "−1 s"),
+                                    (0.6, "1 s later", "+1 s", "+1 s"),
+                                    (-0.3, "at the same time", "+0 s", "+0 s"),
+                                    (0.45, "at the same time", "+0 s", "+0 s")]:
+        text = headline(last(ref, 281.25), last(other, 281.25 + shift))
+        assert f"the last person is out {said} (95th percentile over 6 runs" in text, shift
+        assert ranking_line(_entry("without rear", p95=shift)) == line
+        assert _delta(shift) == cell
+
+
 def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     from sim.compare import headline
 
