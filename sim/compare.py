@@ -375,6 +375,11 @@ def compare(scenario_path: str | Path, variants: list[str] | None, seeds: int, w
             raise ScenarioError(str(scenario_path), [f"--variants: '{v}'{did_you_mean(v, names)} "
                                                      "is not a variant; this scenario has: "
                                                      + ", ".join(names)])
+    twice = sorted({v for v in variants if variants.count(v) > 1})
+    if twice:  # (its runs would be pooled under one name, and the variant set against itself)
+        raise ScenarioError(str(scenario_path), [
+            f"--variants: {', '.join(repr(v) for v in twice)} given more than once; each "
+            "variant is run once over the seeds (--seeds N runs more)"])
     base = load_scenario(scenario_path)
     seed_list = [base.seed + k for k in range(seeds)]
     labels = [(v, v, ()) for v in variants]

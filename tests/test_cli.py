@@ -46,6 +46,17 @@ def test_every_shipped_scenario_runs(tmp_path, capsys, name, variant):
     assert not (tmp_path / "record.npz").exists()
 
 
+def test_a_variant_named_twice_in_a_comparison_is_an_error(tmp_path, capsys):
+    # It ran, pooled both copies' runs under one name ("over 4 runs" with --seeds 2) and
+    # compared the variant with itself.
+    code = main(["compare", "hall", "--variants", "all_open,two_locked,all_open", "--seeds",
+                 "2", "--out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--variants: 'all_open' given more than once" in err
+    assert not (tmp_path / "c").exists()
+
+
 def test_check_building_prints_the_graph(capsys):
     assert main(["check", str(ROOT / "buildings" / "nursing_home.toml")]) == 0
     out = capsys.readouterr().out
