@@ -466,7 +466,7 @@ def side_by_side(blocks: list[str], gap: int = 4) -> str:
 
 def compare_in_words(base: dict, other: dict) -> str:
     """The difference between two runs in plain words."""
-    from .run import format_duration
+    from .run import format_duration, seconds_apart
 
     locked = [n for n, e in other["exits"].items() if e["locked_at_start"]]
     what = (f"With {', '.join(locked)} locked" if locked else f"In variant {other['variant']}")
@@ -475,7 +475,7 @@ def compare_in_words(base: dict, other: dict) -> str:
         missing = other["inside"] + other["casualties"]
         return (f"{what}, {missing} of {other['occupants']} people were not out by the end of the "
                 f"simulation ({format_duration(other['simulated_s'])}).")
-    diff = t1 - t0
+    diff = seconds_apart(t1, t0)
     words = (f"{what}, the last person is out after {format_duration(t1)} instead of "
              f"{format_duration(t0)}: {format_duration(abs(diff))} "
              f"{'later' if diff >= 0 else 'earlier'} ({t1 / t0:.2f} times as long).")

@@ -16,7 +16,7 @@ import numpy as np
 from .batch import RECORD_EVERY_S, make_jobs, run_jobs
 from .errors import ScenarioError
 from .record import write_atomic_text
-from .run import format_duration, whole_seconds
+from .run import format_duration, seconds_apart
 from .scenario import BASE_VARIANT, declares_base, list_variants, load_scenario
 from .validation import did_you_mean
 
@@ -160,13 +160,13 @@ def headline(reference: dict, other: dict) -> str:
     given = (None, None)  # (other's, reference's) time of the last out, if given below
     if r95 is not None and o95 is not None:
         given = (other["median_s"], reference["median_s"])
-        diff = whole_seconds(o95 - r95)  # (as the ranking gives it: "-1 s" is "1 s earlier")
+        diff = seconds_apart(o95, r95)
         when = "at the same time" if diff == 0 else \
             f"{format_duration(abs(diff))} {'later' if diff > 0 else 'earlier'}"
         over = "in the one run" if n == 1 else f"95th percentile over {n} runs"
         words.append(f"{what}, the last person is out {when} ({over}: "
                      f"{format_duration(o95)} against {format_duration(r95)}).")
-        med = other["median_s"] - reference["median_s"]
+        med = seconds_apart(other["median_s"], reference["median_s"])
         if n > 1:  # (with one run the median is that run, just given)
             words.append(f"In the median run everyone is out after "
                          f"{format_duration(other['median_s'])} instead of "
@@ -181,7 +181,8 @@ def headline(reference: dict, other: dict) -> str:
                      + _against(other["median_s"], reference["median_s"], reference["label"])
                      + ".")
         words.append(_within_spread(reference, other,
-                                    other["median_s"] - reference["median_s"], runs))
+                                    seconds_apart(other["median_s"], reference["median_s"]),
+                                    runs))
     elif other.get("casualties_mean") or reference.get("casualties_mean"):
         # Not everyone out because some were overcome: the last of those who got out.
         r_last, o_last = reference.get("last_out_median_s"), other.get("last_out_median_s")
@@ -337,7 +338,7 @@ def ranking_line(r: dict) -> str:
 
 def _signed_s(x: float) -> str:
     """'+12 s', '-3 s', '+0 s' (never '-0 s')."""
-    return f"{whole_seconds(x):+d} s"
+    return f"{int(round(x)) or 0:+d} s"
 
 
 def reference_of(stats: list[dict]) -> dict:
@@ -421,16 +422,17 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
     ranking = []
     if kind == "criticality":
         for s in stats[1:]:
+            # (Differences of the times as shown, as the headlines give them.)
             extra_med = None if s["median_s"] is None or ref["median_s"] is None else \
-                s["median_s"] - ref["median_s"]
+                seconds_apart(s["median_s"], ref["median_s"])
             extra_p95 = None if s["p95_s"] is None or ref["p95_s"] is None else \
-                s["p95_s"] - ref["p95_s"]
+                seconds_apart(s["p95_s"], ref["p95_s"])
             # With someone overcome in a run there is no 95th percentile: the median run
             # stands in for it while everyone was out in it, else the last of those who got
             # out (median run).
             extra_last = None if s["last_out_median_s"] is None or \
                 ref["last_out_median_s"] is None else \
-                s["last_out_median_s"] - ref["last_out_median_s"]
+                seconds_apart(s["last_out_median_s"], ref["last_out_median_s"])
             ranking.append({"label": s["label"], "extra_median_s": extra_med,
                             "extra_p95_s": extra_p95, "extra_last_out_median_s": extra_last,
                             "runs": s["runs"],

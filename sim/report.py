@@ -23,7 +23,7 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 
 from .building import DOOR, FLOOR, OBSTACLE, STAIR, WALL  # noqa: E402
 from .record import write_atomic_bytes, write_atomic_text  # noqa: E402
-from .run import format_duration, whole_seconds  # noqa: E402
+from .run import format_duration  # noqa: E402
 
 COLOURS = ["#1f6fd1", "#d1361f", "#2a9d4b", "#b5651d", "#7b3fb5", "#c9a227", "#1fa3a3",
            "#555555"]
@@ -483,5 +483,5 @@ def _not_out(r: dict) -> str:
 def _delta(x) -> str:
     if x is None:
         return "not everyone out"
-    whole = whole_seconds(x)  # (the same whole seconds as the headlines and the ranking)
+    whole = int(round(x))  # (whole seconds already: run.seconds_apart; never "−0 s")
     return f"{'+' if whole >= 0 else '−'}{format_duration(abs(whole))}"

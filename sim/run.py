@@ -195,11 +195,14 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes} min {sec:02d} s" if minutes else f"{sec} s"
 
 
-def whole_seconds(x: float) -> int:
-    """A difference of times in whole seconds, halves away from zero: the one figure that a
-    comparison's headline ("1 s earlier"), its ranking ("-1 s") and its report ("−1 s") all
-    give. (A headline said "at the same time" of 0.75 s, which the ranking gave as -1 s.)"""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x)) or 0
+def seconds_apart(later: float, earlier: float) -> int:
+    """``later - earlier`` in whole seconds, as the two times are shown (each rounded as
+    :func:`format_duration` rounds it), so that the difference a sentence gives is the one a
+    reader works out from the times beside it: "5 min 35 s instead of 2 min 49 s: 2 min 46 s
+    later", not "2 min 47 s" (335.2 - 168.6 = 166.6 s). Comparisons' headlines, rankings and
+    reports all give this figure. (A headline said "at the same time (4 min 40 s against
+    4 min 41 s)" above a ranking line "-1 s".)"""
+    return round(later) - round(earlier)
 
 
 def chronological(timeline: list[dict]) -> list[dict]:
