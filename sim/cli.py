@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a building or scenario file")
     check.set_defaults(func=cmd_check)
-    check.add_argument("file", help="building or scenario file (.toml)")
+    check.add_argument("file", help="building or scenario file (.toml), or the name of a "
+                                    "built-in scenario or building")
 
     replay = sub.add_parser("replay", help="replay one run record, or two side by side, in "
                                              "the trainer window")
@@ -229,7 +230,7 @@ def cmd_run(args) -> int:
 def cmd_check(args) -> int:
     from .validation import read_toml
 
-    path = Path(args.file)
+    path = _checked_path(args.file)
     doc = read_toml(path, InputError)
     schema = doc.get("schema", "")
     if isinstance(schema, str) and schema.startswith("drillsim.building"):
@@ -238,6 +239,26 @@ def cmd_check(args) -> int:
         return _check_scenario(path)
     raise InputError(str(path), [f"schema: got {schema!r}, expected \"drillsim.building/1\" "
                                  "or \"drillsim.scenario/1\" as the first key"])
+
+
+def _checked_path(name: str) -> Path:
+    """The file ``check`` reads: a path, or the name of a built-in scenario (as ``run`` takes
+    it) or, if no scenario has that name, of a built-in building (``office_3f``)."""
+    from .scenario import builtin_names, builtin_path
+    from .validation import did_you_mean
+
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or "/" in name or "\\" in name:
+        return path
+    found = builtin_path("scenario", name) or builtin_path("building", name)
+    if found is None:
+        known = builtin_names("scenario") + builtin_names("building")
+        raise InputError(name, [
+            f"no such file, and no built-in scenario or building of that name"
+            f"{did_you_mean(name, known)}; built-in scenarios: "
+            f"{', '.join(builtin_names('scenario'))}; buildings: "
+            f"{', '.join(builtin_names('building'))}"])
+    return found
 
 
 def _check_building(path: Path) -> int:

@@ -63,6 +63,19 @@ def test_check_building_prints_the_graph(capsys):
     assert "rear: corridor <-> outside" in out and "OK" in out
 
 
+def test_check_takes_a_built_in_name_as_run_does(capsys):
+    # "drillsim run residential_tower" worked; "drillsim check residential_tower" said "file
+    # not found".
+    assert main(["check", "residential_tower"]) == 0
+    out = capsys.readouterr().out
+    assert "[lane_blocked]" in out and "residential_tower.toml" in out
+    assert main(["check", "office_3f"]) == 0  # a building: no scenario has its name
+    assert "building 'office_3f'" in capsys.readouterr().out
+    assert main(["check", "residental_tower"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'residential_tower'" in err and "buildings: bathhouse" in err
+
+
 def test_check_scenario_lists_variants(capsys):
     assert main(["check", str(ROOT / "scenarios" / "hall.toml")]) == 0
     out = capsys.readouterr().out
