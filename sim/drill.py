@@ -481,8 +481,10 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
         default = default_duration
         if actor is not None and kind in ("unlock", "lock") and target not in actor.keys:
             default = FORCE_S
+        # (-1 when left out and the action has no default: a lane's clearing takes the road's
+        # clear_s. Given, a duration is never negative.)
         duration = p.number(t, "duration_s", where, default if default is not None else -1.0,
-                            minimum=-1.0)
+                            minimum=0.0)
         planned = t.get("planned_s")
         if planned is not None and (isinstance(planned, bool) or
                                     not isinstance(planned, (int, float))):

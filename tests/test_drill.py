@@ -435,6 +435,16 @@ def test_validation_reports_every_problem_at_once_with_suggestions():
     assert len(got) >= 8
 
 
+def test_a_negative_duration_is_refused():
+    # "got -60, expected a number >= -1": -1 was the mark of "not given", and -0.5 passed.
+    for d in (-60, -1, -0.5):
+        got = problems(actors=staff(), timeline=[
+            {"id": "a", "action": "alarm", "at_s": 0},
+            {"id": "s", "action": "sweep", "target": "room", "by": "nurse", "after": "a",
+             "duration_s": d}])
+        assert got == [f"timeline[1].duration_s: got {d:g}, expected a number >= 0"], d
+
+
 def test_trigger_cycles_are_reported():
     got = problems(timeline=[{"id": "x", "action": "alarm", "after": "y"},
                              {"id": "y", "action": "announce", "target": "all",
