@@ -68,6 +68,11 @@ class Distribution:
         return np.clip(out, self.low, self.high)
 
     @property
+    def lower(self) -> float:
+        """The smallest value a draw can take."""
+        return self.value if self.kind == "fixed" else self.low
+
+    @property
     def upper(self) -> float:
         """The largest value a draw can take."""
         if self.kind == "fixed":

@@ -313,6 +313,12 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
             p.add(f"{where}.speed_ms", f"{whose} up to {speed.upper:g} m/s, expected at most "
                   f"{max_speed:.2f} m/s with dt_s = {dt_s:g} and cells of {building.cell_m:g} m "
                   f"({fix} a speed_ms with a lower 'high')")
+        if "speed_ms" in g and not prof.needs_assist and speed.lower <= 0.0:
+            # (Such a person never walks: the run would go on to its time limit with them
+            # standing where they started.)
+            p.add(f"{where}.speed_ms", f"draws speeds down to {speed.lower:g} m/s, expected "
+                  "speeds above 0 (give a 'low' above 0; for people who cannot walk, use the "
+                  "profile 'bedridden', whom a drill's 'assist' action carries out)")
         premove = _distribution(g, "premove_s", where, prof.premove_s, p)
         knows_raw = g.get("knows", prof.knows)
         entrance = g.get("entrance")

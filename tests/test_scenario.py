@@ -121,6 +121,23 @@ def test_speeds_too_fast_for_the_grid_say_which_time_step_fits():
            in str(info.value)
 
 
+def test_a_speed_that_may_be_zero_is_refused_for_people_who_walk():
+    # speed_ms = 0 loaded, and those people stood where they started until the time limit.
+    msg = error_of([{"count": 5, "region": "room", "speed_ms": 0},
+                    {"count": 5, "region": "room",
+                     "speed_ms": {"dist": "uniform", "low": 0, "high": 1.2}},
+                    {"count": 5, "region": "room",
+                     "speed_ms": {"dist": "normal", "mean": 1.2, "sd": 0.3, "low": 0}}])
+    for k in range(3):
+        assert f"occupants[{k}].speed_ms: draws speeds down to 0 m/s, expected speeds above 0" \
+            in msg
+    assert "profile 'bedridden'" in msg
+    ok = [{"count": 5, "region": "room", "speed_ms": 0.3},
+          {"count": 2, "region": "room", "profile": "bedridden", "speed_ms": 0}]
+    assert make_scenario(building_doc(room_with_exit(10, 3), {"door": "X"},
+                                      regions={"room": {"symbol": "r"}}), ok).occupants == 7
+
+
 @pytest.mark.parametrize("name", ["nursing/home", "a\\b", "night: drill", "", " ", "a\tb"])
 def test_a_name_that_cannot_name_a_folder_is_refused(name):
     msg = error_of([{"count": 5, "region": "room"}], name=name)
