@@ -304,6 +304,14 @@ def _fmt(t) -> str:
     return "not everyone out" if t is None else f"{format_duration(t)} ({t:.0f} s)"
 
 
+def _range(s: dict) -> str:
+    """The range of a variant's run times: "not everyone out" once where no run got everyone
+    out (not "not everyone out – not everyone out")."""
+    if s["min_s"] is None:
+        return _fmt(None)
+    return f"{_fmt(s['min_s'])} – {_fmt(s['max_s'])}"
+
+
 def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     """Figures as PNG and ``report.html`` (figures embedded) in ``out``."""
     stats = result["variants"]
@@ -356,7 +364,7 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(s['label'])}</td><td>{', '.join(s['locked']) or '—'}</td>"
         f"<td>{_fmt(s['median_s'])}</td><td>{_fmt(s['p95_s'])}</td>"
-        f"<td>{_fmt(s['min_s'])} – {_fmt(s['max_s'])}</td>"
+        f"<td>{_range(s)}</td>"
         f"<td>{_not_out(s)}</td>"
         f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
     drill = ""

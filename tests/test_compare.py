@@ -138,6 +138,14 @@ def test_a_difference_of_seconds_is_the_same_figure_in_headline_ranking_and_repo
         compare_in_words(base, locked)
 
 
+def test_the_range_of_a_variant_with_no_run_all_out_is_said_once():
+    from sim.report import _range
+
+    assert _range({"min_s": None, "max_s": None}) == "not everyone out"
+    assert _range({"min_s": 100.0, "max_s": None}) == "1 min 40 s (100 s) – not everyone out"
+    assert _range({"min_s": 100.0, "max_s": 130.0}) == "1 min 40 s (100 s) – 2 min 10 s (130 s)"
+
+
 def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     from sim.compare import headline
 
