@@ -12,6 +12,7 @@ from .errors import DrillsimError
 from .record import write_atomic_bytes
 
 MAX_FRAMES = 300
+TAIL_S = 10.0  # how long an animation goes on after everyone is out (unless ``whole``)
 
 
 def write_gif(out: Path, frames: list[np.ndarray], fixed: list[tuple[int, int, int]],
@@ -63,6 +64,10 @@ def gif_frames(frames: list[np.ndarray], fixed: list[tuple[int, int, int]]):
     return out
 
 
+def _clock(t: float) -> str:
+    return f"{int(t) // 60}:{int(t) % 60:02d}"
+
+
 def speed_words(times, step: int, fps: int) -> str:
     """How fast an animation of every ``step``-th of the recorded frames at ``times``, at
     ``fps`` frames a second, plays: "20x real time" (the recorded frames' median interval)."""
@@ -73,10 +78,25 @@ def speed_words(times, step: int, fps: int) -> str:
     return f"{factor:.0f}x real time" if factor >= 100 else f"{factor:.3g}x real time"
 
 
+def end_of_animation(all_out_s: list[float], duration_s: float, whole: bool) -> float:
+    """Where an animation of runs whose last occupants were out at ``all_out_s`` (the run's
+    end where not everyone got out) and whose records last ``duration_s`` ends: ``TAIL_S``
+    after the later of them, or with ``whole``, at the end. A drill goes on after everyone is
+    out until its actions are done (the restaurant's brigade arrives at 4 min 40 s, everyone
+    is out by 1 min 27 s): an animation to send on would otherwise show an empty building for
+    most of its length, and spend most of its frames on it."""
+    if whole or not all_out_s:
+        return duration_s
+    return min(duration_s, max(all_out_s) + TAIL_S)
+
+
 def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None = None,
-            size: tuple[int, int] = (1280, 720), floor: str | None = None) -> Path:
+            size: tuple[int, int] = (1280, 720), floor: str | None = None,
+            whole: bool = False, say=None) -> Path:
     """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path.
-    ``floor``: the floor to show, by name or number from 1 (default: the first)."""
+    ``floor``: the floor to show, by name or number from 1 (default: the first). The animation
+    ends ``TAIL_S`` after everyone is out in both runs, or with ``whole`` at the records' end
+    (:func:`end_of_animation`); ``say`` (e.g. ``print``), if given, is told where it ended."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".gif", ".mp4"):
@@ -101,6 +121,12 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
     app = TrainerApp(replays, size=size, headless=True)
     app.set_floor(shown)
     times = app.playback.frame_times
+    end_s = end_of_animation([r.all_out_s for r in replays], app.playback.duration_s, whole)
+    last = min(len(times) - 1, int(np.searchsorted(times, end_s - 1e-9)))
+    if say is not None and last < len(times) - 1:
+        say(f"the animation ends {TAIL_S:g} s after the last person got out, at "
+            f"{_clock(times[last])} of {_clock(times[-1])} (--whole: to the end)")
+    times = times[:last + 1]
     step = every or max(1, -(-len(times) // MAX_FRAMES))
     app.panel_state = f"animation: {speed_words(times, step, fps)}"
     frames = []

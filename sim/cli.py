@@ -135,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="every N-th recorded frame (default: at most 300 frames)")
     anim.add_argument("--floor", default=None, metavar="F",
                       help="the floor to show: its name or number, 1 the first (default 1)")
+    anim.add_argument("--whole", action="store_true",
+                      help="animate the whole record (default: until 10 s after the last "
+                           "person is out; a drill may go on for minutes after that)")
 
     exp = sub.add_parser("export", help="export a run record as CSV or for PedPy")
     exp.set_defaults(func=cmd_export)
@@ -399,7 +402,8 @@ def cmd_animate(args) -> int:
     if args.fps < 1 or (args.every is not None and args.every < 1):
         raise DrillsimError("--fps and --every take whole numbers >= 1")
     output_file(args.out, "--out")
-    path = animate(args.runs, args.out, args.fps, args.every, floor=args.floor)
+    path = animate(args.runs, args.out, args.fps, args.every, floor=args.floor,
+                   whole=args.whole, say=print)
     print(f"written: {path}")
     return 0
 

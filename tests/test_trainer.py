@@ -244,6 +244,37 @@ def test_frames_and_animations_show_the_floor_asked_for(records, tmp_path, monke
         animate([str(tmp_path / "office")], tmp_path / "b.gif", floor="attic")
 
 
+def test_an_animation_ends_soon_after_everyone_is_out_unless_asked_for_the_whole(tmp_path):
+    # The restaurant's drill runs to the brigade's arrival (4 min 40 s); everyone is out by
+    # about 1 min 30 s. Its animation showed an empty restaurant for two thirds of its length.
+    from PIL import Image
+
+    from sim.animate import TAIL_S, animate, end_of_animation
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    assert end_of_animation([80.0, 95.0], 280.0, whole=False) == 95.0 + TAIL_S
+    assert end_of_animation([80.0, 275.0], 280.0, whole=False) == 280.0
+    assert end_of_animation([80.0, 95.0], 280.0, whole=True) == 280.0
+    sc = load_scenario(ROOT / "scenarios" / "restaurant.toml", "rear_open")
+    summary = run_scenario(sc, out_dir=tmp_path / "r", record_every_s=5.0)
+    rep = load_replay(tmp_path / "r")
+    assert rep.all_out_s + TAIL_S < rep.duration_s - 60.0
+    said = []
+    short = animate([str(tmp_path / "r")], tmp_path / "a.gif", say=said.append)
+    whole = animate([str(tmp_path / "r")], tmp_path / "b.gif", whole=True, say=said.append)
+    # Every recorded frame up to the first at or after the end (and the end again, which the
+    # GIF may merge with it, as it is the same picture).
+    kept = int(np.searchsorted(rep.time_s, rep.all_out_s + TAIL_S - 1e-9)) + 1
+    with Image.open(short) as a, Image.open(whole) as b:
+        assert kept <= a.n_frames <= kept + 1
+        assert rep.n_frames <= b.n_frames <= rep.n_frames + 1
+        assert b.n_frames > 2 * a.n_frames
+    assert len(said) == 1
+    assert said[0].startswith("the animation ends 10 s after the last person got out, at 1:")
+    assert summary["evacuation_time_s"] == pytest.approx(rep.all_out_s)
+
+
 def test_a_building_of_three_floors_beside_one_of_one(records, tmp_path):
     from sim.run import run_scenario
     from sim.scenario import load_scenario
