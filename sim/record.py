@@ -198,6 +198,12 @@ def _not_a_record(path: Path) -> str:
 def read_record(path: str | Path) -> RunRecord:
     """Read and check a run record. Raises :class:`RecordError` naming what is wrong."""
     path = Path(path)
+    if path.is_dir() and not (path / "record.npz").exists():
+        from trainer.records import runs_inside  # (a comparison's folder: which runs it holds)
+
+        hint = runs_inside(path, "one")
+        if hint:
+            raise RecordError(str(path), [hint])
     if path.is_dir():
         path = path / "record.npz"
     if path.is_file() and _not_a_record(path):

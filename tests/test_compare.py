@@ -146,6 +146,29 @@ def test_the_range_of_a_variant_with_no_run_all_out_is_said_once():
     assert _range({"min_s": 100.0, "max_s": 130.0}) == "1 min 40 s (100 s) – 2 min 10 s (130 s)"
 
 
+def test_a_folder_of_runs_given_as_a_run_says_which_runs_it_holds(nursing_comparison,
+                                                                   tmp_path):
+    # "drillsim replay runs/demo/nursing_home_comparison" said ".../record.npz: file not found".
+    from sim.errors import RecordError
+    from sim.record import read_record
+    from trainer.records import ReplayError, load_replay
+
+    out, _ = nursing_comparison
+    first = [out / "runs" / v / "seed-1" for v in ("rear_open", "rear_locked")]
+    with pytest.raises(ReplayError) as info:
+        load_replay(out)
+    assert str(info.value) == (f"{out}: a comparison's folder, not a run: it holds 8 run(s); "
+                               f"give one or two of them, e.g. {first[0]} {first[1]}")
+    load_replay(first[1])  # (and they are runs)
+    with pytest.raises(RecordError) as info:  # (export takes one run)
+        read_record(out)
+    assert f"give one of them, e.g. {first[0]}" in str(info.value)
+    with pytest.raises(ReplayError, match="a folder of runs, not a run: it holds 4 run"):
+        load_replay(out / "runs" / "rear_open")
+    with pytest.raises(ReplayError, match="record.npz: file not found"):
+        load_replay(tmp_path)
+
+
 def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     from sim.compare import headline
 

@@ -159,9 +159,37 @@ def _not_a_record(path: Path) -> str:
                               else ""))
 
 
+def runs_inside(folder: Path, wanted: str = "one or two") -> str:
+    """What to give instead of a folder that holds runs rather than being one: a comparison's
+    or a criticality study's (``runs/VARIANT/seed-N``), or the demo's (``runs/demo/NAME``).
+    "" if it holds none. (``drillsim export``, which takes one run, uses it too.)"""
+    runs = sorted(folder.glob("runs/*/seed-*/record.npz")) or sorted(folder.glob("*/record.npz"))
+    if not runs:
+        return ""
+    kind = "a comparison's folder" if (folder / "comparison.json").exists() else \
+        "a folder of runs"
+    shown = [r.parent for r in runs[:2]]
+    try:  # a comparison: its first two variants' first runs, in its order (reference first)
+        listed = json.loads((folder / "comparison.json").read_text())["runs"]
+        first = listed[0]["seed"]
+        picks = [folder / "runs" / Path(r["summary"]).parent.parent.name / f"seed-{first}"
+                 for r in listed if r["seed"] == first]
+        if len(picks) > 1 and all((q / "record.npz").exists() for q in picks[:2]):
+            shown = picks[:2]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        pass
+    shown = shown[:1] if wanted == "one" else shown
+    return (f"{kind}, not a run: it holds {len(runs)} run(s); give {wanted} of them, "
+            f"e.g. {' '.join(str(s) for s in shown)}")
+
+
 def load_replay(path: str | Path) -> Replay:
     """Read a run record (a ``record.npz`` file, or a folder holding one)."""
     path = Path(path)
+    if path.is_dir() and not (path / "record.npz").exists():
+        hint = runs_inside(path)
+        if hint:
+            raise ReplayError(f"{path}: {hint}")
     if path.is_dir():
         path = path / "record.npz"
     if path.is_file() and _not_a_record(path):
