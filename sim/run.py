@@ -233,6 +233,12 @@ def _kpi_figure(value: float, unit: str) -> str:
     return f"{round(value, 1):g}" if unit == "s" else f"{value:g}"
 
 
+# A scenario's timed changes ([[changes]]) as the event log names them, and in words.
+CHANGE_WORDS = {"lock": "{} locked", "unlock": "{} unlocked", "open": "{} opened",
+                "close": "{} closed", "add_clutter": "clutter in {}",
+                "clear_clutter": "clutter cleared from {}"}
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
@@ -250,6 +256,11 @@ def format_summary(s: dict) -> str:
         flag = "  LOCKED" if e["locked_at_start"] else ""
         found = f", found locked by {e['locked_discoveries']}" if e["locked_discoveries"] else ""
         lines.append(f"    {name:<20} {e['evacuated']:>6} out{flag}{found}")
+    changes = [e for e in s.get("events", []) if e["kind"] in CHANGE_WORDS and "planned_s" in e]
+    if changes:  # (the scenario's [[changes]]: what the results above went through)
+        lines.append("  timed changes: " + ", ".join(
+            f"{CHANGE_WORDS[e['kind']].format(e['target'])} at {format_duration(e['time_s'])}"
+            for e in changes))
     if s["locked_exit_discoveries"] or s["told_of_locked_exits"]:
         lost = s["time_lost_to_locked_exits_s"]
         lines.append(f"  {s['locked_exit_discoveries']} occupants walked up to a locked exit, "

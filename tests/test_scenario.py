@@ -59,6 +59,23 @@ def test_run_summary_says_what_the_variant_is():
     assert format_summary(summarise(m, 0.0)).splitlines()[2].strip().startswith("evacuated")
 
 
+def test_run_summary_lists_the_timed_changes():
+    from sim.model import EvacuationModel
+    from sim.run import format_summary, summarise
+
+    sc = make_scenario(ROOM, [{"count": 2, "region": "room"}],
+                       changes=[{"time_s": 3, "action": "lock", "target": "door"},
+                                {"time_s": 90, "action": "unlock", "target": "door"}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    m.run(max_steps=40)
+    text = format_summary(summarise(m, 0.0))
+    assert "  timed changes: door locked at 3 s\n" in text  # (the unlock did not come yet)
+    plain = make_scenario(ROOM, [{"count": 2, "region": "room"}])
+    m = EvacuationModel(plain, 1, make_handles=False)
+    m.run(max_steps=40)
+    assert "timed changes" not in format_summary(summarise(m, 0.0))
+
+
 def test_builtin_scenario_by_name():
     assert resolve_scenario_path("hall").name == "hall.toml"
     with pytest.raises(ScenarioError, match=r"no built-in scenario of that name \(did you "
