@@ -242,9 +242,9 @@ CHANGE_WORDS = {"lock": "{} locked", "unlock": "{} unlocked", "open": "{} opened
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
-             f"  variant {s['variant']}, seed {s['seed']}, {s['occupants']} occupants",
+             f"  variant {s['variant']}, seed {s['seed']}, {s['occupants']:,} occupants",
              *_variant_lines(s),
-             f"  evacuated {s['evacuated']}, still inside {s['inside']}, casualties "
+             f"  evacuated {s['evacuated']:,}, still inside {s['inside']:,}, casualties "
              f"{s['casualties']}",
              f"  last out: {format_duration(s['evacuation_time_s'])}"
              + (f" ({s['evacuation_time_s']:.1f} s)" if s["evacuation_time_s"] is not None else
@@ -255,7 +255,7 @@ def format_summary(s: dict) -> str:
     for name, e in s["exits"].items():
         flag = "  LOCKED" if e["locked_at_start"] else ""
         found = f", found locked by {e['locked_discoveries']}" if e["locked_discoveries"] else ""
-        lines.append(f"    {name:<20} {e['evacuated']:>6} out{flag}{found}")
+        lines.append(f"    {name:<20} {e['evacuated']:>7,} out{flag}{found}")
     changes = [e for e in s.get("events", []) if e["kind"] in CHANGE_WORDS and "planned_s" in e]
     if changes:  # (the scenario's [[changes]]: what the results above went through)
         lines.append("  timed changes: " + ", ".join(
@@ -263,8 +263,8 @@ def format_summary(s: dict) -> str:
             for e in changes))
     if s["locked_exit_discoveries"] or s["told_of_locked_exits"]:
         lost = s["time_lost_to_locked_exits_s"]
-        lines.append(f"  {s['locked_exit_discoveries']} occupants walked up to a locked exit, "
-                     f"{s['told_of_locked_exits']} more were told; {lost['occupants']} lost "
+        lines.append(f"  {s['locked_exit_discoveries']:,} occupants walked up to a locked exit, "
+                     f"{s['told_of_locked_exits']:,} more were told; {lost['occupants']:,} lost "
                      f"{lost['mean']:.0f} s each on average heading for it")
     if "harmed" in s:
         lines.append(f"  smoke: {s['casualties']} incapacitated (FED >= 1), {s['harmed']} harmed "

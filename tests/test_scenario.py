@@ -76,6 +76,24 @@ def test_run_summary_lists_the_timed_changes():
     assert "timed changes" not in format_summary(summarise(m, 0.0))
 
 
+def test_large_counts_are_printed_with_thousands_separators():
+    # The temple fair's summary read "seed 1, 100000 occupants" under a title that says
+    # "100,000 visitors", and "north_west_gate  12552 out".
+    from sim.model import EvacuationModel
+    from sim.run import format_summary, summarise
+
+    m = EvacuationModel(make_scenario(ROOM, [{"count": 2, "region": "room"}]), 1,
+                        make_handles=False)
+    m.run(max_steps=2)
+    s = summarise(m, 0.0)
+    s = dict(s, occupants=100_000, evacuated=99_000, inside=1_000,
+             exits={"door": dict(s["exits"]["door"], evacuated=12_552)})
+    text = format_summary(s)
+    assert "seed 1, 100,000 occupants" in text
+    assert "evacuated 99,000, still inside 1,000," in text
+    assert "door                  12,552 out" in text
+
+
 def test_builtin_scenario_by_name():
     assert resolve_scenario_path("hall").name == "hall.toml"
     with pytest.raises(ScenarioError, match=r"no built-in scenario of that name \(did you "
