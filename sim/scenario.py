@@ -461,13 +461,15 @@ def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None
         p.add("building", f"got {describe(ref)}, expected the name of a building file")
         return None
     # A path (ending in .toml or with a folder) is relative to the scenario file; a bare name
-    # is a building of the library: buildings/ beside the scenario's folder, else built-in.
+    # is a building of the library (buildings/ beside the scenario's folder), or a file of that
+    # name beside the scenario (a user's own folder of both), else built-in.
     candidates = []
     ref_path = Path(ref)
     if ref_path.suffix == ".toml" or "/" in ref:
         candidates.append(scenario_path.parent / ref_path)
     else:
         candidates.append(scenario_path.parent.parent / "buildings" / f"{ref}.toml")
+        candidates.append(scenario_path.parent / f"{ref}.toml")
         builtin = builtin_path("building", ref)
         if builtin is not None:
             candidates.append(builtin)

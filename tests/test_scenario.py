@@ -101,6 +101,22 @@ def test_builtin_scenario_by_name():
         resolve_scenario_path("halll")
 
 
+def test_a_building_named_without_a_path_may_sit_beside_the_scenario(tmp_path):
+    # A user's folder with plan.toml and drill.toml, "building = 'plan'": it looked only in
+    # ../buildings/ and among the built-in buildings.
+    (tmp_path / "mine").mkdir()
+    plan = (ROOT / "buildings" / "restaurant.toml").read_text()
+    (tmp_path / "mine" / "plan.toml").write_text(plan.replace('name = "restaurant"',
+                                                              'name = "plan"', 1))
+    drill = tmp_path / "mine" / "drill.toml"
+    drill.write_text('schema = "drillsim.scenario/1"\nname = "d"\nbuilding = "plan"\n'
+                     '[[occupants]]\ncount = 5\nregion = "dining_hall"\n')
+    assert load_scenario(drill).building.name == "plan"
+    drill.write_text(drill.read_text().replace('"plan"', '"plann"'))
+    with pytest.raises(ScenarioError, match="'plann' not found"):
+        load_scenario(drill)
+
+
 def error_of(occupants, **top) -> str:
     with pytest.raises(ScenarioError) as info:
         make_scenario(ROOM, occupants, top.pop("_variant", None), **top)
