@@ -456,20 +456,35 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
                     variant_description=variant_description)
 
 
+def _may_be_the_building(path: Path, scenario_path: Path) -> bool:
+    """Whether the file ``path`` beside a scenario may be the building it names: not the
+    scenario itself (a scenario named like its building, as the library's are), and not
+    another scenario. One that cannot be read is taken, so that loading says what is wrong."""
+    if not path.is_file() or path.resolve() == scenario_path.resolve():
+        return False
+    try:
+        schema = read_toml(path, BuildingError).get("schema")
+    except BuildingError:
+        return True
+    return not (isinstance(schema, str) and schema.startswith("drillsim.scenario"))
+
+
 def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None:
     if not isinstance(ref, str) or not ref:
         p.add("building", f"got {describe(ref)}, expected the name of a building file")
         return None
     # A path (ending in .toml or with a folder) is relative to the scenario file; a bare name
-    # is a building of the library (buildings/ beside the scenario's folder), or a file of that
-    # name beside the scenario (a user's own folder of both), else built-in.
+    # is a building of the library (buildings/ beside the scenario's folder), or a building
+    # file of that name beside the scenario (a user's own folder of both), else built-in.
     candidates = []
     ref_path = Path(ref)
     if ref_path.suffix == ".toml" or "/" in ref:
         candidates.append(scenario_path.parent / ref_path)
     else:
         candidates.append(scenario_path.parent.parent / "buildings" / f"{ref}.toml")
-        candidates.append(scenario_path.parent / f"{ref}.toml")
+        beside = scenario_path.parent / f"{ref}.toml"
+        if _may_be_the_building(beside, scenario_path):
+            candidates.append(beside)
         builtin = builtin_path("building", ref)
         if builtin is not None:
             candidates.append(builtin)

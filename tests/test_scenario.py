@@ -112,8 +112,16 @@ def test_a_building_named_without_a_path_may_sit_beside_the_scenario(tmp_path):
     drill.write_text('schema = "drillsim.scenario/1"\nname = "d"\nbuilding = "plan"\n'
                      '[[occupants]]\ncount = 5\nregion = "dining_hall"\n')
     assert load_scenario(drill).building.name == "plan"
-    drill.write_text(drill.read_text().replace('"plan"', '"plann"'))
-    with pytest.raises(ScenarioError, match="'plann' not found"):
+    # Another scenario of that name is not taken for the building; a building that does not
+    # parse is, so that the error says what is wrong with it.
+    (tmp_path / "mine" / "hall.toml").write_text((ROOT / "scenarios" / "hall.toml").read_text(
+        encoding="utf-8"), encoding="utf-8")
+    drill.write_text(drill.read_text().replace('"plan"', '"hall"'))
+    with pytest.raises(ScenarioError, match="'hall' not found"):
+        load_scenario(drill)
+    (tmp_path / "mine" / "plan.toml").write_text("schema = ")
+    drill.write_text(drill.read_text().replace('"hall"', '"plan"'))
+    with pytest.raises(ScenarioError, match="plan.toml': not valid TOML"):
         load_scenario(drill)
 
 
