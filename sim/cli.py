@@ -351,15 +351,15 @@ def cmd_bench(args) -> int:
                f"{'occupant-updates/s':>19}  fingerprint")
 
     def row(label, r) -> str:
-        return (f"{label:>8} {r['wall_s']:>8.2f} {r['simulated_s']:>12.1f} "
-                f"{r['simulated_per_wall']:>15.1f} {r['occupant_updates_per_s']:>19,.0f}  "
+        return (f"{label:>8} {r['wall_s']:>8.2f} {r['simulated_s']:>12,.1f} "
+                f"{r['simulated_per_wall']:>15,.1f} {r['occupant_updates_per_s']:>19,.0f}  "
                 f"{r['fingerprint']}")
 
     def on_run(kind, r) -> None:
         print(row("warm-up" if kind == "warmup" else str(r["seed"]), r))
 
     threads = args.threads if args.threads is not None else numba.get_num_threads()
-    print(f"{sc.name} [{sc.variant}]: {sc.occupants} occupants, {sc.building.n_cells} cells; "
+    print(f"{sc.name} [{sc.variant}]: {sc.occupants:,} occupants, {sc.building.n_cells:,} cells; "
           f"{threads} thread{'s' if threads != 1 else ''}")
     print(columns)
     result = bench(sc, args.seeds, warmup=not args.no_warmup, threads=args.threads,
@@ -367,7 +367,7 @@ def cmd_bench(args) -> int:
     s = result["summary"]
     print(f"median of {s['runs']}: {s['wall_s_median']:.2f} s a run "
           f"({s['wall_s_min']:.2f}-{s['wall_s_max']:.2f}), "
-          f"{s['simulated_per_wall_median']:.1f} simulated s per wall s, "
+          f"{s['simulated_per_wall_median']:,.1f} simulated s per wall s, "
           f"{s['occupant_updates_per_s_median']:,.0f} occupant-updates/s")
     if result["warmup"] is not None:
         print("(warm-up: untimed; it loads the kernels from the cache, or compiles them "
@@ -498,17 +498,18 @@ def compare_in_words(base: dict, other: dict) -> str:
     t0, t1 = base["evacuation_time_s"], other["evacuation_time_s"]
     if t0 is None or t1 is None:
         missing = other["inside"] + other["casualties"]
-        return (f"{what}, {missing} of {other['occupants']} people were not out by the end of the "
-                f"simulation ({format_duration(other['simulated_s'])}).")
+        return (f"{what}, {missing:,} of {other['occupants']:,} people were not out by the end "
+                f"of the simulation ({format_duration(other['simulated_s'])}).")
     diff = seconds_apart(t1, t0)
     words = (f"{what}, the last person is out after {format_duration(t1)} instead of "
              f"{format_duration(t0)}: {format_duration(abs(diff))} "
              f"{'later' if diff >= 0 else 'earlier'} ({t1 / t0:.2f} times as long).")
     if other["locked_exit_discoveries"]:
         lost = other["time_lost_to_locked_exits_s"]
-        words += (f" {other['locked_exit_discoveries']} people walked up to a locked exit before "
-                  f"turning back and {other['told_of_locked_exits']} more were told by others; "
-                  f"{lost['occupants']} lost {lost['mean']:.0f} s each on average heading for it.")
+        words += (f" {other['locked_exit_discoveries']:,} people walked up to a locked exit "
+                  f"before turning back and {other['told_of_locked_exits']:,} more were told by "
+                  f"others; {lost['occupants']:,} lost {lost['mean']:.0f} s each on average "
+                  "heading for it.")
     return words + " (One seed; the model is random — compare many seeds before drawing " \
                    "conclusions.)"
 

@@ -137,11 +137,11 @@ def headline(reference: dict, other: dict) -> str:
     # (a drill whose alarm never comes, a time limit too short): then it is not the lock's doing.
     ref_left = reference["max_still_inside"]
     in_ref = (f"{reference['runs_not_everyone_out']} of {reference['runs']} runs (up to "
-              f"{ref_left}) in '{reference['label']}'")
+              f"{ref_left:,}) in '{reference['label']}'")
     if other["max_still_inside"]:
         words.append(f"{what}, in {other['runs_not_everyone_out']} of {runs} people were still "
-                     f"inside when the simulation stopped (up to {other['max_still_inside']} of "
-                     f"{other['occupants']})" + (f", against {in_ref}." if ref_left else "."))
+                     f"inside when the simulation stopped (up to {other['max_still_inside']:,} of "
+                     f"{other['occupants']:,})" + (f", against {in_ref}." if ref_left else "."))
     elif ref_left:
         apart = " apart from those overcome" if other.get("casualties_mean") else ""
         words.append(f"{what}, nobody was still inside when the simulation stopped{apart}, "
@@ -212,7 +212,7 @@ def headline(reference: dict, other: dict) -> str:
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
         words.append(f"On average {_people(found)} walked up to a locked exit"
-                     + (f" and {_half_up(told)} more heard of it from others." if told >= 0.5
+                     + (f" and {_half_up(told):,} more heard of it from others." if told >= 0.5
                         else "."))
     if n == 1:
         words.append("One run only: the model is random, so run more seeds before relying on "
@@ -285,7 +285,7 @@ def _half_up(x: float) -> int:
 
 
 def _people(x: float) -> str:
-    return "1 person" if _half_up(x) == 1 else f"{_half_up(x)} people"
+    return "1 person" if _half_up(x) == 1 else f"{_half_up(x):,} people"
 
 
 def _slowest_profile(reference: dict, other: dict):

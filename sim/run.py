@@ -245,7 +245,7 @@ def format_summary(s: dict) -> str:
              f"  variant {s['variant']}, seed {s['seed']}, {s['occupants']:,} occupants",
              *_variant_lines(s),
              f"  evacuated {s['evacuated']:,}, still inside {s['inside']:,}, casualties "
-             f"{s['casualties']}",
+             f"{s['casualties']:,}",
              f"  last out: {format_duration(s['evacuation_time_s'])}"
              + (f" ({s['evacuation_time_s']:.1f} s)" if s["evacuation_time_s"] is not None else
                 f" (simulated {s['simulated_s']:.0f} s)"),
@@ -267,9 +267,9 @@ def format_summary(s: dict) -> str:
                      f"{s['told_of_locked_exits']:,} more were told; {lost['occupants']:,} lost "
                      f"{lost['mean']:.0f} s each on average heading for it")
     if "harmed" in s:
-        lines.append(f"  smoke: {s['casualties']} incapacitated (FED >= 1), {s['harmed']} harmed "
-                     f"(FED >= 0.3), peak FED {s['peak_fed']:.3f}, "
-                     f"{s['occupant_seconds_in_smoke']:.0f} occupant-seconds in smoke")
+        lines.append(f"  smoke: {s['casualties']:,} incapacitated (FED >= 1), "
+                     f"{s['harmed']:,} harmed (FED >= 0.3), peak FED {s['peak_fed']:.3f}, "
+                     f"{s['occupant_seconds_in_smoke']:,.0f} occupant-seconds in smoke")
         if s.get("noticed_smoke"):
             lines.append(f"    {s['noticed_smoke']} started to leave on noticing smoke, before "
                          "any alarm reached them")
@@ -303,5 +303,5 @@ def format_summary(s: dict) -> str:
                 + (f" {unit}" if unit else "")
             lines.append(f"    {'MET   ' if k['met'] else 'MISSED'} {k['name']}: {value} "
                          f"(target <= {k['target']:g}{' ' + unit if unit else ''})")
-    lines.append(f"  {s['steps']} steps of {s['dt_s']} s in {s['wall_s']:.2f} s wall time")
+    lines.append(f"  {s['steps']:,} steps of {s['dt_s']} s in {s['wall_s']:.2f} s wall time")
     return "\n".join(lines)

@@ -4,6 +4,7 @@ same seed twice must give the same one), results kept run by run, bad arguments 
 from __future__ import annotations
 
 import json
+import re
 
 import numba
 import pytest
@@ -86,12 +87,14 @@ def test_cli_prints_the_table_summary_and_reproducibility(tmp_path, capsys):
     assert main(["bench", "hall", "--variant", "all_open", "--seeds", "2", "--threads", "1",
                  "--json", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("hall [all_open]: 1000 occupants") and "1 thread" in lines[0]
+    assert lines[0].startswith("hall [all_open]: 1,000 occupants, ") and "1 thread" in lines[0]
     assert "occupant-updates/s" in lines[1] and "fingerprint" in lines[1]
     rows = [line.split() for line in lines[2:5]]
     assert [r[0] for r in rows] == ["warm-up", "1", "2"]
     assert rows[0][-1] == rows[1][-1] != rows[2][-1]  # the fingerprints
-    assert all(float(r[1]) > 0 and float(r[3]) > 1 for r in rows)
+    # (Thousands separated: "2,661.4" simulated seconds a wall second, as the updates are.)
+    assert all(float(r[1]) > 0 and float(r[3].replace(",", "")) > 1 for r in rows)
+    assert all(re.fullmatch(r"\d{1,3}(,\d{3})*\.\d", r[3]) for r in rows)
     assert lines[5].startswith("median of 2: ")
     assert "seed 1 run twice: the same result, bit for bit" in lines
     saved = json.loads(path.read_text())

@@ -136,6 +136,10 @@ def test_a_difference_of_seconds_is_the_same_figure_in_headline_ranking_and_repo
               "variant": "b", "locked_exit_discoveries": 0}
     assert "after 5 min 35 s instead of 2 min 49 s: 2 min 46 s later" in \
         compare_in_words(base, locked)
+    crowd = dict(locked, locked_exit_discoveries=1_500, told_of_locked_exits=12_000,
+                 time_lost_to_locked_exits_s={"occupants": 9_000, "mean": 4.2})
+    assert (" 1,500 people walked up to a locked exit before turning back and 12,000 more were "
+            "told by others; 9,000 lost 4 s each") in compare_in_words(base, crowd)
 
 
 def test_the_range_of_a_variant_with_no_run_all_out_is_said_once():
@@ -185,6 +189,9 @@ def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     assert "With rear locked, in 2 of 4 runs people were still inside when the simulation " \
            "stopped (up to 7 of" in text and "against" not in text.split("stopped")[1][:40]
     # Both do: the reference's count stands beside it (it is not the lock's doing alone).
+    text = headline(left(ref, 4, 3_000), left(other, 2, 7))
+    assert f"(up to 7 of {other['occupants']:,}), against 4 of 4 runs (up to 3,000) in " \
+           "'rear_open'." in text
     text = headline(left(ref, 4, 30), left(other, 2, 7))
     assert f"(up to 7 of {other['occupants']}), against 4 of 4 runs (up to 30) in " \
            "'rear_open'." in text
@@ -366,7 +373,9 @@ def test_means_of_people_round_half_up(nursing_comparison):
                                          "1 more heard of it from others."),
                               (2.5, 0.4, "On average 3 people walked up to a locked exit."),
                               (1.4, 12.5, "On average 1 person walked up to a locked exit and "
-                                          "13 more heard of it from others.")):
+                                          "13 more heard of it from others."),
+                              (1500.2, 12000.0, "On average 1,500 people walked up to a locked "
+                                                "exit and 12,000 more heard of it from others.")):
         text = headline(ref, {**other, "locked_exit_discoveries_mean": found,
                               "told_of_locked_exits_mean": told})
         assert said in text

@@ -86,12 +86,18 @@ def test_large_counts_are_printed_with_thousands_separators():
                         make_handles=False)
     m.run(max_steps=2)
     s = summarise(m, 0.0)
-    s = dict(s, occupants=100_000, evacuated=99_000, inside=1_000,
-             exits={"door": dict(s["exits"]["door"], evacuated=12_552)})
+    s = dict(s, occupants=100_000, evacuated=99_000, inside=1_000, casualties=1_200,
+             steps=8_207, exits={"door": dict(s["exits"]["door"], evacuated=12_552)})
     text = format_summary(s)
     assert "seed 1, 100,000 occupants" in text
-    assert "evacuated 99,000, still inside 1,000," in text
+    assert "evacuated 99,000, still inside 1,000, casualties 1,200\n" in text
     assert "door                  12,552 out" in text
+    # (The demo's hall printed "1124 steps of 0.15 s" under "evacuated 1,000".)
+    assert "  8,207 steps of 0.15 s in" in text
+    smoky = format_summary(dict(s, harmed=2_500, peak_fed=1.5, regions={},
+                                occupant_seconds_in_smoke=123_456.0))
+    assert ("smoke: 1,200 incapacitated (FED >= 1), 2,500 harmed (FED >= 0.3), peak FED "
+            "1.500, 123,456 occupant-seconds in smoke") in smoky
 
 
 def test_builtin_scenario_by_name():
