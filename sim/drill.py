@@ -285,6 +285,33 @@ def access_node(merged: dict, exit_name: str) -> str | None:
     return None
 
 
+def row_id(key: str, row) -> str | None:
+    """The name a row of ``timeline`` or ``actors`` goes by: an actor's name; an action's id,
+    or the id it gets when it has none (as :func:`_actions` gives it)."""
+    if not isinstance(row, dict):
+        return None
+    if key == "actors":
+        return row.get("name") if isinstance(row.get("name"), str) else None
+    kind, target = row.get("action"), row.get("target")
+    default = kind if target in (None, "", "all") else f"{kind}_{target}"
+    rid = row.get("id", default)
+    return rid if isinstance(rid, str) else None
+
+
+def _row_where(where_of: dict, key: str, k: int) -> str:
+    """Where row ``k`` of ``key`` was written: the top-level list, a variant's list, or a
+    variant's ``set_<key>`` (see ``sim.scenario._edit_rows``)."""
+    rows = where_of.get(f"{key}[]")
+    return rows[k] if rows is not None and k < len(rows) else \
+        f"{where_of.get(key, key)}[{k}]"
+
+
+def _dropped(where_of: dict, key: str, name: str) -> str:
+    """' (the variant drops it: ...)' when ``name`` is a row the variant dropped."""
+    names, where = where_of.get(f"dropped {key}", ((), ""))
+    return f" ({where} drops it)" if name in names else ""
+
+
 def _string_list(doc: dict, key: str, where_of: dict, p: Problems) -> list[str]:
     raw = doc.get(key, [])
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
@@ -298,7 +325,7 @@ def _actors(doc, where_of, names: Names, p: Problems, default_speed_ms) -> list[
     raw = p.table_list(doc, "actors", base)
     out, seen = [], set()
     for k, a in enumerate(raw):
-        where = f"{base}[{k}]"
+        where = _row_where(where_of, "actors", k)
         p.check_keys(a, where, {"name", "role", "count", "start", "keys", "speed_ms",
                                 "station", "turnout_s", "access", "destination", "title"},
                      required=("name", "role", "start"))
@@ -439,9 +466,10 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
     raw = p.table_list(doc, "timeline", base)
     actor_by = {a.name: a for a in actors}
     out: list[Action] = []
+    wheres: list[str] = []  # (where each action of ``out`` was written)
     ids: dict[str, str] = {}
     for k, t in enumerate(raw):
-        where = f"{base}[{k}]"
+        where = _row_where(where_of, "timeline", k)
         p.check_keys(t, where, ACTION_KEYS, required=("action",))
         kind = p.string(t, "action", where, "", choices=list(ACTIONS))
         if not kind:
@@ -455,7 +483,7 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
         choices = _choices(target_kind, names, actors, roads)
         if target and target not in choices:
             p.add(f"{where}.target", f"'{target}' is not {_what(target_kind)}"
-                  f"{did_you_mean(target, choices)}"
+                  f"{_dropped(where_of, 'actors', target)}{did_you_mean(target, choices)}"
                   + ("; exits are locked or unlocked, not opened or closed"
                      if kind in ("open", "close") and target in names.exits else ""))
         by = t.get("by")
@@ -463,7 +491,8 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
             p.add(f"{where}.by", f"got {describe(by)}, expected an actor name")
             by = None
         if by is not None and by not in actor_by:
-            p.add(f"{where}.by", f"'{by}' is not an actor{did_you_mean(by, actor_by)}"
+            p.add(f"{where}.by", f"'{by}' is not an actor{_dropped(where_of, 'actors', by)}"
+                  f"{did_you_mean(by, actor_by)}"
                   + ("" if actor_by else " (the scenario has no [[actors]])"))
         if by_required and by is None:
             p.add(f"{where}.by", f"a '{kind}' action needs an actor to do it (by = \"...\")")
@@ -520,7 +549,9 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
         out.append(Action(aid, kind, target or "", by, trigger, float(duration),
                           None if planned is None else float(planned),
                           tuple(sorted(options.items()))))
-    _check_graph(out, actors, names, base, p)
+        wheres.append(where)
+    _check_graph(out, wheres, actors, names, base, p,
+                 gone=lambda aid: _dropped(where_of, "timeline", aid))
     return out
 
 
@@ -539,14 +570,15 @@ def _choices(target_kind, names: Names, actors, roads) -> list[str]:
             "place": names.places, "road": roads, "fire": names.fires}[target_kind]
 
 
-def _check_graph(actions: list[Action], actors: list[Actor], names: Names, base: str,
-                 p: Problems) -> None:
-    """References between actions, cycles of ``after``, and actions that can never fire."""
+def _check_graph(actions: list[Action], wheres: list[str], actors: list[Actor], names: Names,
+                 base: str, p: Problems, gone=lambda aid: "") -> None:
+    """References between actions, cycles of ``after``, and actions that can never fire.
+    ``wheres[k]`` is where action ``k`` was written; ``gone(id)`` says if a variant dropped it."""
     ids = {a.id: a for a in actions}
     for k, a in enumerate(actions):
         if a.trigger.kind == "after" and a.trigger.after not in ids:
-            p.add(f"{base}[{k}].after", f"'{a.trigger.after}' is not the id of an action"
-                  f"{did_you_mean(a.trigger.after, ids)}")
+            p.add(f"{wheres[k]}.after", f"'{a.trigger.after}' is not the id of an action"
+                  f"{gone(a.trigger.after)}{did_you_mean(a.trigger.after, ids)}")
     # Cycles in "after".
     state: dict[str, int] = {}
 
@@ -573,26 +605,26 @@ def _check_graph(actions: list[Action], actors: list[Actor], names: Names, base:
     for k, a in enumerate(actions):
         who = actor_by.get(a.by) if a.by else None
         if who is not None and who.offsite and who.name not in called:
-            p.add(f"{base}[{k}]", f"'{a.id}' is done by '{who.name}', who is off-site and never "
+            p.add(wheres[k], f"'{a.id}' is done by '{who.name}', who is off-site and never "
                   "called, so it can never happen; add an action = \"call\" with target = "
                   f"\"{who.name}\"")
             never.add(a.id)
         t = a.trigger
         if t.kind == "on_scene" and t.arg("actor") in actor_by and t.arg("actor") not in called:
-            p.add(f"{base}[{k}]", f"'{a.id}' waits for '{t.arg('actor')}' on scene, but nobody "
+            p.add(wheres[k], f"'{a.id}' waits for '{t.arg('actor')}' on scene, but nobody "
                   "calls them")
             never.add(a.id)
         if t.kind == "arrived":
             who_t = actor_by.get(t.arg("actor"))
             if who_t is not None and who_t.start != t.arg("place") and \
                     (who_t.name, t.arg("place")) not in sent_to:
-                p.add(f"{base}[{k}]", f"'{a.id}' waits for '{who_t.name}' to arrive at "
+                p.add(wheres[k], f"'{a.id}' waits for '{who_t.name}' to arrive at "
                       f"'{t.arg('place')}', but no action sends them there")
                 never.add(a.id)
         if t.kind == "detector" and not names.detectors:
             never.add(a.id)
         if t.kind in ("smoke", "detector") and not names.fires:
-            p.add(f"{base}[{k}]", f"'{a.id}' waits for smoke, but the scenario has no "
+            p.add(wheres[k], f"'{a.id}' waits for smoke, but the scenario has no "
                   "[[fires]]")
             never.add(a.id)
     # Chains of "after" from an action that can never fire.
@@ -603,7 +635,7 @@ def _check_graph(actions: list[Action], actors: list[Actor], names: Names, base:
             if a.id not in never and a.trigger.kind == "after" and a.trigger.after in never:
                 never.add(a.id)
                 changed = True
-                p.add(f"{base}[{k}]", f"'{a.id}' comes after '{a.trigger.after}', which can "
+                p.add(wheres[k], f"'{a.id}' comes after '{a.trigger.after}', which can "
                       "never happen")
 
 
@@ -624,8 +656,10 @@ def _kpis(doc, where_of, names: Names, actors: list[Actor], actions: list[Action
             choices = {"profile": names.profiles, "actor": [a.name for a in actors],
                        "action": [a.id for a in actions]}[key]
             if v and v not in choices:
+                dropped = _dropped(where_of, {"actor": "actors", "action": "timeline"}
+                                   .get(key, ""), v)
                 p.add(f"{where}.{key}", f"'{v}' is not {'an' if key == 'actor' else 'a'} "
-                      f"{key} of this scenario{did_you_mean(v, choices)}")
+                      f"{key} of this scenario{dropped}{did_you_mean(v, choices)}")
             args[key] = v
         name = t.get("name", metric)
         out.append(Kpi(str(name), metric or "all_out_s", float(target or 0.0),

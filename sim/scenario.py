@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from .building import Building, load_building
-from .drill import Drill, Names, parse_drill
+from .drill import Drill, Names, parse_drill, row_id
 from .errors import BuildingError, ScenarioError
 from .hazard import HazardSpec, parse_hazard
 from .profiles import PROFILES, Distribution
@@ -41,6 +41,11 @@ TOP_KEYS = {"schema", "name", "title", "description", "building", "seed", "time_
             "actors", "timeline", "site", "blocked_roads", "kpis",
             "hazard", "fires", "detectors", "atmosphere"}
 OVERRIDABLE = TOP_KEYS - {"schema", "name", "building", "variants"}
+# A variant may change the drill's lists row by row instead of giving them whole: drop rows
+# (timeline actions by id, actors by name) and set rows (a row of the same id or name replaces
+# the top-level one where it stands; a new one goes after the others).
+ROW_EDITS = {"timeline": "id", "actors": "name"}
+VARIANT_ONLY = {f"{verb}_{key}" for key in ROW_EDITS for verb in ("drop", "set")}
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,72 @@ def resolve_scenario_path(name: str | Path) -> Path:
     return found
 
 
+def _edit_rows(merged: dict, where_of: dict, over: dict, here: str, key: str, id_key: str,
+               p: Problems) -> None:
+    """Apply a variant's ``drop_<key>`` and ``[[set_<key>]]`` to the top-level list ``key``
+    (``timeline`` or ``actors``), so that a variant that drops one action and adds another
+    need not copy the whole timeline. Every row keeps the place it was written in, for errors
+    (``where_of[key + "[]"]``), and the dropped names are kept to explain a reference to one
+    (``where_of["dropped " + key]``)."""
+    drop, sets = over.get(f"drop_{key}"), over.get(f"set_{key}")
+    if drop is None and sets is None:
+        return
+    if key in over:
+        p.add(f"{here}.{key}", f"give either {key} (the whole list) or drop_{key} / set_{key} "
+              f"(changes to the top-level {key}), not both")
+        return
+    rows = merged.get(key, [])
+    if not isinstance(rows, list):
+        return  # (the parser reports the top-level list)
+    noun = "action" if key == "timeline" else "actor"
+    locs = [f"{key}[{k}]" for k in range(len(rows))]
+    ids = [row_id(key, r) for r in rows]
+    dropped: list[str] = []
+    if drop is not None:
+        if not isinstance(drop, list) or not all(isinstance(x, str) for x in drop):
+            p.add(f"{here}.drop_{key}", f"got {describe(drop)}, expected a list of {noun} "
+                  f"{id_key}s")
+        else:
+            known = [x for x in ids if x is not None]
+            for x in drop:
+                if x not in known:
+                    p.add(f"{here}.drop_{key}", f"'{x}' is not the {id_key} of an {noun} in the "
+                          f"top-level {key}{did_you_mean(x, known)}")
+            dropped = [x for x in drop if x in known]
+            keep = [k for k, x in enumerate(ids) if x not in dropped]
+            rows, locs, ids = [rows[k] for k in keep], [locs[k] for k in keep], \
+                [ids[k] for k in keep]
+    if sets is not None:
+        if not isinstance(sets, list) or not all(isinstance(r, dict) for r in sets):
+            p.add(f"{here}.set_{key}", f"got {describe(sets)}, expected [[{here}.set_{key}]] "
+                  "tables")
+            sets = []
+        rows = list(rows)
+        for j, row in enumerate(sets):
+            where = f"{here}.set_{key}[{j}]"
+            rid = row.get(id_key)
+            if not isinstance(rid, str) or not rid:
+                got = "missing" if rid is None else f"got {describe(rid)}"
+                p.add(f"{where}.{id_key}", f"{got}: expected the {id_key} of the {noun} it "
+                      "replaces, or of a new one")
+                continue
+            if rid in dropped:
+                p.add(f"{where}.{id_key}", f"'{rid}' is also in drop_{key}; leave it out there "
+                      "to replace the row")
+                continue
+            if rid in ids:  # replaces the row where it stands
+                k = ids.index(rid)
+                rows[k], locs[k] = copy.deepcopy(row), where
+            else:
+                rows.append(copy.deepcopy(row))
+                locs.append(where)
+                ids.append(rid)
+    merged[key] = rows
+    where_of[key] = f"{key} (as {here} changes it)"
+    where_of[f"{key}[]"] = locs
+    where_of[f"dropped {key}"] = (dropped, f"{here}.drop_{key}")
+
+
 def list_variants(path: str | Path) -> list[str]:
     doc = read_toml(Path(path), ScenarioError)
     variants = doc.get("variants", {})
@@ -231,19 +302,21 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
         if not isinstance(over, dict):
             p.add(f"variants.{variant}", f"got {describe(over)}, expected a table")
             over = {}
-        p.check_keys(over, f"variants.{variant}", OVERRIDABLE)
+        p.check_keys(over, f"variants.{variant}", OVERRIDABLE | VARIANT_ONLY)
         for key, value in over.items():
-            if key in ("description", "title"):
+            if key in ("description", "title") or key in VARIANT_ONLY:
                 continue
             if key == "model" and isinstance(value, dict) and isinstance(merged.get("model"), dict):
                 merged["model"] = {**merged["model"], **value}
             else:
                 merged[key] = copy.deepcopy(value)
             where_of[key] = f"variants.{variant}.{key}"
+        for key, id_key in ROW_EDITS.items():
+            _edit_rows(merged, where_of, over, f"variants.{variant}", key, id_key, p)
     # The other variants must at least use known keys (checked whichever variant is loaded).
     for other, over in variants_tab.items():
         if other not in (variant, BASE_VARIANT) and isinstance(over, dict):
-            p.check_keys(over, f"variants.{other}", OVERRIDABLE)
+            p.check_keys(over, f"variants.{other}", OVERRIDABLE | VARIANT_ONLY)
         if not folder_safe(other):
             p.add("variants", f"got a variant named {other!r}, expected {FOLDER_SAFE} (it names "
                   "the output folders; the description is for display)")

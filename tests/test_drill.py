@@ -529,3 +529,76 @@ def test_cli_check_exits_2_on_a_bad_drill(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'night_stafff' is not an actor (did you mean 'night_staff'?)" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------- variants that edit the script
+
+SCRIPT = [{"id": "alarm", "action": "alarm", "at_s": 5},
+          {"id": "unlock_rear", "action": "unlock", "target": "rear", "by": "nurse",
+           "after": "alarm"},
+          {"id": "sweep_room", "action": "sweep", "target": "room", "by": "nurse",
+           "after": "alarm", "delay_s": 10}]
+GUARD = {"name": "guard", "role": "venue_staff", "start": "corridor"}
+
+
+def variant_of(edits: dict, name="v"):
+    return drill(actors=staff() + [GUARD], timeline=copy.deepcopy(SCRIPT), locked=["rear"],
+                 variants={name: edits}, variant=name)
+
+
+def test_a_variant_drops_and_sets_rows_as_if_it_gave_the_lists_whole():
+    # A variant that drops one action had to copy the rest of the timeline (seven rows in the
+    # bathhouse's back_locked_no_key, to change two).
+    edited = variant_of({"drop_timeline": ["sweep_room"], "drop_actors": ["guard"],
+                         "set_timeline": [{"id": "alarm", "action": "alarm", "at_s": 60},
+                                          {"id": "call", "action": "alarm", "target": "room",
+                                           "after": "unlock_rear"}],
+                         "set_actors": [{**staff(count=2)[0]}]})
+    whole = variant_of({"actors": staff(count=2),
+                        "timeline": [{"id": "alarm", "action": "alarm", "at_s": 60},
+                                     SCRIPT[1],
+                                     {"id": "call", "action": "alarm", "target": "room",
+                                      "after": "unlock_rear"}]})
+    # (a replaced row stays where it stood; a new one goes after the others)
+    assert [a.id for a in edited.drill.actions] == ["alarm", "unlock_rear", "call"]
+    assert edited.drill == whole.drill
+    _, a = run(edited, max_steps=600)
+    _, b = run(whole, max_steps=600)
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    assert row(a, "alarm")["actual_s"] >= 60  # the replaced trigger is the one that ran
+
+
+def test_edits_that_cannot_apply_are_reported_where_they_were_written():
+    def errors(edits):
+        with pytest.raises(ScenarioError) as exc:
+            variant_of(edits)
+        return "\n".join(exc.value.problems)
+
+    text = errors({"drop_timeline": ["sweep_rom", 3], "drop_actors": ["gaurd"]})
+    assert "variants.v.drop_timeline: got ['sweep_rom', 3], expected a list of action ids" \
+        in text
+    assert ("variants.v.drop_actors: 'gaurd' is not the name of an actor in the top-level "
+            "actors (did you mean 'guard'?)") in text
+    text = errors({"drop_timeline": ["sweep_rom"]})
+    assert ("variants.v.drop_timeline: 'sweep_rom' is not the id of an action in the "
+            "top-level timeline (did you mean 'sweep_room'?)") in text
+    assert "give either timeline (the whole list) or drop_timeline / set_timeline" in \
+        errors({"timeline": SCRIPT[:1], "drop_timeline": ["sweep_room"]})
+    text = errors({"drop_timeline": ["alarm"],
+                   "set_timeline": [{"action": "alarm", "at_s": 1},
+                                    {"id": "alarm", "action": "alarm", "at_s": 1},
+                                    {"id": "new", "action": "sweep", "target": "rom",
+                                     "by": "guard", "at_s": 1}]})
+    assert ("variants.v.set_timeline[0].id: missing: expected the id of the action it "
+            "replaces, or of a new one") in text
+    assert "variants.v.set_timeline[1].id: 'alarm' is also in drop_timeline" in text
+    assert "variants.v.set_timeline[2].target: 'rom' is not" in text
+    # Rows left behind that name a dropped row are told where they are and why.
+    assert ("timeline[1].after: 'alarm' is not the id of an action (variants.v.drop_timeline "
+            "drops it)") in text
+    text = errors({"drop_actors": ["nurse"]})
+    assert "timeline[1].by: 'nurse' is not an actor (variants.v.drop_actors drops it)" in text
+    # The edits belong to variants: at the top level they are unknown keys.
+    with pytest.raises(ScenarioError, match="drop_timeline: unknown key"):
+        drill(timeline=SCRIPT, actors=staff(), drop_timeline=["alarm"])
