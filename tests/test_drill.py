@@ -569,6 +569,21 @@ def test_a_variant_drops_and_sets_rows_as_if_it_gave_the_lists_whole():
     assert row(a, "alarm")["actual_s"] >= 60  # the replaced trigger is the one that ran
 
 
+def test_the_library_variants_that_edit_their_script_drop_and_add_what_they_say():
+    from sim.scenario import load_scenario, resolve_scenario_path
+
+    sc = load_scenario(resolve_scenario_path("bathhouse"), "back_locked_no_key")
+    base = load_scenario(resolve_scenario_path("bathhouse"), "back_locked")
+    ids = [a.id for a in sc.drill.actions]
+    assert "unlock_back" not in ids and "force_back_door" in ids
+    assert set(ids) - {"force_back_door"} == {a.id for a in base.drill.actions} - {"unlock_back"}
+    staff_now, staff_before = sc.drill.actor("staff"), base.drill.actor("staff")
+    assert staff_now.keys == () and staff_before.keys == ("back",)
+    assert dataclasses.replace(staff_now, keys=("back",)) == staff_before
+    late = load_scenario(resolve_scenario_path("office"), "late_alarm").drill
+    assert late.actions[0].id == "alarm" and late.actions[0].trigger.kind == "at"
+
+
 def test_edits_that_cannot_apply_are_reported_where_they_were_written():
     def errors(edits):
         with pytest.raises(ScenarioError) as exc:
