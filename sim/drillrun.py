@@ -65,7 +65,7 @@ class Member:
     carrying: int = -1
     fetching: int = -1
     entry_exit: int = -1
-    worked: bool = False  # has had a task (an idle member who has not stays at their post)
+    worked: bool = False  # has had a task (see DrillRuntime._may_leave for those who have not)
     walk_start_s: float = 0.0
 
 
@@ -111,6 +111,8 @@ class DrillRuntime:
         self.needs_assist = model.needs_assist
         self.planned = self._planned_times()
         self._later: list[tuple[float, Action]] = []
+        self.alarmed: list[str] = []  # the areas alarms were raised in
+        self.on_site = {a.name for a in drill.actors if not a.offsite}
 
     # ------------------------------------------------------------------ set-up
     def place_actors(self, rng) -> None:
@@ -385,7 +387,7 @@ class DrillRuntime:
                 a["state"][mem.row] = WAITING
             if mem.task is None:
                 if not mem.queue:
-                    if mem.worked and mem.state == "idle":
+                    if mem.state == "idle" and (mem.worked or self._may_leave(mem, t)):
                         # Done: leave the building rather than stand in someone's way.
                         mem.state = "leaving"
                         a["state"][mem.row] = MOVING
@@ -563,6 +565,23 @@ class DrillRuntime:
         a["state"][mem.row] = MOVING
         self._keep_exit(mem, force=True)
 
+    def _may_leave(self, mem: Member, t: float) -> bool:
+        """Whether a member who has had no task leaves: one of the building's own staff whom
+        an alarm has reached and whom nothing in the script can still call on (no action of
+        their actor's is left to do). Until then they stay at their post. (Waiters the script
+        gave nothing to do stood in the smoke of an empty dining hall to the end of the run.)"""
+        if mem.actor not in self.on_site:
+            return False
+        if any(x.by == mem.actor and self.status[x.id].done_s is None
+               and not self.status[x.id].failed for x in self.d.actions):
+            return False
+        sc = self.m.scenario
+        if not sc.drill.scripted_alarm and t >= sc.alarm_s:
+            return True
+        c = int(self.m.agents_state["cell"][mem.row])
+        return c >= 0 and any(area == "all" or bool(np.any(
+            self.m.building.region(area).cells == c)) for area in self.alarmed)
+
     def _keep_exit(self, mem: Member, force: bool = False) -> None:
         """A carrying member heads for the nearest exit that is open (they know)."""
         m, a = self.m, self.m.agents_state
@@ -591,6 +610,7 @@ class DrillRuntime:
         kind, target = x.action, x.target
         if kind == "alarm":
             m.raise_alarm(target, t)
+            self.alarmed.append(target)
         elif kind == "call":
             actor = self.d.actor(target)
             dest = actor.destination or self.access_nodes.get(actor.access)

@@ -192,6 +192,38 @@ def test_unlocking_an_open_exit_needs_no_walk():
     assert row(s, "unlock")["note"] == "already unlocked"
 
 
+def test_staff_the_script_leaves_nothing_to_do_leave_when_the_alarm_reaches_them():
+    # A restaurant's waiters, given no task in a variant, stood in the smoke of the empty
+    # dining hall to the end of the run.
+    from sim.kernels.movement import EVACUATED
+
+    sc = drill(occupants=[{"count": 2, "region": "room", "premove_s": 200}], actors=staff() + [
+               {"name": "porter", "role": "venue_staff", "start": "staff_room"},
+               {"name": "guard", "role": "venue_staff", "start": "corridor"}],
+               timeline=[{"id": "alarm", "action": "alarm", "target": "room", "at_s": 20},
+                         {"id": "alarm_all", "action": "alarm", "at_s": 60},
+                         {"id": "sweep", "action": "sweep", "target": "room", "by": "porter",
+                          "at_s": 90}],
+               time_limit_s=300)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    nurse, porter, guard = m.drill.members
+    state = m.agents_state["state"]
+    start = {mem.actor: int(m.agents_state["cell"][mem.row]) for mem in m.drill.members}
+    while m.time_s < 55:
+        m.step()
+    # The room's alarm has not reached the staff room or the corridor: everyone at their post.
+    assert all(int(m.agents_state["cell"][mem.row]) == start[mem.actor]
+               for mem in m.drill.members)
+    while m.time_s < 85:
+        m.step()
+    # Everywhere now: nurse and guard have nothing to do, and go; the porter has a task coming.
+    assert state[nurse.row] == EVACUATED and state[guard.row] == EVACUATED
+    assert state[porter.row] != EVACUATED and porter.state == "idle"
+    m.run()  # (the sweep hurries the two out)
+    assert m.drill.status["sweep"].done_s is not None and porter.state in ("leaving", "outside")
+    assert m.time_s < 200
+
+
 def test_actor_without_a_key_is_refused():
     with pytest.raises(ScenarioError, match="holds no key to 'rear'"):
         drill(locked=["rear"], actors=staff(keys=()),
