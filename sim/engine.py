@@ -178,6 +178,8 @@ class Engine:
         self.hazard = None
         self._casualties_on_grid = False  # (then the movement step lets them be stepped over)
         self.noticed_smoke = 0  # occupants whose pre-movement smoke started (notice_smoke)
+        self.caught_by_fire = 0  # occupants in a cell the fire spread to (burning_changed)
+        self.fled_fire = 0  # occupants the flames beside them set moving (burning_changed)
         self._unaware_left = True  # (until none is left whom no alarm has reached)
         self._cued = np.zeros(self.n_occupants, dtype=bool)  # (whom the smoke started)
         if scenario.hazard is not None:
@@ -611,17 +613,38 @@ class Engine:
 
     # --- hazard effects on the grid
     def burning_changed(self, burning: np.ndarray) -> None:
-        """Cells on fire are impassable; anyone standing in one is a casualty."""
+        """Cells on fire are impassable; anyone standing in one is a casualty (logged as
+        ``caught_by_fire``). Those still waiting in a cell beside the flames (an alarm's
+        pre-movement not over, or no alarm yet) start to leave at once (``fled_fire``):
+        nobody finishes a song beside a burning sofa. (A visitor of the karaoke bar, alarmed,
+        stood in the next cell until the fire spread to theirs.)"""
         self.burning[:] = burning
         a = self.agents_state
         n = self.n_occupants
         c = a["cell"][:n]
-        caught = (c >= 0) & burning[np.maximum(c, 0)] & \
-            ((a["state"][:n] == WAITING) | (a["state"][:n] == MOVING))
+        state = a["state"][:n]
+        inside = c >= 0
+        cell = np.maximum(c, 0)
+        caught = inside & burning[cell] & ((state == WAITING) | (state == MOVING))
+        t = self.time_s
         if np.any(caught):
-            a["state"][:n][caught] = CASUALTY
-            a["fed_time_s"][:n][caught] = self.time_s
+            state[caught] = CASUALTY
+            a["fed_time_s"][:n][caught] = t
             self._casualties_on_grid = True
+            self.caught_by_fire += int(np.count_nonzero(caught))
+            self._log(t, "caught_by_fire", occupants=int(np.count_nonzero(caught)))
+        beside = burning.copy()
+        lit = np.flatnonzero(burning)
+        w = self.building.width
+        for d in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1):
+            j = lit + d
+            beside[j[(j >= 0) & (j < beside.size)]] = True
+        start = a["start_s"][:n]
+        fled = inside & beside[cell] & (state == WAITING) & ~self.needs_assist & (start > t)
+        if np.any(fled):
+            start[fled] = t
+            self.fled_fire += int(np.count_nonzero(fled))
+            self._log(t, "fled_fire", occupants=int(np.count_nonzero(fled)))
         self._refresh_passable()
 
     def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:

@@ -81,6 +81,8 @@ def summarise(model: Engine, wall_s: float) -> dict:
             "occupant_seconds_in_smoke": round(float(a["smoke_s"].sum()), 1),
             "occupants_exposed": int(np.count_nonzero(inside_ever)),
             "noticed_smoke": model.noticed_smoke,  # started by the smoke, before any alarm
+            "caught_by_fire": model.caught_by_fire,  # (among the casualties)
+            "fled_fire": model.fled_fire,  # started at once by the flames beside them
             "fires": {fs.fire.name: {"ignition_s": None if fs.start_s is None
                                      else round(fs.start_s, 2),
                                      "suppressed_s": None if fs.suppressed_s is None
@@ -267,9 +269,14 @@ def format_summary(s: dict) -> str:
                      f"{s['told_of_locked_exits']:,} more were told; {lost['occupants']:,} lost "
                      f"{lost['mean']:.0f} s each on average heading for it")
     if "harmed" in s:
-        lines.append(f"  smoke: {s['casualties']:,} incapacitated (FED >= 1), "
+        caught = s.get("caught_by_fire", 0)
+        lines.append(f"  smoke: {s['casualties'] - caught:,} incapacitated (FED >= 1), "
                      f"{s['harmed']:,} harmed (FED >= 0.3), peak FED {s['peak_fed']:.3f}, "
                      f"{s['occupant_seconds_in_smoke']:,.0f} occupant-seconds in smoke")
+        if caught:
+            lines.append(f"    {caught:,} caught by the fire where they stood")
+        if s.get("fled_fire"):
+            lines.append(f"    {s['fled_fire']:,} left at once, the flames beside them")
         if s.get("noticed_smoke"):
             lines.append(f"    {s['noticed_smoke']} started to leave on noticing smoke, before "
                          "any alarm reached them")

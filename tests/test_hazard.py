@@ -465,3 +465,41 @@ def test_spread_matches_the_per_cell_rule_bit_for_bit(one_call, extra, seed):
         K.SERIAL_BELOW = threshold
     assert np.array_equal(got, expected)
     assert got.sum() > 0
+
+
+def test_flames_catch_who_stands_where_they_spread_and_move_who_waits_beside_them():
+    # A karaoke visitor, alarmed but in their pre-movement, stood beside the sofa fire until
+    # it spread to their cell: counted "overcome by smoke" at a peak FED of 0.001.
+    sc = fire_scenario(occupants=[{"count": 3, "region": "fire_room", "premove_s": 1000},
+                                  {"count": 1, "region": "far_room", "premove_s": 1000}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a, w = m.agents_state, m.building.width
+    cells = a["cell"][:4].copy()
+    burning = np.zeros(m.building.n_cells, dtype=bool)
+    burning[cells[0]] = True  # the fire reaches the first one's cell
+    m.time_s = 12.0
+    m.burning_changed(burning)
+    beside = {int(cells[0]) + d for d in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1)}
+    assert a["state"][0] == CASUALTY and m.caught_by_fire == 1
+    for i in (1, 2, 3):  # those beside it go now; the others still wait their 1,000 s
+        assert a["start_s"][i] == (12.0 if int(cells[i]) in beside else
+                                   pytest.approx(sc.alarm_s + a["premove_s"][i]))
+    assert a["start_s"][3] > 12.0  # (the far room: nowhere near)
+    fled = sum(int(cells[i]) in beside for i in (1, 2))
+    assert m.fled_fire == fled
+    kinds = [(e["kind"], e.get("occupants")) for e in m.events]
+    assert ("caught_by_fire", 1) in kinds
+    assert (("fled_fire", fled) in kinds) == (fled > 0)
+    # Again, with the second one beside the fire for certain.
+    m2 = EvacuationModel(sc, 1, make_handles=False)
+    burning[:] = False
+    burning[int(m2.agents_state["cell"][1]) + 1] = True
+    m2.time_s = 5.0
+    m2.burning_changed(burning)
+    assert m2.agents_state["start_s"][1] == 5.0 and m2.fled_fire >= 1
+    # The summary keeps them apart from those the smoke overcame.
+    s = summarise(m, 0.0)
+    assert s["casualties"] == 1 and s["caught_by_fire"] == 1 and s["fled_fire"] == fled
+    text = format_summary(s)
+    assert "smoke: 0 incapacitated (FED >= 1)" in text
+    assert "    1 caught by the fire where they stood" in text

@@ -421,6 +421,8 @@ EVENT_TEXT = {
     "fire": "fire starts in {region}",
     "incapacitated": "{occupants} overcome by smoke",
     "noticed_smoke": "{occupants} notice smoke (no alarm yet)",
+    "caught_by_fire": "{occupants} caught by the fire",
+    "fled_fire": "{occupants} flee the flames beside them",
     "action_failed": "{actor} cannot do {id}: {reason}",
     "lane_blocked": "{actor} held up: {road} blocked",
     "suppressed": "fire {fire} under control ({mode})",
