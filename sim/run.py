@@ -288,11 +288,13 @@ def format_summary(s: dict) -> str:
             if cleared == 0.0:  # (nobody was ever there: see _regions)
                 lines.append(untenable + "nobody there")
                 continue
-            verdict = "still occupied" if cleared is None else (
-                "cleared first" if cleared <= r["untenable_s"] else "cleared too late")
-            lines.append(untenable + "cleared "
-                         f"{format_duration(cleared) if cleared is not None else '-'}"
-                         f"  ({verdict})")
+            if cleared is None:  # (with nobody inside who could leave, those left are
+                # casualties: "still occupied" read as if someone there might yet get out)
+                lines.append(untenable + "not cleared  (" + (
+                    "casualties there" if s["inside"] == 0 else "still occupied") + ")")
+                continue
+            verdict = "cleared first" if cleared <= r["untenable_s"] else "cleared too late"
+            lines.append(untenable + f"cleared {format_duration(cleared)}  ({verdict})")
     if s.get("timeline"):
         lines.append("  drill timeline (planned / actual), in the order things happened:")
         for row in chronological(s["timeline"]):

@@ -310,6 +310,15 @@ def test_summary_reports_exposure_and_regions():
                if "untenable at" in line}
     assert printed["fire_room"].endswith("nobody there")
     assert "cleared 1 min" in printed["far_room"]  # (untenable at 50 s, left after it)
+    # A region someone never left: "still occupied" while anyone inside could still leave;
+    # with nobody inside (the residential tower's rear_locked: 18 overcome), casualties.
+    held = dict(s, regions=dict(s["regions"], far_room=dict(s["regions"]["far_room"],
+                                                            cleared_s=None)))
+    for inside, said in ((2, "not cleared  (still occupied)"),
+                         (0, "not cleared  (casualties there)")):
+        line = next(x for x in format_summary(dict(held, inside=inside)).splitlines()
+                    if x.split()[:1] == ["far_room"])
+        assert line.endswith(said) and "cleared -" not in line
     # The run ends when everyone is out; the fire has grown as 0.0469 t² until then.
     assert s["peak_hrr_kw"] == pytest.approx(min(500.0, 0.0469 * s["simulated_s"] ** 2),
                                              rel=0.02)
