@@ -168,9 +168,11 @@ def headline(reference: dict, other: dict) -> str:
                      f"{format_duration(o95)} against {format_duration(r95)}).")
         med = seconds_apart(other["median_s"], reference["median_s"])
         if n > 1:  # (with one run the median is that run, just given)
+            # ("... after 1 min 25 s instead of 1 min 25 s" where the two round alike)
             words.append(f"In the median run everyone is out after "
-                         f"{format_duration(other['median_s'])} instead of "
-                         f"{format_duration(reference['median_s'])}.")
+                         f"{format_duration(other['median_s'])}, "
+                         + _against(other["median_s"], reference["median_s"],
+                                    reference["label"]) + ".")
         words.append(_within_spread(reference, other, med, runs))
     elif other["median_s"] is not None and reference["median_s"] is not None:
         # Everyone out in most runs, not in all (someone overcome, or left inside when the

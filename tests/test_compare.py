@@ -122,6 +122,12 @@ def test_a_difference_of_seconds_is_the_same_figure_in_headline_ranking_and_repo
         text = headline(last(ref, 281.25), last(other, p95))
         assert f"the last person is out {said} (95th percentile over 6 runs: {shown} against " \
                "4 min 41 s)" in text, p95
+    # The median run's sentence: medians that round alike are said as such (the restaurant's
+    # criticality read "everyone is out after 1 min 25 s instead of 1 min 25 s").
+    text = headline(last(ref, 281.25), last(other, 281.45))
+    assert "In the median run everyone is out after 4 min 36 s, as in 'rear_open'." in text
+    text = headline(last(ref, 281.25), last(other, 300.0))
+    assert "In the median run everyone is out after 4 min 55 s, against 4 min 36 s." in text
     # The ranking and the report give the same figures (criticality stores them so).
     from sim.run import seconds_apart
     for p95, line, cell in [(280.5, "-1 s", "−1 s"), (281.85, "+1 s", "+1 s"),
