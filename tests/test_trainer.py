@@ -413,9 +413,11 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
     assert draw.describe_event(cut) == "time limit: the drill had not finished"
     noticed = {"kind": "noticed_smoke", "time_s": 1.0, "occupants": 3}
     assert draw.describe_event(noticed) == "3 notice smoke (no alarm yet)"
-    for kind, said in (("caught_by_fire", "1 caught by the fire"),
-                       ("fled_fire", "1 flee the flames beside them")):
-        assert draw.describe_event({"kind": kind, "time_s": 2.0, "occupants": 1}) == said
+    for kind, n, said in (("caught_by_fire", 1, "1 caught by the fire"),
+                          ("fled_fire", 1, "1 flees the flames beside them"),
+                          ("fled_fire", 2, "2 flee the flames beside them"),
+                          ("noticed_smoke", 1, "1 notices smoke (no alarm yet)")):
+        assert draw.describe_event({"kind": kind, "time_s": 2.0, "occupants": n}) == said
 
 
 def test_events_of_two_runs_are_told_apart_by_variant_scenario_or_seed(records,

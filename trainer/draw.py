@@ -372,7 +372,7 @@ def lettered(replays: list[Replay]) -> bool:
 
 # Events of these kinds come one per step while they last (a casualty a step as smoke fills a
 # corridor): one line of the log counts those that follow each other within GROUP_S.
-GROUPED = ("incapacitated", "noticed_smoke")
+GROUPED = ("incapacitated", "noticed_smoke", "fled_fire", "caught_by_fire")
 GROUP_S = 30.0
 
 
@@ -429,6 +429,13 @@ EVENT_TEXT = {
 }
 
 
+# The same for one person, where the verb agrees ("1 flees", not "1 flee").
+EVENT_TEXT_ONE = {
+    "noticed_smoke": "1 notices smoke (no alarm yet)",
+    "fled_fire": "1 flees the flames beside them",
+}
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return "?"
@@ -449,6 +456,8 @@ def describe_event(ev: dict) -> str:
         return "alarm" + ("" if ev.get("area", "all") == "all" else f" ({ev['area']})")
     if kind == "gave_up":
         return f"{ev.get('actor')} gives up on {ev.get('goal', '').split(':')[0]} ({ev.get('id')})"
+    if kind in EVENT_TEXT_ONE and ev.get("occupants") == 1:
+        return EVENT_TEXT_ONE[kind]
     if kind in EVENT_TEXT:
         return EVENT_TEXT[kind].format_map(_Blank(ev))
     if kind == "all_out":
