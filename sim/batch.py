@@ -4,11 +4,13 @@ Each run writes its outputs into ``DIR/runs/<variant>/seed-<N>/``: ``maps.npz`` 
 spent time, peak local density, sorted exit times), ``record.npz`` (frames every 2 s) and, last, ``summary.json``,
 which marks the run as finished. A rerun with the same arguments finds the finished runs by
 their fingerprint (scenario and building file contents, variant, seed, extra locks, drillsim
-version) and runs only the rest: an interrupted batch loses nothing and repeats nothing.
+version and a hash of its source) and runs only the rest: an interrupted batch loses nothing
+and repeats nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -43,6 +45,20 @@ class BatchError(DrillsimError, RuntimeError):
     """A batch stopped before all runs finished (the finished ones are kept)."""
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of the simulation's own source (every ``.py`` file of the ``sim`` package).
+    The version number alone did not change when the model did (it has been 0.1.0 through
+    every change of the rules), so a comparison rerun after an upgrade would have reused runs
+    the old rules made."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0")
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def fingerprint(scenario_path: str, building_path: str, variant: str, seed: int,
                 extra_locked: tuple[str, ...]) -> str:
     from . import __version__
@@ -50,7 +66,8 @@ def fingerprint(scenario_path: str, building_path: str, variant: str, seed: int,
     h = hashlib.sha256()
     for p in (scenario_path, building_path):
         h.update(Path(p).read_bytes())
-    h.update(json.dumps([variant, seed, list(extra_locked), __version__]).encode())
+    h.update(json.dumps([variant, seed, list(extra_locked), __version__,
+                         code_digest()]).encode())
     return h.hexdigest()[:16]
 
 

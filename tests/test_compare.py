@@ -560,6 +560,21 @@ def one_run(tmp_path_factory):
     return Path(jobs[0].out_dir)
 
 
+def test_a_finished_run_is_reused_only_by_the_same_build(one_run, monkeypatch):
+    # The fingerprint held the version number, 0.1.0 through every change of the model's
+    # rules: a comparison rerun after an upgrade reused runs the old rules had made.
+    from sim import batch
+
+    out = one_run.parents[2]
+    again = make_jobs(NURSING, [("rear_locked", "rear_locked", ())], [3], out)[0]
+    assert batch.finished_summary(again) is not None  # (same build: reused)
+    digest = batch.code_digest()
+    assert len(digest) == 16 and digest == batch.code_digest()
+    monkeypatch.setattr(batch, "code_digest", lambda: "another build")
+    other = make_jobs(NURSING, [("rear_locked", "rear_locked", ())], [3], out)[0]
+    assert other.fingerprint != again.fingerprint and batch.finished_summary(other) is None
+
+
 def test_pedpy_reads_the_export(one_run, tmp_path):
     import pedpy
 
