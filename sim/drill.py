@@ -286,12 +286,15 @@ def access_node(merged: dict, exit_name: str) -> str | None:
 
 
 def row_id(key: str, row) -> str | None:
-    """The name a row of ``timeline`` or ``actors`` goes by: an actor's name; an action's id,
-    or the id it gets when it has none (as :func:`_actions` gives it)."""
+    """The name a row of ``timeline``, ``actors`` or ``kpis`` goes by: an actor's or a KPI's
+    name; an action's id, or the id it gets when it has none (as :func:`_actions` gives it)."""
     if not isinstance(row, dict):
         return None
     if key == "actors":
         return row.get("name") if isinstance(row.get("name"), str) else None
+    if key == "kpis":  # (a KPI without a name goes by its metric, as _kpis names it)
+        name = row.get("name", row.get("metric"))
+        return name if isinstance(name, str) else None
     kind, target = row.get("action"), row.get("target")
     default = kind if target in (None, "", "all") else f"{kind}_{target}"
     rid = row.get("id", default)
@@ -645,7 +648,7 @@ def _kpis(doc, where_of, names: Names, actors: list[Actor], actions: list[Action
     raw = p.table_list(doc, "kpis", base)
     out = []
     for k, t in enumerate(raw):
-        where = f"{base}[{k}]"
+        where = _row_where(where_of, "kpis", k)
         p.check_keys(t, where, {"name", "metric", "target", "profile", "actor", "action"},
                      required=("metric", "target"))
         metric = p.string(t, "metric", where, "", choices=list(KPI_METRICS))
@@ -658,7 +661,7 @@ def _kpis(doc, where_of, names: Names, actors: list[Actor], actions: list[Action
             if v and v not in choices:
                 dropped = _dropped(where_of, {"actor": "actors", "action": "timeline"}
                                    .get(key, ""), v)
-                p.add(f"{where}.{key}", f"'{v}' is not {'an' if key == 'actor' else 'a'} "
+                p.add(f"{where}.{key}", f"'{v}' is not {'a' if key == 'profile' else 'an'} "
                       f"{key} of this scenario{dropped}{did_you_mean(v, choices)}")
             args[key] = v
         name = t.get("name", metric)

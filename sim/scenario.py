@@ -42,9 +42,9 @@ TOP_KEYS = {"schema", "name", "title", "description", "building", "seed", "time_
             "hazard", "fires", "detectors", "atmosphere"}
 OVERRIDABLE = TOP_KEYS - {"schema", "name", "building", "variants"}
 # A variant may change the drill's lists row by row instead of giving them whole: drop rows
-# (timeline actions by id, actors by name) and set rows (a row of the same id or name replaces
-# the top-level one where it stands; a new one goes after the others).
-ROW_EDITS = {"timeline": "id", "actors": "name"}
+# (timeline actions by id, actors and KPIs by name) and set rows (a row of the same id or
+# name replaces the top-level one where it stands; a new one goes after the others).
+ROW_EDITS = {"timeline": "id", "actors": "name", "kpis": "name"}
 VARIANT_ONLY = {f"{verb}_{key}" for key in ROW_EDITS for verb in ("drop", "set")}
 
 
@@ -180,13 +180,17 @@ def resolve_scenario_path(name: str | Path) -> Path:
     return found
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _edit_rows(merged: dict, where_of: dict, over: dict, here: str, key: str, id_key: str,
                p: Problems) -> None:
     """Apply a variant's ``drop_<key>`` and ``[[set_<key>]]`` to the top-level list ``key``
-    (``timeline`` or ``actors``), so that a variant that drops one action and adds another
-    need not copy the whole timeline. Every row keeps the place it was written in, for errors
-    (``where_of[key + "[]"]``), and the dropped names are kept to explain a reference to one
-    (``where_of["dropped " + key]``)."""
+    (``timeline``, ``actors`` or ``kpis``), so that a variant that drops one action and adds
+    another need not copy the whole timeline. Every row keeps the place it was written in,
+    for errors (``where_of[key + "[]"]``), and the dropped names are kept to explain a
+    reference to one (``where_of["dropped " + key]``)."""
     drop, sets = over.get(f"drop_{key}"), over.get(f"set_{key}")
     if drop is None and sets is None:
         return
@@ -197,7 +201,7 @@ def _edit_rows(merged: dict, where_of: dict, over: dict, here: str, key: str, id
     rows = merged.get(key, [])
     if not isinstance(rows, list):
         return  # (the parser reports the top-level list)
-    noun = "action" if key == "timeline" else "actor"
+    noun = {"timeline": "action", "actors": "actor", "kpis": "KPI"}[key]
     locs = [f"{key}[{k}]" for k in range(len(rows))]
     ids = [row_id(key, r) for r in rows]
     dropped: list[str] = []
@@ -209,8 +213,8 @@ def _edit_rows(merged: dict, where_of: dict, over: dict, here: str, key: str, id
             known = [x for x in ids if x is not None]
             for x in drop:
                 if x not in known:
-                    p.add(f"{here}.drop_{key}", f"'{x}' is not the {id_key} of an {noun} in the "
-                          f"top-level {key}{did_you_mean(x, known)}")
+                    p.add(f"{here}.drop_{key}", f"'{x}' is not the {id_key} of {_a(noun)} in "
+                          f"the top-level {key}{did_you_mean(x, known)}")
             dropped = [x for x in drop if x in known]
             keep = [k for k, x in enumerate(ids) if x not in dropped]
             rows, locs, ids = [rows[k] for k in keep], [locs[k] for k in keep], \

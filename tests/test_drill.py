@@ -601,6 +601,29 @@ def test_a_variant_drops_and_sets_rows_as_if_it_gave_the_lists_whole():
     assert row(a, "alarm")["actual_s"] >= 60  # the replaced trigger is the one that ran
 
 
+def test_a_variant_drops_and_sets_kpis_by_name():
+    kpis = [{"name": "All out in 2 min", "metric": "all_out_s", "target": 120},
+            {"metric": "casualties", "target": 0}]  # (goes by its metric)
+    sc = drill(actors=staff(), timeline=copy.deepcopy(SCRIPT), kpis=kpis, variant="v",
+               variants={"v": {"drop_kpis": ["casualties"],
+                               "set_kpis": [{"name": "All out in 2 min", "metric": "all_out_s",
+                                             "target": 90},
+                                            {"name": "Rear open", "metric": "action_s",
+                                             "action": "unlock_rear", "target": 30}]}})
+    assert [(k.name, k.target) for k in sc.drill.kpis] == [("All out in 2 min", 90.0),
+                                                           ("Rear open", 30.0)]
+    with pytest.raises(ScenarioError) as exc:
+        drill(actors=staff(), timeline=copy.deepcopy(SCRIPT), kpis=kpis, variant="v",
+              variants={"v": {"drop_timeline": ["unlock_rear"], "drop_kpis": ["casualtys"],
+                              "set_kpis": [{"name": "Rear open", "metric": "action_s",
+                                            "action": "unlock_rear", "target": 30}]}})
+    text = "\n".join(exc.value.problems)
+    assert ("variants.v.drop_kpis: 'casualtys' is not the name of a KPI in the top-level kpis "
+            "(did you mean 'casualties'?)") in text
+    assert ("variants.v.set_kpis[0].action: 'unlock_rear' is not an action of this scenario "
+            "(variants.v.drop_timeline drops it)") in text
+
+
 def test_the_library_variants_that_edit_their_script_drop_and_add_what_they_say():
     from sim.scenario import load_scenario, resolve_scenario_path
 
