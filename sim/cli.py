@@ -286,7 +286,9 @@ def _check_building(path: Path) -> int:
 def _check_scenario(path: Path) -> int:
     from .graph import build_graph, check_graph
     from .scenario import list_variants, load_scenario
+    from .variantdiff import variant_changes
 
+    base = None
     for variant in list_variants(path):
         sc = load_scenario(path, variant)
         d = sc.drill
@@ -301,6 +303,11 @@ def _check_scenario(path: Path) -> int:
         print(f"{path} [{variant}]: {sc.occupants} occupants in '{sc.building.name}', "
               f"locked: {', '.join(sc.locked) or 'none'}, {len(sc.changes)} timed change(s)"
               f"{drill}{fires}")
+        if base is None:
+            base = sc
+            continue
+        changes = variant_changes(base, sc) or ["no change"]
+        print("  against base: " + "\n                ".join(changes))
     _, warnings = check_graph(build_graph(sc.building))
     for w in warnings:
         print(f"  warning: {w}")

@@ -624,6 +624,49 @@ def test_a_variant_drops_and_sets_kpis_by_name():
             "(variants.v.drop_timeline drops it)") in text
 
 
+def test_check_says_what_a_variant_changes_against_base():
+    from sim.variantdiff import variant_changes
+
+    edits = {"drop_timeline": ["sweep_room"], "drop_actors": ["guard"], "locked": [],
+             "set_timeline": [{"id": "alarm", "action": "alarm", "at_s": 60},
+                              {"id": "call", "action": "alarm", "target": "room",
+                               "after": "unlock_rear", "duration_s": 30}],
+             "set_actors": [{**staff(count=2)[0]}],
+             "clutter": [{"region": "corridor", "speed_factor": 0.5}],
+             "model": {"friction": 0.5}}
+    base = drill(actors=staff() + [GUARD], timeline=copy.deepcopy(SCRIPT), locked=["rear"],
+                 variants={"v": edits, "same": {}}, variant="base")
+    v = drill(actors=staff() + [GUARD], timeline=copy.deepcopy(SCRIPT), locked=["rear"],
+              variants={"v": edits}, variant="v")
+    lines = variant_changes(base, v)
+    assert lines == ["model: friction 0.3 -> 0.5",
+                     "no longer locks rear",
+                     "adds clutter 'corridor' (speed factor 0.5)",
+                     "drops actor 'guard'",
+                     "actor 'nurse': count 1 -> 2",
+                     "drops action 'sweep_room'",
+                     "action 'alarm': trigger at 5 s -> at 60 s",
+                     "adds action 'call' (alarm room, after unlock_rear, taking 30 s)"]
+    assert variant_changes(base, base) == []
+    same = drill(actors=staff() + [GUARD], timeline=copy.deepcopy(SCRIPT), locked=["rear"],
+                 variants={"same": {"description": "As written."}}, variant="same")
+    assert variant_changes(base, same) == []
+
+
+def test_check_prints_each_variants_changes(capsys):
+    # The nursing home's four-staff variants copied both actors whole and lost their titles
+    # ("Night duty nurses"): a change nobody meant, which this listing showed.
+    from sim.cli import main
+
+    assert main(["check", "nursing_home"]) == 0
+    out = capsys.readouterr().out
+    block = out.split("[rear_locked_4_staff]")[1].split("\n/")[0]
+    assert "against base: locks rear\n" in block
+    assert "actor 'night_staff': count 2 -> 4" in block
+    assert "title" not in block
+    assert "[rear_open]" in out and "against base: no change" in out
+
+
 def test_the_library_variants_that_edit_their_script_drop_and_add_what_they_say():
     from sim.scenario import load_scenario, resolve_scenario_path
 
