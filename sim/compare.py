@@ -82,6 +82,10 @@ def _drill_stats(summaries: list[dict]) -> dict:
             # (runs in which anyone was: said so where fewer than one a run)
             "runs_harmed": int(sum(s["harmed"] > 0 for s in summaries)),
             "runs_with_casualties": int(sum(s["casualties"] > 0 for s in summaries)),
+            # (of the casualties, those caught where the fire spread, not overcome by smoke)
+            "caught_by_fire_mean": float(np.mean([s.get("caught_by_fire", 0)
+                                                  for s in summaries])),
+            "runs_caught_by_fire": int(sum(s.get("caught_by_fire", 0) > 0 for s in summaries)),
             "occupant_seconds_in_smoke_mean": float(np.mean(
                 [s["occupant_seconds_in_smoke"] for s in summaries])),
             "peak_fed_max": float(max(s["peak_fed"] for s in summaries)),
@@ -150,7 +154,7 @@ def headline(reference: dict, other: dict) -> str:
         words.append(
             f"{what}, "
             + _how_often(reference, other, "casualties_mean", "runs_with_casualties",
-                         "overcome by smoke") + ", "
+                         overcome_by(reference, other)) + ", "
             + _how_often(reference, other, "harmed_mean", "runs_harmed",
                          "harmed (FED 0.3 or more)")
             + f", and occupants spent {other['occupant_seconds_in_smoke_mean']:,.0f} "
@@ -238,6 +242,14 @@ def _within_spread(reference: dict, other: dict, med: float, runs: str) -> str:
         return (f"The difference ({_signed_s(med)} in the median) is within the run-to-run "
                 f"spread of {runs}: run more seeds before relying on it.")
     return ""
+
+
+def overcome_by(*stats: dict) -> str:
+    """How the casualties of these variants (or ranking entries) came about, in words:
+    "overcome by smoke", or "overcome by smoke or fire" where anyone, in any of their runs,
+    was caught where the fire spread (counted among the casualties too)."""
+    caught = any(s.get("runs_caught_by_fire") for s in stats)
+    return "overcome by smoke or fire" if caught else "overcome by smoke"
 
 
 def _how_often(reference: dict, other: dict, mean: str, runs: str, what: str) -> str:
@@ -330,11 +342,11 @@ def ranking_line(r: dict) -> str:
                 f"{r['max_still_inside']} left inside)")
     k = r["runs_not_everyone_out"]
     if r.get("extra_median_s") is not None:
-        return (f"{_signed_s(r['extra_median_s'])} in the median run (someone overcome by "
-                f"smoke in {k} of {r['runs']} runs)")
+        return (f"{_signed_s(r['extra_median_s'])} in the median run (someone "
+                f"{overcome_by(r)} in {k} of {r['runs']} runs)")
     if r.get("extra_last_out_median_s") is not None:
         return (f"{_signed_s(r['extra_last_out_median_s'])} for the last of those who got out "
-                f"(median run; someone overcome by smoke in {k} of {r['runs']} runs)")
+                f"(median run; someone {overcome_by(r)} in {k} of {r['runs']} runs)")
     return "not everyone out"
 
 
@@ -441,7 +453,8 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
                             "runs_not_everyone_out": s["runs_not_everyone_out"],
                             "runs_left_inside": s["runs_left_inside"],
                             "max_still_inside": s["max_still_inside"],
-                            "casualties_mean": s["casualties_mean"]})
+                            "casualties_mean": s["casualties_mean"],
+                            "runs_caught_by_fire": s.get("runs_caught_by_fire", 0)})
         ranking.sort(key=ranking_key)
     sc0 = load_scenario(scenario_path, labels[0][1])
     result = {"schema": SCHEMA, "kind": kind, "scenario": sc0.name, "title": sc0.title,

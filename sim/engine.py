@@ -759,8 +759,10 @@ class Engine:
             # Logged when it happens (the last occupant's out-time), also when the drill goes
             # on after it.
             self._all_out_s = self.time_s
+            # (who cannot leave; of them, any caught where the fire spread are said apart)
+            caught = {"caught_by_fire": self.caught_by_fire} if self.caught_by_fire else {}
             self._log(self.time_s, "all_out", inside=0,
-                      casualties=int(self.n_occupants - evacuated))  # (who cannot leave)
+                      casualties=int(self.n_occupants - evacuated), **caught)
         if (remaining == 0 and not drill_busy) or \
                 self.time_s >= self.scenario.time_limit_s - 1e-9:
             self.running = False

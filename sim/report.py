@@ -369,13 +369,7 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
     drill = ""
     if any(s.get("hazard") for s in stats):
-        drill += "<h2>Smoke</h2><table><tr><th>variant</th><th>overcome (FED 1), mean</th>" \
-                 "<th>harmed (FED 0.3), mean</th><th>person-seconds in smoke, mean</th>" \
-                 "<th>highest FED</th></tr>" + "".join(
-                     f"<tr><td>{html.escape(s['label'])}</td><td>{s['casualties_mean']:.1f}</td>"
-                     f"<td>{s['harmed_mean']:.1f}</td>"
-                     f"<td>{s['occupant_seconds_in_smoke_mean']:,.0f}</td>"
-                     f"<td>{s['peak_fed_max']:.2f}</td></tr>" for s in stats) + "</table>"
+        drill += smoke_table(stats)
     if stats[0].get("profile_all_out_median_s"):
         profiles = list(stats[0]["profile_all_out_median_s"])
         drill += "<h2>When each kind of occupant was out (median run)</h2><table><tr>" \
@@ -461,6 +455,23 @@ tool, not a design approval.</p>
     path = out / "report.html"
     write_atomic_text(path, page)
     return path
+
+
+def smoke_table(stats: list[dict]) -> str:
+    """The report's table of what the smoke did, a row per variant (means over the runs).
+    Those caught where the fire spread are casualties too; where any were, they have a column
+    of their own and are not counted as overcome by the smoke."""
+    fire = any(s.get("runs_caught_by_fire") for s in stats)
+    return ("<h2>Smoke</h2><table><tr><th>variant</th><th>overcome (FED 1), mean</th>"
+            + ("<th>caught by the fire, mean</th>" if fire else "")
+            + "<th>harmed (FED 0.3), mean</th><th>person-seconds in smoke, mean</th>"
+            "<th>highest FED</th></tr>" + "".join(
+                f"<tr><td>{html.escape(s['label'])}</td>"
+                f"<td>{s['casualties_mean'] - s.get('caught_by_fire_mean', 0.0):.1f}</td>"
+                + (f"<td>{s.get('caught_by_fire_mean', 0.0):.1f}</td>" if fire else "")
+                + f"<td>{s['harmed_mean']:.1f}</td>"
+                f"<td>{s['occupant_seconds_in_smoke_mean']:,.0f}</td>"
+                f"<td>{s['peak_fed_max']:.2f}</td></tr>" for s in stats) + "</table>")
 
 
 def _first_run_timelines(result: dict) -> dict[str, list[dict]]:

@@ -74,6 +74,22 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
     assert "KPIs: runs in which each was met" in html and "<h2>Smoke</h2>" in html
 
 
+def test_the_smoke_table_gives_those_caught_by_the_fire_apart(nursing_comparison):
+    from sim.report import smoke_table
+
+    _, result = nursing_comparison
+    stats = result["variants"]
+    assert all(s["runs_caught_by_fire"] == 0 for s in stats)
+    plain = smoke_table(stats)
+    assert "caught by the fire" not in plain
+    assert f"<td>{stats[1]['casualties_mean']:.1f}</td>" in plain
+    fire = [{**stats[0], "casualties_mean": 1.5, "caught_by_fire_mean": 0.5,
+             "runs_caught_by_fire": 1}, stats[1]]
+    table = smoke_table(fire)
+    assert "<th>caught by the fire, mean</th>" in table
+    assert f"<tr><td>{stats[0]['label']}</td><td>1.0</td><td>0.5</td>" in table
+
+
 def test_headlines_speak_of_one_run_as_one_run(nursing_comparison):
     from sim.compare import headline
 
@@ -341,6 +357,11 @@ def test_harm_that_comes_to_fewer_than_one_a_run_is_told_in_runs(nursing_compari
     assert "With rear locked, someone was overcome by smoke in 2 of 10 runs, as in " \
            "'rear_open', someone was harmed (FED 0.3 or more) in 3 of 10 runs (against 1), " \
            "and occupants spent" in text
+    # Someone caught where the fire spread is a casualty too, and not the smoke's doing.
+    text = headline(harm(ref, 0.2, 2, 0.1, 1), {**harm(other, 0.2, 2, 0.3, 3),
+                                                "runs_caught_by_fire": 1})
+    assert "With rear locked, someone was overcome by smoke or fire in 2 of 10 runs, as in " \
+           "'rear_open', someone was harmed" in text
     text = headline(harm(ref, 0.2, 2, 0.0, 0), harm(other, 0.0, 0, 0.0, 0))
     assert "nobody was overcome by smoke (against 2 of 10 runs), nobody was harmed (FED 0.3 " \
            "or more) in any run" in text
@@ -424,6 +445,8 @@ def test_a_criticality_ranking_with_casualties_ranks_by_the_last_of_those_who_go
     assert ranked.index("without north") == ranked.index("without east") - 1
     assert ranking_line(north) == "+27 s in the median run (someone overcome by smoke in 1 " \
                                   "of 3 runs)"
+    assert ranking_line({**north, "runs_caught_by_fire": 1}) == \
+        "+27 s in the median run (someone overcome by smoke or fire in 1 of 3 runs)"
 
 
 def test_the_ranking_plot_shows_what_the_ranking_ranks_by():

@@ -512,3 +512,7 @@ def test_flames_catch_who_stands_where_they_spread_and_move_who_waits_beside_the
     text = format_summary(s)
     assert "smoke: 0 incapacitated (FED >= 1)" in text
     assert "    1 caught by the fire where they stood" in text
+    # The event of everyone out says it too (the trainer's log reads it from there).
+    m.run()
+    done = [e for e in m.events if e["kind"] == "all_out"]
+    assert done and done[0]["casualties"] >= 1 and done[0]["caught_by_fire"] == 1

@@ -409,6 +409,10 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
     assert draw.finished_text(hall) == f"everyone out at {draw.format_clock(hall.duration_s)}"
     lost = {"kind": "all_out", "time_s": 1.0, "inside": 0, "casualties": 2}
     assert draw.describe_event(lost) == "all out but 2 overcome by smoke"
+    assert draw.describe_event({**lost, "caught_by_fire": 1}) == \
+        "all out but 2: 1 overcome by smoke, 1 caught by the fire"
+    assert draw.describe_event({**lost, "caught_by_fire": 2}) == \
+        "all out but 2: 2 caught by the fire"
     cut = {"kind": "time_limit", "time_s": 9.0, "inside": 0, "drill_unfinished": True}
     assert draw.describe_event(cut) == "time limit: the drill had not finished"
     noticed = {"kind": "noticed_smoke", "time_s": 1.0, "occupants": 3}

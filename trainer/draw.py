@@ -461,8 +461,14 @@ def describe_event(ev: dict) -> str:
     if kind in EVENT_TEXT:
         return EVENT_TEXT[kind].format_map(_Blank(ev))
     if kind == "all_out":
-        lost = ev.get("casualties", 0)
-        return "everyone is out" if not lost else f"all out but {lost} overcome by smoke"
+        lost, caught = ev.get("casualties", 0), ev.get("caught_by_fire", 0)
+        if not lost:
+            return "everyone is out"
+        if not caught:
+            return f"all out but {lost} overcome by smoke"
+        return f"all out but {lost}: " + ", ".join(
+            ([f"{lost - caught} overcome by smoke"] if lost > caught else [])
+            + [f"{caught} caught by the fire"])
     if kind == "time_limit" and ev.get("drill_unfinished"):
         return "time limit: the drill had not finished"
     if kind == "time_limit":
