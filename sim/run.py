@@ -241,6 +241,17 @@ CHANGE_WORDS = {"lock": "{} locked", "unlock": "{} unlocked", "open": "{} opened
                 "clear_clutter": "clutter cleared from {}"}
 
 
+def _lock_changes(events: list[dict], exit_name: str) -> list[tuple[str, float]]:
+    """When the exit was unlocked or locked during the run, in order: ("unlocked", t)...,
+    from the drill's actions and the scenario's timed changes."""
+    out = []
+    for e in events:
+        kind = e["action"] if e["kind"] == "action" else e["kind"]
+        if kind in ("lock", "unlock") and e.get("target") == exit_name and e["time_s"] > 0.0:
+            out.append((kind + "ed", e["time_s"]))
+    return out
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
@@ -256,6 +267,10 @@ def format_summary(s: dict) -> str:
              "  exits:"]
     for name, e in s["exits"].items():
         flag = "  LOCKED" if e["locked_at_start"] else ""
+        moves = _lock_changes(s.get("events", []), name)
+        if moves:  # (unlocked, or locked, during the run: by the script or a timed change)
+            flag += ("," if flag else " ") + ", ".join(
+                f" {word} at {format_duration(t)}" for word, t in moves)
         found = f", found locked by {e['locked_discoveries']}" if e["locked_discoveries"] else ""
         lines.append(f"    {name:<20} {e['evacuated']:>7,} out{flag}{found}")
     changes = [e for e in s.get("events", []) if e["kind"] in CHANGE_WORDS and "planned_s" in e]

@@ -12,7 +12,7 @@ import pytest
 
 from sim.errors import ScenarioError
 from sim.model import EvacuationModel
-from sim.run import chronological, format_summary, summarise
+from sim.run import chronological, format_duration, format_summary, summarise
 from tests.worlds import building_doc, make_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,6 +348,24 @@ def test_printed_timeline_is_in_the_order_things_happened():
             {"id": "c", "actual_s": None, "triggered_s": 20.0},
             {"id": "d", "actual_s": None, "triggered_s": None}]
     assert [r["id"] for r in chronological(rows)] == ["c", "b", "a", "d"]
+
+
+def test_printed_exits_say_when_a_locked_one_was_unlocked():
+    # The karaoke bar's emergency exit read "9 out  LOCKED" though staff had unlocked it at
+    # 1 min 35 s, and those nine went out through it.
+    sc = drill(actors=staff(), timeline=copy.deepcopy(SCRIPT[:2]), locked=["rear"])
+    _, s = run(sc)
+    done = row(s, "unlock_rear")["actual_s"]
+    assert done is not None and not s["exits"]["rear"]["locked_at_end"]
+    line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("rear "))
+    assert f" out  LOCKED, unlocked at {format_duration(done)}" in line
+    line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("main "))
+    assert line.endswith(" out")
+    # An exit locked by a timed change says so too.
+    sc = drill(changes=[{"time_s": 3, "action": "lock", "target": "main"}])
+    _, s = run(sc)
+    line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("main "))
+    assert line.endswith(" out  locked at 3 s")
 
 
 def test_printed_kpi_times_agree_with_the_printed_last_out():
