@@ -19,6 +19,7 @@ from .record import write_atomic_text
 from .run import format_duration, seconds_apart
 from .scenario import BASE_VARIANT, declares_base, list_variants, load_scenario
 from .validation import did_you_mean
+from .variantdiff import variant_changes
 
 SCHEMA = "drillsim.comparison/1"
 
@@ -457,10 +458,20 @@ def _study(scenario_path, labels, seed_list, workers, out, progress, kind) -> di
                             "runs_caught_by_fire": s.get("runs_caught_by_fire", 0)})
         ranking.sort(key=ranking_key)
     sc0 = load_scenario(scenario_path, labels[0][1])
+    variants_said = {}
+    if kind == "comparison":
+        # What each variant is, in the file's words and as what it changes against the
+        # scenario as written: the report is sent to people who have not read the file.
+        base = load_scenario(scenario_path)
+        for label, v, _ in labels:
+            sc = load_scenario(scenario_path, v)
+            variants_said[label] = {"description": sc.variant_description,
+                                    "changes": variant_changes(base, sc)}
     result = {"schema": SCHEMA, "kind": kind, "scenario": sc0.name, "title": sc0.title,
               "scenario_file": str(scenario_path), "seeds": seed_list,
               "reference": ref["label"], "variants": stats, "headlines": sentences,
               "ranking": ranking, "frame_interval_s": RECORD_EVERY_S,
+              "variants_described": variants_said,
               "runs": [{"label": j.label, "seed": j.seed, "summary": str(Path(j.out_dir) /
                                                                           "summary.json")}
                        for j in jobs]}

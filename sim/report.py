@@ -429,6 +429,7 @@ figcaption, .note {{ color: #555; font-size: .85rem; }}
 {len(result['seeds'])} runs per variant (seeds {result['seeds'][0]}–{result['seeds'][-1]}, the
 same for every variant), compared with <b>{html.escape(result['reference'])}</b>.</p>
 {sentences or '<p>Only one variant: nothing to compare.</p>'}
+{variants_table(result.get('variants_described') or {})}
 <h2>Results</h2>
 <table><tr><th>variant</th><th>locked</th><th>everyone out, median</th><th>95th percentile</th>
 <th>range</th><th>runs not all out</th><th>flow bound</th></tr>{rows}</table>
@@ -455,6 +456,19 @@ tool, not a design approval.</p>
     path = out / "report.html"
     write_atomic_text(path, page)
     return path
+
+
+def variants_table(described: dict) -> str:
+    """The variants compared: each one's description from the scenario file, and what it
+    changes against the scenario as written (:func:`sim.variantdiff.variant_changes`)."""
+    if not described:
+        return ""
+    return ("<h2>The variants</h2><table><tr><th>variant</th><th>what it is</th>"
+            "<th>against the scenario as written</th></tr>" + "".join(
+                f"<tr><td>{html.escape(label)}</td>"
+                f"<td>{html.escape(d['description']) or '—'}</td>"
+                f"<td>{'<br>'.join(html.escape(c) for c in d['changes']) or 'as written'}</td>"
+                "</tr>" for label, d in described.items()) + "</table>")
 
 
 def smoke_table(stats: list[dict]) -> str:

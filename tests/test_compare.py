@@ -74,6 +74,22 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
     assert "KPIs: runs in which each was met" in html and "<h2>Smoke</h2>" in html
 
 
+def test_the_report_says_what_each_variant_is(nursing_comparison):
+    # A report is sent to venue operators who have not read the scenario file: before, it
+    # named the variants and their locked exits, and no more.
+    out, result = nursing_comparison
+    said = json.loads((out / "comparison.json").read_text())["variants_described"]
+    assert said == result["variants_described"]
+    assert said["rear_locked"]["changes"] == ["locks rear"]
+    assert said["rear_open"]["changes"] == []
+    sc = load_scenario(NURSING, "rear_locked")
+    assert said["rear_locked"]["description"] == sc.variant_description != ""
+    html = (out / "report.html").read_text()
+    table = html[html.index("<h2>The variants</h2>"):html.index("<h2>Results</h2>")]
+    assert "<td>rear_locked</td><td>The rear exit is locked" in table
+    assert "<td>locks rear</td>" in table and "<td>as written</td>" in table
+
+
 def test_the_smoke_table_gives_those_caught_by_the_fire_apart(nursing_comparison):
     from sim.report import smoke_table
 
