@@ -17,6 +17,8 @@ from .drill import Trigger
 from .profiles import Distribution
 from .scenario import Scenario
 
+# Fields whose key in the file is another word (a fire's ``origin_m``, a road's ``from``).
+_KEY = {"origin": "origin_m", "a": "from", "b": "to"}
 # Scenario fields that name or describe the scenario rather than what runs.
 _DESCRIPTIVE = {"path", "name", "title", "description", "variant", "variants", "teaches",
                 "sources", "variant_description"}
@@ -39,6 +41,8 @@ def _value(v) -> str:
             return "none"
         if all(isinstance(x, tuple) and len(x) == 2 for x in v):  # (key, value) pairs
             return ", ".join(f"{k} = {_value(x)}" for k, x in v)
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+            return "(" + ", ".join(_value(x) for x in v) + ")"  # (a point: x, y in metres)
         return ", ".join(_value(x) for x in v)
     if is_dataclass(v):
         return ", ".join(f"{f.name} {_value(getattr(v, f.name))}" for f in fields(v))
@@ -58,13 +62,14 @@ def _distribution(d: Distribution) -> str:
 
 def _fields_changed(a, b) -> list[str]:
     """``field old -> new`` for each field of two dataclass values of one type that differs."""
-    return [f"{f.name} {_value(getattr(a, f.name))} -> {_value(getattr(b, f.name))}"
+    return [f"{_KEY.get(f.name, f.name)} {_value(getattr(a, f.name))} -> "
+            f"{_value(getattr(b, f.name))}"
             for f in fields(a) if getattr(a, f.name) != getattr(b, f.name)]
 
 
 def _row(r, skip: str = "") -> str:
     """A row's fields that are given (not empty), but for ``skip`` (its key)."""
-    return ", ".join(f"{f.name} {_value(getattr(r, f.name))}" for f in fields(r)
+    return ", ".join(f"{_KEY.get(f.name, f.name)} {_value(getattr(r, f.name))}" for f in fields(r)
                      if f.name != skip and getattr(r, f.name) not in (None, "", ()))
 
 

@@ -57,6 +57,23 @@ def test_t_squared_growth_matches_the_nfpa_classes():
         assert fs.hrr_kw(10.0 + 10 * t_1055) == 5000.0  # capped
 
 
+def test_check_lists_a_fire_a_variant_changes_and_what_its_row_left_out():
+    # A variant that gives its fire anew and leaves out the origin moves the fire to the
+    # middle of its room: the listing shows it.
+    from sim.variantdiff import variant_changes
+
+    fires = [{"name": "fire", "region": "fire_room", "growth": "fast", "max_kw": 500,
+              "origin_m": [1.0, 1.0]}]
+    faster = {"v": {"fires": [{"name": "fire", "region": "fire_room", "growth": "ultrafast",
+                               "max_kw": 500}]}}
+    base = fire_scenario(fires=fires, variants=faster)
+    v = fire_scenario(fires=fires, variants=faster, variant="v")
+    assert variant_changes(base, v) == [
+        f"fire 'fire': origin_m (1, 1) -> none; alpha_kw_s2 {NFPA_ALPHA['fast']:g} -> "
+        f"{NFPA_ALPHA['ultrafast']:g}"]
+    assert variant_changes(v, base)[0].startswith("fire 'fire': origin_m none -> (1, 1); ")
+
+
 def test_suppression_decays_or_holds_the_fire():
     fire = Fire("f", "r", None, 0.1, 5000.0, 0.0, 30.0)
     fs = FireState(fire, np.array([0]))
