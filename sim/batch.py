@@ -114,8 +114,9 @@ def run_job(job: Job) -> dict:
     from .scenario import load_scenario
 
     sc = load_scenario(job.scenario_path, job.variant, job.seed)
-    if job.extra_locked:
-        sc = replace(sc, locked=tuple(dict.fromkeys(sc.locked + job.extra_locked)))
+    if job.extra_locked:  # (taken away: locked, and nothing in the run unlocks them)
+        sc = replace(sc, locked=tuple(dict.fromkeys(sc.locked + job.extra_locked)),
+                     held_locked=tuple(job.extra_locked))
     from .flowbound import evacuation_lower_bound
 
     t0 = time.perf_counter()

@@ -127,12 +127,15 @@ def headline(reference: dict, other: dict) -> str:
     """One plain sentence (or two) on what ``other`` costs against ``reference``."""
     new_locks = [e for e in other["locked"] if e not in reference["locked"]]
     label = other["label"]
-    if new_locks and (label.endswith("locked") or label.startswith("without ")):
+    if new_locks and label.startswith("without "):
+        # (criticality: the exit is taken away, and nothing in the run unlocks it)
+        what = f"With {' and '.join(new_locks)} locked throughout"
+    elif new_locks and label.endswith("locked"):
         what = f"With {' and '.join(new_locks)} locked"  # the lock is all that differs
     elif new_locks:
         what = f"In '{label}' ({' and '.join(new_locks)} locked)"
     elif label.startswith("without door "):  # (criticality; doors are not in ``locked``)
-        what = f"With door {label.removeprefix('without door ')} locked"
+        what = f"With door {label.removeprefix('without door ')} locked throughout"
     else:
         what = f"In the '{label}' variant"
     n = other["runs"]

@@ -42,6 +42,7 @@ from .roads import RoadNetwork, Trip
 
 INF = float("inf")
 GIVE_UP_S = 300.0  # a member who has not reached a room or person in this long gives it up
+HELD_NOTE = "stays locked: this study takes the exit away"
 
 
 @dataclass
@@ -605,6 +606,12 @@ class DrillRuntime:
     def _apply(self, x: Action, t: float, who: str | None) -> None:
         m = self.m
         st = self.status[x.id]
+        if x.action == "unlock" and x.target in m.scenario.held_locked:
+            # (a study takes this exit away: whoever came to unlock it could not)
+            st.who = who or st.who
+            st.note, st.failed = HELD_NOTE, True
+            m.log(t, "action_failed", id=x.id, actor=st.who, reason=HELD_NOTE)
+            return
         st.done_s = t
         st.who = who or st.who
         kind, target = x.action, x.target

@@ -488,8 +488,13 @@ class Engine:
         """Lock an exit or named door (occupants find out on arrival)."""
         self._set_lock(name, True)
 
-    def unlock(self, name: str) -> None:
+    def unlock(self, name: str) -> bool:
+        """Unlock an exit or named door; False (and nothing changes) if the scenario holds it
+        locked (``held_locked``: taken away for a study)."""
+        if name in self.scenario.held_locked:
+            return False
         self._set_lock(name, False)
+        return True
 
     def is_locked(self, name: str) -> bool:
         b = self.building
@@ -669,7 +674,10 @@ class Engine:
             if ch.action == "lock":
                 self.lock(ch.target)
             elif ch.action == "unlock":
-                self.unlock(ch.target)
+                if not self.unlock(ch.target):
+                    self._log(self.time_s, "stays_locked", target=ch.target,
+                              planned_s=ch.time_s)
+                    continue
             elif ch.action == "open":
                 self.open_door(ch.target)
             elif ch.action == "close":

@@ -238,7 +238,9 @@ def _kpi_figure(value: float, unit: str) -> str:
 # A scenario's timed changes ([[changes]]) as the event log names them, and in words.
 CHANGE_WORDS = {"lock": "{} locked", "unlock": "{} unlocked", "open": "{} opened",
                 "close": "{} closed", "add_clutter": "clutter in {}",
-                "clear_clutter": "clutter cleared from {}"}
+                "clear_clutter": "clutter cleared from {}",
+                # (an unlock that a study's held lock refused: see ``held_locked``)
+                "stays_locked": "{} stays locked (taken away in this study)"}
 
 
 def _lock_changes(events: list[dict], exit_name: str) -> list[tuple[str, float]]:

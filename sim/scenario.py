@@ -132,6 +132,9 @@ class Scenario:
     teaches: str = ""
     sources: tuple[str, ...] = ()
     variant_description: str = ""  # the chosen variant's own description (base: [variants.base])
+    # Exits (or doors) a study takes away (``drillsim criticality``): locked from the start,
+    # and nothing in the run unlocks them, not the drill's keys nor a timed change.
+    held_locked: tuple[str, ...] = ()
 
     @property
     def occupants(self) -> int:

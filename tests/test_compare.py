@@ -240,7 +240,7 @@ def test_people_left_inside_are_told_against_the_reference(nursing_comparison):
     # A door locked by ``criticality`` is named as the lock.
     text = headline(left(ref, 0, 0), {**left(other, 2, 7), "label": "without door fire_door",
                                       "locked": ref["locked"]})
-    assert text.startswith("With door fire_door locked, in 2 of 4 runs")
+    assert text.startswith("With door fire_door locked throughout, in 2 of 4 runs")
 
 
 def test_with_casualties_the_headline_gives_the_last_of_those_who_got_out(nursing_comparison):
@@ -589,6 +589,24 @@ def test_criticality_ranks_exits(tmp_path):
     assert all(r["extra_p95_s"] == round(p95[r["label"]]) - round(ref)
                for r in result["ranking"])
     assert (tmp_path / "ranking.png").exists() and "Ranking" in (tmp_path / "report.html").read_text()
+
+
+def test_criticality_takes_the_exit_away_for_the_whole_run(tmp_path):
+    # The nursing home's night staff unlock the rear exit after the alarm: "without rear"
+    # must not have it back when they get there.
+    from sim.drillrun import HELD_NOTE
+
+    jobs = make_jobs(NURSING, [("without rear", "rear_open", ("rear",))], [1], tmp_path)
+    s = run_jobs(jobs, 1, progress=False)[0]
+    assert s["exits"]["rear"]["locked_at_start"] and s["exits"]["rear"]["locked_at_end"]
+    assert s["exits"]["rear"]["evacuated"] == 0
+    row = next(r for r in s["timeline"] if r["id"] == "unlock_rear")
+    assert row["triggered_s"] is not None and row["actual_s"] is None
+    assert row["note"] == HELD_NOTE
+    # A comparison's locked variant is only locked: the staff unlock it.
+    jobs = make_jobs(NURSING, [("rear_locked", "rear_locked", ())], [1], tmp_path)
+    s = run_jobs(jobs, 1, progress=False)[0]
+    assert not s["exits"]["rear"]["locked_at_end"]
 
 
 @pytest.fixture(scope="module")

@@ -368,6 +368,32 @@ def test_printed_exits_say_when_a_locked_one_was_unlocked():
     assert line.endswith(" out  locked at 3 s")
 
 
+def test_an_exit_a_study_takes_away_stays_locked_whoever_comes_to_unlock_it():
+    # criticality's "without west_stair_exit" in the office came out 2 s faster than the
+    # office as is: the security guard unlocked it after the alarm, as the script says.
+    from sim.drillrun import HELD_NOTE
+
+    sc = drill(actors=staff(), timeline=copy.deepcopy(SCRIPT[:2]), locked=["rear"])
+    _, free = run(sc)
+    assert row(free, "unlock_rear")["actual_s"] is not None
+    held = dataclasses.replace(sc, held_locked=("rear",))
+    m, s = run(held)
+    assert s["exits"]["rear"]["locked_at_end"] and s["exits"]["rear"]["evacuated"] == 0
+    r = row(s, "unlock_rear")
+    assert r["actual_s"] is None and r["note"] == HELD_NOTE
+    failed = [e for e in s["events"] if e["kind"] == "action_failed"]
+    assert [e["id"] for e in failed] == ["unlock_rear"] and failed[0]["actor"] == "nurse"
+    assert s["evacuated"] == 3  # (by the main exit)
+    # A timed change cannot unlock it either; the summary says so.
+    sc = drill(locked=["rear"], changes=[{"time_s": 2, "action": "unlock", "target": "rear"}])
+    m, s = run(dataclasses.replace(sc, held_locked=("rear",)))
+    assert m.is_locked("rear") and s["exits"]["rear"]["locked_at_end"]
+    assert "timed changes: rear stays locked (taken away in this study) at 2 s" in \
+        format_summary(s)
+    _, s = run(sc)
+    assert not s["exits"]["rear"]["locked_at_end"]
+
+
 def test_printed_kpi_times_agree_with_the_printed_last_out():
     # Times are multiples of the step (0.15 s): 309.45 s was printed as "(309.4 s)" on the
     # line "last out" and as "309.45 s" on the KPI's line, for the same time.

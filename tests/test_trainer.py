@@ -413,6 +413,8 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
         "all out but 2: 1 overcome by smoke, 1 caught by the fire"
     assert draw.describe_event({**lost, "caught_by_fire": 2}) == \
         "all out but 2: 2 caught by the fire"
+    held = {"kind": "stays_locked", "time_s": 2.0, "target": "rear", "planned_s": 2.0}
+    assert draw.describe_event(held) == "rear stays locked (taken away in this study)"
     cut = {"kind": "time_limit", "time_s": 9.0, "inside": 0, "drill_unfinished": True}
     assert draw.describe_event(cut) == "time limit: the drill had not finished"
     noticed = {"kind": "noticed_smoke", "time_s": 1.0, "occupants": 3}

@@ -448,6 +448,8 @@ def describe_event(ev: dict) -> str:
         return f"{what} found locked"
     if kind in ("lock", "unlock", "open", "close", "add_clutter", "clear_clutter"):
         return f"{kind.replace('_', ' ')} {ev.get('target', '')}"
+    if kind == "stays_locked":  # (a timed unlock of an exit a study took away)
+        return f"{ev.get('target', '')} stays locked (taken away in this study)"
     if kind == "action":
         who = f"{ev['actor']}: " if ev.get("actor") else ""
         target = "" if ev.get("target") in (None, "", "all") else f" {ev['target']}"
