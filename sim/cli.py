@@ -513,9 +513,11 @@ def compare_in_words(base: dict, other: dict) -> str:
              f"{'later' if diff >= 0 else 'earlier'} ({t1 / t0:.2f} times as long).")
     if other["locked_exit_discoveries"]:
         lost = other["time_lost_to_locked_exits_s"]
-        words += (f" {other['locked_exit_discoveries']:,} people walked up to a locked exit "
-                  f"before turning back and {other['told_of_locked_exits']:,} more were told by "
-                  f"others; {lost['occupants']:,} lost {lost['mean']:.0f} s each on average "
+        found, told = other["locked_exit_discoveries"], other["told_of_locked_exits"]
+        words += (f" {found:,} {'person' if found == 1 else 'people'} walked up to a locked "
+                  f"exit before turning back and {told:,} more "
+                  f"{'was' if told == 1 else 'were'} told by others; {lost['occupants']:,} lost "
+                  f"{lost['mean']:.0f} s {'each on average ' if lost['occupants'] != 1 else ''}"
                   "heading for it.")
     return words + " (One seed; the model is random — compare many seeds before drawing " \
                    "conclusions.)"

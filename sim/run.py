@@ -282,9 +282,11 @@ def format_summary(s: dict) -> str:
             for e in changes))
     if s["locked_exit_discoveries"] or s["told_of_locked_exits"]:
         lost = s["time_lost_to_locked_exits_s"]
-        lines.append(f"  {s['locked_exit_discoveries']:,} occupants walked up to a locked exit, "
-                     f"{s['told_of_locked_exits']:,} more were told; {lost['occupants']:,} lost "
-                     f"{lost['mean']:.0f} s each on average heading for it")
+        found, told = s["locked_exit_discoveries"], s["told_of_locked_exits"]
+        lines.append(f"  {found:,} occupant{'s' if found != 1 else ''} walked up to a locked "
+                     f"exit, {told:,} more {'was' if told == 1 else 'were'} told; "
+                     f"{lost['occupants']:,} lost {lost['mean']:.0f} s "
+                     f"{'each on average ' if lost['occupants'] != 1 else ''}heading for it")
     if "harmed" in s:
         caught = s.get("caught_by_fire", 0)
         lines.append(f"  smoke: {s['casualties'] - caught:,} incapacitated (FED >= 1), "

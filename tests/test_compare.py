@@ -178,6 +178,10 @@ def test_a_difference_of_seconds_is_the_same_figure_in_headline_ranking_and_repo
                  time_lost_to_locked_exits_s={"occupants": 9_000, "mean": 4.2})
     assert (" 1,500 people walked up to a locked exit before turning back and 12,000 more were "
             "told by others; 9,000 lost 4 s each") in compare_in_words(base, crowd)
+    one = dict(crowd, locked_exit_discoveries=1, told_of_locked_exits=1,
+               time_lost_to_locked_exits_s={"occupants": 1, "mean": 12.0})
+    assert (" 1 person walked up to a locked exit before turning back and 1 more was told by "
+            "others; 1 lost 12 s heading for it.") in compare_in_words(base, one)
 
 
 def test_the_range_of_a_variant_with_no_run_all_out_is_said_once():

@@ -359,6 +359,9 @@ def test_printed_exits_say_when_a_locked_one_was_unlocked():
     assert done is not None and not s["exits"]["rear"]["locked_at_end"]
     line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("rear "))
     assert f" out  LOCKED, unlocked at {format_duration(done)}" in line
+    # (one found it and told one: "1 occupants walked up ..., 1 more were told" before)
+    assert s["locked_exit_discoveries"] == 1 and s["told_of_locked_exits"] == 1
+    assert "  1 occupant walked up to a locked exit, 1 more was told; " in format_summary(s)
     line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("main "))
     assert line.endswith(" out")
     # An exit locked by a timed change says so too.
