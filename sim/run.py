@@ -295,9 +295,9 @@ def format_summary(s: dict) -> str:
         if caught:
             lines.append(f"    {caught:,} caught by the fire where they stood")
         if s.get("fled_fire"):
-            lines.append(f"    {s['fled_fire']:,} left at once, the flames beside them")
+            lines.append(f"    {s['fled_fire']:,} still waiting beside the flames left at once")
         if s.get("noticed_smoke"):
-            lines.append(f"    {s['noticed_smoke']} started to leave on noticing smoke, before "
+            lines.append(f"    {s['noticed_smoke']:,} started to leave on noticing smoke, before "
                          "any alarm reached them")
         late = [(name, r) for name, r in s["regions"].items()
                 if r.get("untenable_s") is not None]

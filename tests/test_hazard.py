@@ -529,6 +529,8 @@ def test_flames_catch_who_stands_where_they_spread_and_move_who_waits_beside_the
     text = format_summary(s)
     assert "smoke: 0 incapacitated (FED >= 1)" in text
     assert "    1 caught by the fire where they stood" in text
+    assert f"    {m2.fled_fire} still waiting beside the flames left at once" in \
+        format_summary(summarise(m2, 0.0))
     # The event of everyone out says it too (the trainer's log reads it from there).
     m.run()
     done = [e for e in m.events if e["kind"] == "all_out"]
