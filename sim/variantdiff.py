@@ -67,10 +67,11 @@ def _fields_changed(a, b) -> list[str]:
             for f in fields(a) if getattr(a, f.name) != getattr(b, f.name)]
 
 
-def _row(r, skip: str = "") -> str:
-    """A row's fields that are given (not empty), but for ``skip`` (its key)."""
+def _row(r, key: str = "") -> str:
+    """A row's fields that are given (not empty), but for the one that is its ``key``."""
     return ", ".join(f"{_KEY.get(f.name, f.name)} {_value(getattr(r, f.name))}" for f in fields(r)
-                     if f.name != skip and getattr(r, f.name) not in (None, "", ()))
+                     if getattr(r, f.name) not in (None, "", ()) and
+                     _value(getattr(r, f.name)) != key)
 
 
 def _action(a) -> str:
@@ -104,7 +105,7 @@ def _rows(kind: str, base: tuple, new: tuple, key, describe=None) -> list[str]:
         if dropped else []
     for k, r in b.items():
         if k not in a:
-            said = describe(r) if describe else _row(r)
+            said = describe(r) if describe else _row(r, k)
             lines.append(f"adds {kind} '{k}'" + (f" ({said})" if said else ""))
         elif a[k] != r:
             lines.append(f"{kind} '{k}': {'; '.join(_fields_changed(a[k], r))}")

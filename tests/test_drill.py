@@ -695,6 +695,14 @@ def test_check_says_what_a_variant_changes_against_base():
                      "action 'alarm': trigger at 5 s -> at 60 s",
                      "adds action 'call' (alarm room, after unlock_rear, taking 30 s)"]
     assert variant_changes(base, base) == []
+    # A row added is described by what it gives, its name aside.
+    back = variant_changes(v, base)
+    assert back[3:5] == [
+        "actor 'nurse': count 2 -> 1",
+        "adds actor 'guard' (role venue_staff, count 1, start corridor, speed_ms 1.34, "
+        "turnout_s 0)"]
+    assert back[-1] == "adds action 'sweep_room' (sweep room by nurse, after alarm + 10 s, " \
+        "taking 5 s)"
     same = drill(actors=staff() + [GUARD], timeline=copy.deepcopy(SCRIPT), locked=["rear"],
                  variants={"same": {"description": "As written."}}, variant="same")
     assert variant_changes(base, same) == []
