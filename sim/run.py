@@ -243,13 +243,16 @@ CHANGE_WORDS = {"lock": "{} locked", "unlock": "{} unlocked", "open": "{} opened
                 "stays_locked": "{} stays locked (taken away in this study)"}
 
 
-def _lock_changes(events: list[dict], exit_name: str) -> list[tuple[str, float]]:
-    """When the exit was unlocked or locked during the run, in order: ("unlocked", t)...,
-    from the drill's actions and the scenario's timed changes."""
+def _lock_changes(events: list[dict], exit_name: str, locked: bool) -> list[tuple[str, float]]:
+    """When the exit (``locked`` at the start) was unlocked or locked during the run, in
+    order: ("unlocked", t)..., from the drill's actions and the scenario's timed changes.
+    An unlock of an exit that was open (a guard sent to unlock it "if locked") is none."""
     out = []
     for e in events:
         kind = e["action"] if e["kind"] == "action" else e["kind"]
-        if kind in ("lock", "unlock") and e.get("target") == exit_name and e["time_s"] > 0.0:
+        if kind in ("lock", "unlock") and e.get("target") == exit_name and \
+                (kind == "lock") != locked:
+            locked = kind == "lock"
             out.append((kind + "ed", e["time_s"]))
     return out
 
@@ -269,7 +272,7 @@ def format_summary(s: dict) -> str:
              "  exits:"]
     for name, e in s["exits"].items():
         flag = "  LOCKED" if e["locked_at_start"] else ""
-        moves = _lock_changes(s.get("events", []), name)
+        moves = _lock_changes(s.get("events", []), name, e["locked_at_start"])
         if moves:  # (unlocked, or locked, during the run: by the script or a timed change)
             flag += ("," if flag else " ") + ", ".join(
                 f" {word} at {format_duration(t)}" for word, t in moves)

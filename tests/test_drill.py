@@ -364,6 +364,11 @@ def test_printed_exits_say_when_a_locked_one_was_unlocked():
     assert "  1 occupant walked up to a locked exit, 1 more was told; " in format_summary(s)
     line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("main "))
     assert line.endswith(" out")
+    # The script's unlock of an exit that was open changes nothing, and says nothing.
+    _, s = run(drill(actors=staff(), timeline=copy.deepcopy(SCRIPT[:2])))
+    assert row(s, "unlock_rear")["note"] == "already unlocked"
+    line = next(x for x in format_summary(s).splitlines() if x.strip().startswith("rear "))
+    assert line.endswith(" out")
     # An exit locked by a timed change says so too.
     sc = drill(changes=[{"time_s": 3, "action": "lock", "target": "main"}])
     _, s = run(sc)
