@@ -183,7 +183,9 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=20, help="runs per case (default 20)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: all cores)")
-    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default: runs/SCENARIO-comparison, or "
+                             "runs/SCENARIO-criticality)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,19 +319,22 @@ def _check_scenario(path: Path) -> int:
 
 def cmd_study(args) -> int:
     from .compare import compare, criticality, ranking_line
-    from .scenario import resolve_scenario_path
+    from .scenario import load_scenario, resolve_scenario_path
 
     if args.seeds < 1:
         raise DrillsimError(f"--seeds takes a whole number >= 1, got {args.seeds}")
     if args.workers is not None and args.workers < 1:
         raise DrillsimError(f"--workers takes a whole number >= 1, got {args.workers}")
     path = resolve_scenario_path(args.scenario)
-    output_folder(args.out, "--out")
+    out = Path(args.out) if args.out else \
+        Path("runs") / (f"{load_scenario(path).name}-"
+                        f"{'comparison' if args.command == 'compare' else 'criticality'}")
+    output_folder(out, "--out" if args.out else "the output folder")
     if args.command == "compare":
         variants = [v.strip() for v in args.variants.split(",")] if args.variants else None
-        result = compare(path, variants, args.seeds, args.workers, args.out)
+        result = compare(path, variants, args.seeds, args.workers, out)
     else:
-        result = criticality(path, args.seeds, args.workers, args.out, args.doors, args.variant)
+        result = criticality(path, args.seeds, args.workers, out, args.doors, args.variant)
     print()
     for text in result["headlines"].values():
         print(text)
@@ -342,7 +347,7 @@ def cmd_study(args) -> int:
                 not any(r["label"].startswith("without door ") for r in result["ranking"]):
             print("  (--doors: the building has no named door that is not locked already; "
                   "only exits were locked)")
-    print(f"Report: {Path(args.out) / 'report.html'}   data: {Path(args.out) / 'comparison.json'}")
+    print(f"Report: {out / 'report.html'}   data: {out / 'comparison.json'}")
     return 0
 
 

@@ -57,6 +57,19 @@ def test_a_variant_named_twice_in_a_comparison_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "c").exists()
 
 
+def test_a_comparison_writes_to_a_folder_of_its_own_by_default(tmp_path, capsys,
+                                                               monkeypatch):
+    # --out was required of compare and criticality alone; run has a default folder.
+    monkeypatch.chdir(tmp_path)
+    code = main(["compare", "hall", "--variants", "all_open,two_locked", "--seeds", "1",
+                 "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    folder = Path("runs") / "hall-comparison"
+    assert (tmp_path / folder / "report.html").is_file()
+    assert f"Report: {folder / 'report.html'}" in out
+
+
 def test_check_building_prints_the_graph(capsys):
     assert main(["check", str(ROOT / "buildings" / "nursing_home.toml")]) == 0
     out = capsys.readouterr().out
