@@ -42,7 +42,7 @@ from .roads import RoadNetwork, Trip
 
 INF = float("inf")
 GIVE_UP_S = 300.0  # a member who has not reached a room or person in this long gives it up
-HELD_NOTE = "it stays locked: this study takes the exit away"
+HELD_NOTE = "it stays locked; this study takes the exit away"
 
 
 @dataclass
