@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields, is_dataclass
+from functools import singledispatch
 
 from .drill import Trigger
 from .profiles import Distribution
@@ -24,32 +25,36 @@ _DESCRIPTIVE = {"path", "name", "title", "description", "variant", "variants", "
                 "sources", "variant_description"}
 
 
+@singledispatch
 def _value(v) -> str:
-    """A value as a user would write it, shortly."""
-    if v is None or v == "":
-        return "none"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return "inf" if math.isinf(v) else f"{v:g}"
-    if isinstance(v, Trigger):
-        return v.describe()
-    if isinstance(v, Distribution):
-        return _distribution(v)
-    if isinstance(v, tuple):
-        if not v:
-            return "none"
-        if all(isinstance(x, tuple) and len(x) == 2 for x in v):  # (key, value) pairs
-            return ", ".join(f"{k} = {_value(x)}" for k, x in v)
-        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-            return "(" + ", ".join(_value(x) for x in v) + ")"  # (a point: x, y in metres)
-        return ", ".join(_value(x) for x in v)
-    if is_dataclass(v):
+    """A value as a user would write it, shortly (by its type: registered below)."""
+    if is_dataclass(v):  # (a row nested in another: its fields)
         return ", ".join(f"{f.name} {_value(getattr(v, f.name))}" for f in fields(v))
-    return str(v)
+    return "none" if v is None else str(v)
 
 
-def _distribution(d: Distribution) -> str:
+@_value.register
+def _(v: str) -> str:
+    return v or "none"
+
+
+@_value.register
+def _(v: bool) -> str:
+    return "yes" if v else "no"
+
+
+@_value.register
+def _(v: float) -> str:
+    return "inf" if math.isinf(v) else f"{v:g}"
+
+
+@_value.register
+def _(v: Trigger) -> str:
+    return v.describe()
+
+
+@_value.register
+def _(d: Distribution) -> str:
     bounds = ""
     if d.kind in ("normal", "lognormal") and (d.low > 0.0 or not math.isinf(d.high)):
         bounds = f" in [{d.low:g}, {d.high:g}]"
@@ -58,6 +63,18 @@ def _distribution(d: Distribution) -> str:
             "normal": lambda: f"normal mean {d.mean:g} sd {d.sd:g}{bounds}",
             "lognormal": lambda: f"lognormal mu {d.mu:g} sigma {d.sigma:g}{bounds}",
             }.get(d.kind, lambda: d.kind)()
+
+
+@_value.register
+def _(v: tuple) -> str:
+    """Names (``keys``), (key, value) pairs (an action's options) or a point (x, y)."""
+    if not v:
+        return "none"
+    if all(isinstance(x, tuple) and len(x) == 2 for x in v):
+        return ", ".join(f"{k} = {_value(x)}" for k, x in v)
+    if all(type(x) in (int, float) for x in v):
+        return "(" + ", ".join(_value(x) for x in v) + ")"
+    return ", ".join(_value(x) for x in v)
 
 
 def _fields_changed(a, b) -> list[str]:
