@@ -38,7 +38,7 @@ def test_kernels_import_only_numpy_numba_math(path):
 
 
 LOADERS = ["building.py", "scenario.py", "validation.py", "profiles.py", "errors.py",
-           "graph.py", "drill.py", "hazard.py"]
+           "graph.py", "drill.py", "hazard.py", "variantdiff.py"]
 
 
 @pytest.mark.parametrize("name", LOADERS)
