@@ -115,8 +115,13 @@ def run_job(job: Job) -> dict:
 
     sc = load_scenario(job.scenario_path, job.variant, job.seed)
     if job.extra_locked:  # (taken away: locked, and nothing in the run unlocks them)
+        # (The variant's own description would say otherwise: "The rear exit is open".)
+        taken = " and ".join(job.extra_locked)
         sc = replace(sc, locked=tuple(dict.fromkeys(sc.locked + job.extra_locked)),
-                     held_locked=tuple(job.extra_locked))
+                     held_locked=tuple(job.extra_locked),
+                     variant_description=f"{taken} taken away for this study (locked "
+                                         f"throughout); otherwise the scenario as in "
+                                         f"'{job.variant}'.")
     from .flowbound import evacuation_lower_bound
 
     t0 = time.perf_counter()

@@ -607,6 +607,9 @@ def test_criticality_takes_the_exit_away_for_the_whole_run(tmp_path):
     row = next(r for r in s["timeline"] if r["id"] == "unlock_rear")
     assert row["triggered_s"] is not None and row["actual_s"] is None
     assert row["note"] == HELD_NOTE
+    # Not "The rear exit is open; two night staff." (rear_open's description) above it.
+    assert s["variant_description"] == "rear taken away for this study (locked " \
+        "throughout); otherwise the scenario as in 'rear_open'."
     # A comparison's locked variant is only locked: the staff unlock it.
     jobs = make_jobs(NURSING, [("rear_locked", "rear_locked", ())], [1], tmp_path)
     s = run_jobs(jobs, 1, progress=False)[0]
