@@ -118,8 +118,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="variants to compare (default: all in [variants]; base too if "
                            "[variants.base] describes it)")
 
-    crit = sub.add_parser("criticality", help="lock each exit in turn and rank the exits by "
-                                              "what losing them costs")
+    crit = sub.add_parser("criticality", help="lock each exit in turn, for the whole run, "
+                                              "and rank the exits by what losing them costs")
     crit.set_defaults(func=cmd_study)
     _add_study_arguments(crit)
     crit.add_argument("--variant", default=None, help="the variant to start from (default: base)")
