@@ -478,6 +478,22 @@ def test_runs_with_long_names_are_lettered_in_the_log_the_panes_and_the_counters
     assert found and all(t.endswith("found locked") for t in found)
 
 
+def test_long_texts_wrap_at_spaces_within_the_width():
+    from trainer.app import _fonts
+
+    pygame.init()
+    face = _fonts(pygame)["small"]
+    text = "12:34.5  [B] night_staff cannot do unlock_rear: it stays locked; this study " \
+        "takes the exit away"
+    for width in (150, 260, 400):
+        lines = face.wrap(text, width, "  ")
+        assert all(face.width_of(t) <= width for t in lines)
+        assert " ".join(t.strip() for t in lines) == text
+        assert all(t.startswith("  ") for t in lines[1:])
+    assert face.wrap(text, 10_000) == [text]
+    assert face.wrap("unbreakable" * 20, 100)[0].endswith("...")
+
+
 def test_long_texts_are_cut_to_fit_with_dots():
     from trainer.app import _fonts
 
@@ -491,6 +507,22 @@ def test_long_texts_are_cut_to_fit_with_dots():
         assert text.startswith(cut[:-3])
         assert face.render(cut, True, (0, 0, 0)).get_width() == face.width_of(cut)
     assert face.fit(text, 3) == ""
+
+
+def test_a_long_event_goes_on_under_its_text_not_cut(records, monkeypatch):
+    # "night_staff cannot do unlock_rear..." hid why (criticality's held lock).
+    rep = load_replay(records["two_locked"])
+    why = "it stays locked; this study takes the exit away"
+    rep.meta["events"] = [{"kind": "action_failed", "time_s": 5.0, "id": "unlock_rear",
+                           "actor": "night_staff", "reason": why}]
+    drawn = texts_drawn([rep], monkeypatch, at_end=True)
+    first = next(k for k, t in enumerate(drawn) if "night_staff cannot do unlock_rear" in t)
+    lines = drawn[first:first + 3]
+    assert not any(t.endswith("...") for t in lines)
+    rest = [t for t in lines[1:] if t.startswith(draw.LOG_INDENT)]
+    assert rest  # (the panel is narrower than the event)
+    joined = " ".join([lines[0]] + [t.strip() for t in rest])
+    assert joined.endswith(f"night_staff cannot do unlock_rear: {why}")
 
 
 def test_a_long_event_log_stops_above_the_help_line(records, monkeypatch):

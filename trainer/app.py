@@ -89,6 +89,23 @@ class Typeface:
         return head.rstrip(" —-:,") + "..." if head.strip() else ""
 
 
+    def wrap(self, text: str, width: int, indent: str = "") -> list[str]:
+        """``text`` broken at spaces into lines of at most ``width`` pixels, the lines after
+        the first starting with ``indent``; a word too long for a line is cut to fit with
+        "..." (:meth:`fit`)."""
+        lines: list[str] = []
+        line = ""
+        for word in text.split(" "):
+            trial = f"{line} {word}" if line.strip() else (line + word)
+            if self.width_of(trial) <= width or not line.strip():
+                line = trial
+                continue
+            lines.append(self.fit(line, width))
+            line = indent + word
+        lines.append(self.fit(line, width))
+        return lines
+
+
 def is_cjk(ch: str) -> bool:
     code = ord(ch)
     return (0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF

@@ -328,12 +328,22 @@ def draw_panel(surface: pygame.Surface, fonts: dict, replays: list[Replay], fram
     shown = merged_events(replays)
     line_h = small.get_height()  # (each line below advances by what draw_text returns)
     room = max(0, (top + h - 30 - y) // line_h)
-    done = [e for e in shown if e[0] <= time_s]
-    start = max(0, len(done) - room // 2)
-    for t_ev, who, text in shown[start:start + room]:
-        happened = t_ev <= time_s
-        line = f"{format_clock(t_ev)}  {who}{text}"
-        y += draw_text(surface, small, small.fit(line, w - 24), (x, y), TEXT if happened else DIM)
+    # An event too long for a line goes on under its text (a failed action's reason was cut
+    # to "night_staff cannot do unlock_rear..."); what has happened fills at most half.
+    entries = [(t_ev <= time_s, small.wrap(f"{format_clock(t_ev)}  {who}{text}", w - 24,
+                                           LOG_INDENT)) for t_ev, who, text in shown]
+    start = sum(happened for happened, _ in entries)
+    used = 0
+    while start > 0 and used + len(entries[start - 1][1]) <= max(1, room // 2):
+        start -= 1
+        used += len(entries[start][1])
+    used = 0
+    for happened, lines in entries[start:]:
+        if used + len(lines) > room:
+            break
+        for line in lines:
+            y += draw_text(surface, small, line, (x, y), TEXT if happened else DIM)
+        used += len(lines)
     if interactive:
         draw_text(surface, small, "H: help", (x, top + h - 22), DIM)
 
@@ -351,6 +361,7 @@ def run_names(replays: list[Replay]) -> list[str]:
 
 
 TAG_CHARS = 12  # longer run names leave too little of an event's line: letters instead
+LOG_INDENT = " " * 11  # an event's lines after its first start under its text, past the clock
 
 
 def run_tags(replays: list[Replay]) -> list[str]:
