@@ -29,6 +29,7 @@ class Typeface:
         self.latin = pygame.font.Font(None, size + 4)
         self.latin.set_bold(bold)
         self.cjk = pygame.font.Font(cjk_path, size) if cjk_path else None
+        self._wrapped: dict[tuple[str, int, str], list[str]] = {}  # (the log, every frame)
 
     def _font_for(self, ch: str):
         # Fonts report metrics even for glyphs they draw as a box, so the choice goes by
@@ -92,7 +93,15 @@ class Typeface:
     def wrap(self, text: str, width: int, indent: str = "") -> list[str]:
         """``text`` broken at spaces into lines of at most ``width`` pixels, the lines after
         the first starting with ``indent``; a word too long for a line is cut to fit with
-        "..." (:meth:`fit`)."""
+        "..." (:meth:`fit`). Kept: the event log asks for the same lines every frame."""
+        key = (text, width, indent)
+        if key not in self._wrapped:
+            if len(self._wrapped) > 4096:  # (widths change as the window is resized)
+                self._wrapped.clear()
+            self._wrapped[key] = self._wrap(text, width, indent)
+        return self._wrapped[key]
+
+    def _wrap(self, text: str, width: int, indent: str) -> list[str]:
         lines: list[str] = []
         line = ""
         for word in text.split(" "):
