@@ -97,6 +97,15 @@ def _drill_stats(summaries: list[dict]) -> dict:
                                    if s["profiles"][p]["all_out_s"] is not None else math.inf
                                    for s in summaries], 50))
             for p in s0["profiles"]}
+    arrivals = sorted({r["actor"] for s in summaries for r in s.get("timeline", ())
+                       if r["action"] == "arrive" and r.get("actor")})
+    if arrivals:  # (off-site responders: when each was on scene, median run; None if never)
+        out["on_scene_median_s"] = {
+            a: _finite(percentile([next((r["actual_s"] for r in s["timeline"]
+                                         if r["action"] == "arrive" and r.get("actor") == a
+                                         and r["actual_s"] is not None), math.inf)
+                                   for s in summaries], 50))
+            for a in arrivals}
     if s0.get("kpis"):
         out["kpis_met"] = {k["name"]: sum(bool(s["kpis"][i]["met"]) for s in summaries)
                            for i, k in enumerate(s0["kpis"])}
@@ -162,8 +171,10 @@ def headline(reference: dict, other: dict) -> str:
             + _how_often(reference, other, "harmed_mean", "runs_harmed",
                          "harmed (FED 0.3 or more)")
             + f", and occupants spent {other['occupant_seconds_in_smoke_mean']:,.0f} "
-            f"person-seconds in smoke (against "
-            f"{reference['occupant_seconds_in_smoke_mean']:,.0f}).")
+            "person-seconds in smoke" + _same_or_against(
+                f"{other['occupant_seconds_in_smoke_mean']:,.0f}",
+                f"{reference['occupant_seconds_in_smoke_mean']:,.0f}", reference["label"])
+            + ".")
     r95, o95 = reference["p95_s"], other["p95_s"]
     given = (None, None)  # (other's, reference's) time of the last out, if given below
     if r95 is not None and o95 is not None:
@@ -218,6 +229,7 @@ def headline(reference: dict, other: dict) -> str:
         else:
             words.append(f"The last {noun} was out after {format_duration(o_t)} in {which}, "
                          + _against(o_t, r_t, reference["label"]) + ".")
+    words += _arrivals(reference, other, n)
     found = other["locked_exit_discoveries_mean"]
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
@@ -300,6 +312,38 @@ def _half_up(x: float) -> int:
     """``x`` rounded half up: a mean of 0.5 said as 1, not as 0 (Python rounds half to even,
     and 'On average 0 people walked up' followed a test of 0.5 or more)."""
     return int(math.floor(x + 0.5))
+
+
+def _same_or_against(shown: str, ref_shown: str, ref_label: str) -> str:
+    """' (against 3,733)', or ", as in 'lane_clear'" where the two figures read the same."""
+    return f", as in '{ref_label}'" if shown == ref_shown else f" (against {ref_shown})"
+
+
+ARRIVAL_NEWS_S = 10  # responders' arrivals this much apart (or more) make the headline
+
+
+def _arrivals(reference: dict, other: dict, n: int) -> list[str]:
+    """A sentence for each responder (an off-site actor) on scene at least ARRIVAL_NEWS_S
+    sooner or later than in the reference (median run): a blocked fire lane costs the
+    occupants nothing once they are out, but it is what the drill is about. (A few seconds
+    follow from when the alarm was raised, and are not what the variant changes.)"""
+    a = reference.get("on_scene_median_s") or {}
+    b = other.get("on_scene_median_s") or {}
+    which = "the run" if n == 1 else "the median run"
+    out = []
+    for actor, o_t in b.items():
+        r_t = a.get(actor)
+        who = actor.replace("_", " ")
+        if o_t is None and r_t is not None:
+            out.append(f"The {who} never arrived in {which}; in '{reference['label']}', after "
+                       f"{format_duration(r_t)}.")
+        elif o_t is not None and r_t is not None and \
+                abs(seconds_apart(o_t, r_t)) >= ARRIVAL_NEWS_S:
+            diff = seconds_apart(o_t, r_t)
+            out.append(f"The {who} arrived after {format_duration(o_t)} in {which}, "
+                       f"{format_duration(abs(diff))} {'later' if diff > 0 else 'sooner'} "
+                       f"than in '{reference['label']}'.")
+    return out
 
 
 def _people(x: float) -> str:

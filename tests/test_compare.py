@@ -90,6 +90,40 @@ def test_the_report_says_what_each_variant_is(nursing_comparison):
     assert "<td>locks rear</td>" in table and "<td>as written</td>" in table
 
 
+def test_headlines_say_when_responders_arrived_later_or_sooner(nursing_comparison):
+    # The tower's lane_blocked read like lane_clear in every figure of its headline: the
+    # occupants are out before the brigade comes either way; the brigade's 45 s is the news.
+    from sim.compare import ARRIVAL_NEWS_S, headline
+
+    out, result = nursing_comparison
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+    runs = [json.loads(Path(r["summary"]).read_text()) for r in result["runs"]
+            if r["label"] == "rear_open"]
+    arrived = sorted(next(r["actual_s"] for r in s["timeline"] if r["id"] ==
+                          "arrive_fire_brigade") for s in runs)
+    assert ref["on_scene_median_s"] == {"fire_brigade": pytest.approx(
+        (arrived[1] + arrived[2]) / 2)}  # (four runs)
+
+    def at(st, t):
+        return {**st, "on_scene_median_s": {"fire_brigade": t}}
+
+    text = headline(at(ref, 508.2), at(other, 553.2))
+    assert "The fire brigade arrived after 9 min 13 s in the median run, 45 s later than in " \
+           "'rear_open'." in text
+    assert "arrived" not in headline(at(ref, 508.2), at(other, 508.2 + ARRIVAL_NEWS_S - 1))
+    assert "9 min 13 s sooner" not in headline(at(ref, 553.2), at(other, 508.2))
+    assert "45 s sooner than in 'rear_open'" in headline(at(ref, 553.2), at(other, 508.2))
+    assert "The fire brigade never arrived in the median run; in 'rear_open', after 8 min " \
+           "28 s." in headline(at(ref, 508.2), at(other, None))
+    # Figures that read the same are said to be so.
+    same = {"occupant_seconds_in_smoke_mean": 3733.2}
+    text = headline({**ref, **same}, {**other, **same})
+    assert "person-seconds in smoke, as in 'rear_open'." in text
+    text = headline({**ref, **same}, {**other, "occupant_seconds_in_smoke_mean": 5774.0})
+    assert "5,774 person-seconds in smoke (against 3,733)." in text
+
+
 def test_the_smoke_table_gives_those_caught_by_the_fire_apart(nursing_comparison):
     from sim.report import smoke_table
 
