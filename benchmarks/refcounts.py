@@ -106,7 +106,7 @@ def compile_kernels() -> None:
 
     runs = [(venue_scenario(80, 1_000), 30)]
     # Locked exits (discovery), a drill, smoke; and the same buildings as written.
-    for name, variant in (("hall", "two_locked"), ("office", "west_exit_locked"),
+    for name, variant in (("hall", "two_locked"), ("office", "east_exit_locked_key_away"),
                           ("nursing_home", "rear_locked")):
         path = resolve_scenario_path(name)
         if variant not in list_variants(path):

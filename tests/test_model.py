@@ -439,7 +439,7 @@ def test_streams_meeting_at_an_angle_in_an_aisle_do_not_lock_solid(seed):
     assert m.time_s < 600
 
 
-@pytest.mark.parametrize("name,variant", [("office", "west_exit_locked"),
+@pytest.mark.parametrize("name,variant", [("office", "east_exit_locked_key_away"),
                                           ("residential_tower", "rear_locked")])
 def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch, name, variant):
     """Stairs (links), doors, exit choice; in the tower, smoke, casualties and stepping over
@@ -460,7 +460,7 @@ def test_parallel_kernels_give_the_same_run_as_serial_ones(monkeypatch, name, va
 
 
 @pytest.mark.parametrize("name,variant", [("nursing_home", "rear_locked"),
-                                          ("office", "west_exit_locked")])
+                                          ("office", "east_exit_locked_key_away")])
 def test_leaving_out_those_who_are_out_changes_nothing(monkeypatch, name, variant):
     """The step visits only agents not yet out (occupants who left are dropped from the
     visiting order, actors are always in): the same run, bit for bit, as visiting everyone.
