@@ -110,3 +110,16 @@ def test_the_office_locks_the_exit_people_need_and_shows_what_that_costs():
     assert away["exits"]["east_stair_exit"]["evacuated"] == 0
     assert away["occupant_seconds_in_smoke"] > 1.5 * runs["all_open"]["occupant_seconds_in_smoke"]
     assert away["last_out_s"] > runs["all_open"]["last_out_s"] + 10
+
+
+def test_the_karaoke_bar_separates_the_locked_exit_from_the_knocking_on_doors():
+    """'emergency_locked' had staff unlock the exit before anyone reached it, and
+    'emergency_locked_no_sweep' dropped both the unlock and the knocking: no variant showed
+    what the locked exit alone costs. 'emergency_locked_no_key' keeps the knocking."""
+    from sim.run import run_scenario
+    path = ROOT / "scenarios" / "karaoke.toml"
+    s = run_scenario(load_scenario(path, "emergency_locked_no_key"), 1, record=False)
+    assert s["exits"]["emergency"]["evacuated"] == 0 and s["locked_exit_discoveries"] > 0
+    done = {r["id"] for r in s["timeline"] if r["actual_s"] is not None}
+    assert "knock_on_doors" in done and "unlock_emergency" not in done
+    assert s["evacuation_time_s"] is not None

@@ -538,7 +538,7 @@ def test_the_engine_and_the_mesa_facade_give_the_same_run():
 @pytest.mark.parametrize("name,variant,steps", [
     ("market_fair", "crew_on_site", 927),     # actors sent to new goals (rows rewritten)
     ("restaurant", "rear_blocked", 700),      # a fire: walls burn, smoke reroutes
-    ("karaoke", "emergency_locked", 400)])    # a locked exit found: a new belief's rows
+    ("karaoke", "emergency_locked", 400)])    # an exit unlocked mid-run
 def test_the_table_of_downhill_neighbours_follows_every_change_of_fields(monkeypatch, name,
                                                                          variant, steps):
     """The movement step reads, for occupants with no free neighbour, a table of each field's
