@@ -28,6 +28,8 @@ ROLES = ("venue_staff", "night_duty", "security", "property_management",
 # Who can force a locked door without a key (and how long it takes, an assumption).
 FORCIBLE_ENTRY_ROLES = ("fire_rescue",)
 FORCE_S = 60.0
+# Whose ``assist`` also carries out people overcome by smoke or fire (breathing apparatus).
+RESCUE_ROLES = ("fire_rescue",)
 
 # action -> (what the target must be, is ``by`` required, default duration_s at the target)
 ACTIONS = {

@@ -22,6 +22,8 @@ Semantics (docs/drills.md):
 * ``assist``: a member goes to the nearest person in the area who cannot leave alone, spends
   ``duration_s`` on the transfer, and brings them out through the nearest open exit at the
   action's ``speed_ms``; then comes back in for the next, until nobody there needs help.
+  Members of a rescue role (``RESCUE_ROLES``: the fire brigade, with breathing apparatus) also
+  carry out anyone there who has been overcome (a casualty stays a casualty, outside).
 * ``sweep``: a member visits every room of the region (nearest first); waiting occupants in a
   visited room start to leave at once.
 """
@@ -34,10 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .building import DOOR
-from .drill import Action, Drill
+from .drill import Action, Drill, RESCUE_ROLES
 from .errors import ScenarioError
 from .goals import Goals
-from .kernels.movement import EVACUATED, MOVING, WAITING
+from .kernels.movement import CASUALTY, EVACUATED, MOVING, WAITING
 from .roads import RoadNetwork, Trip
 
 INF = float("inf")
@@ -64,6 +66,7 @@ class Member:
     goal_place: str | None = None
     work_until: float = 0.0
     carrying: int = -1
+    carrying_casualty: bool = False
     fetching: int = -1
     entry_exit: int = -1
     worked: bool = False  # has had a task (see DrillRuntime._may_leave for those who have not)
@@ -192,13 +195,21 @@ class DrillRuntime:
                 continue
             if mem.state == "carrying" and a["state"][mem.row] == EVACUATED:
                 p = mem.carrying
-                a["state"][p] = EVACUATED
-                a["out_time_s"][p] = a["out_time_s"][mem.row]
-                a["exit_used"][p] = a["exit_used"][mem.row]
+                exit_name = self.m.building.exits[int(a["exit_used"][mem.row])].name
                 a["carrier"][p] = -1
-                self.m.log(t, "assisted_out", actor=mem.actor, occupant=int(p),
-                           exit=self.m.building.exits[int(a["exit_used"][mem.row])].name)
+                if mem.carrying_casualty:
+                    # Out of the building, but overcome all the same: still a casualty (not
+                    # counted out, nor at the exit), no longer on the grid.
+                    self.m.log(t, "casualty_carried_out", actor=mem.actor, occupant=int(p),
+                               exit=exit_name)
+                else:
+                    a["state"][p] = EVACUATED
+                    a["out_time_s"][p] = a["out_time_s"][mem.row]
+                    a["exit_used"][p] = a["exit_used"][mem.row]
+                    self.m.log(t, "assisted_out", actor=mem.actor, occupant=int(p),
+                               exit=exit_name)
                 mem.carrying = -1
+                mem.carrying_casualty = False
                 mem.entry_exit = int(a["exit_used"][mem.row])
                 mem.state = "entering"
                 a["speed_ms"][mem.row] = mem.speed_ms
@@ -535,8 +546,11 @@ class DrillRuntime:
         m, a = self.m, self.m.agents_state
         n = m.n_occupants
         cells = a["cell"][:n]
-        cand = np.flatnonzero(self.needs_assist & ~self.claimed & (a["state"][:n] == WAITING)
-                              & (cells >= 0))
+        state = a["state"][:n]
+        needs = self.needs_assist & (state == WAITING)
+        if self.d.actor(mem.actor).role in RESCUE_ROLES:
+            needs |= state == CASUALTY
+        cand = np.flatnonzero(needs & ~self.claimed & (cells >= 0))
         if cand.size == 0:
             return -1
         cand = cand[self.goals.region_mask(region)[cells[cand]]]
@@ -557,11 +571,16 @@ class DrillRuntime:
         c = int(a["cell"][p])
         m.grid["occ"][c] = -1
         a["cell"][p] = -1
-        a["state"][p] = m.CARRIED
+        # Someone overcome stays a casualty while carried (drawn at the carrier all the same:
+        # ``carrier``); anyone else is carried, still inside.
+        mem.carrying_casualty = bool(a["state"][p] == CASUALTY)
+        if not mem.carrying_casualty:
+            a["state"][p] = m.CARRIED
         a["carrier"][p] = mem.row
         mem.carrying = p
         a["speed_ms"][mem.row] = min(mem.speed_ms, mem.task.action.option("speed_ms", 0.5))
-        m.log(t, "picked_up", actor=mem.actor, occupant=int(p))
+        overcome = {"overcome": True} if mem.carrying_casualty else {}
+        m.log(t, "picked_up", actor=mem.actor, occupant=int(p), **overcome)
         mem.state = "carrying"
         a["state"][mem.row] = MOVING
         self._keep_exit(mem, force=True)

@@ -45,6 +45,9 @@ def summarise(model: Engine, wall_s: float) -> dict:
         "occupants": model.n_occupants,
         "evacuated": int(out.size),
         "casualties": casualties,
+        # (of them, those responders carried out: out of the building, still casualties)
+        "casualties_carried_out": sum(1 for e in model.events
+                                      if e["kind"] == "casualty_carried_out"),
         "inside": inside,
         "evacuation_time_s": round(float(out[-1]), 2) if everyone_out else None,
         "first_out_s": round(float(out[0]), 2) if out.size else None,
@@ -257,13 +260,24 @@ def _lock_changes(events: list[dict], exit_name: str, locked: bool) -> list[tupl
     return out
 
 
+def _carried_out(s: dict) -> str:
+    """" (1 carried out by fire_brigade at 9 min 40 s)": casualties responders brought out."""
+    rescues = [e for e in s.get("events", []) if e["kind"] == "casualty_carried_out"]
+    if not rescues:
+        return ""
+    who = sorted({e["actor"] for e in rescues})
+    when = format_duration(rescues[0]["time_s"]) if len(rescues) == 1 else \
+        f"{format_duration(rescues[0]['time_s'])} to {format_duration(rescues[-1]['time_s'])}"
+    return f" ({len(rescues):,} carried out by {', '.join(who)} at {when})"
+
+
 def format_summary(s: dict) -> str:
     """A readable summary of one run."""
     lines = [f"{s['title']}",
              f"  variant {s['variant']}, seed {s['seed']}, {s['occupants']:,} occupants",
              *_variant_lines(s),
              f"  evacuated {s['evacuated']:,}, still inside {s['inside']:,}, casualties "
-             f"{s['casualties']:,}",
+             f"{s['casualties']:,}" + _carried_out(s),
              f"  last out: {format_duration(s['evacuation_time_s'])}"
              + (f" ({s['evacuation_time_s']:.1f} s)" if s["evacuation_time_s"] is not None else
                 f" (simulated {s['simulated_s']:.0f} s)"),

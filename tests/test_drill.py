@@ -297,6 +297,49 @@ def on_scene(sc):
     return m.drill.on_scene["brigade"], s
 
 
+def test_the_brigade_carries_out_those_overcome_who_stay_casualties():
+    """Residents overcome in their room (a lethal atmosphere there) lay where they fell to the
+    end of the run: the brigade's "assist" fetched only those still waiting. It now carries
+    them out too; they stay casualties (not evacuated, at no exit). The night staff's does
+    not: the brigade has breathing apparatus."""
+    from sim.kernels.movement import CASUALTY
+
+    def overcome(**fetch):
+        sc = drill(occupants=[{"profile": "bedridden", "count": 2, "region": "room"}],
+                   actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": ROADS},
+                   atmosphere=[{"region": "room", "co_ppm": 8000, "co2_pct": 3.0}],
+                   timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 0},
+                             {"id": "fetch", "action": "assist", "target": "room", **fetch}],
+                   time_limit_s=900)
+        return run(sc)
+
+    m, s = overcome(by="brigade", when="on_scene", actor="brigade")
+    a = m.agents_state
+    assert s["casualties"] == 2 and s["evacuated"] == 0 and s["inside"] == 0
+    assert s["casualties_carried_out"] == 2
+    assert np.all(a["state"][:2] == CASUALTY) and np.all(a["cell"][:2] == -1)
+    assert not np.isfinite(a["out_time_s"][:2]).any() and sum(s["exits"][e]["evacuated"]
+                                                            for e in s["exits"]) == 0
+    kinds = [e["kind"] for e in s["events"]]
+    assert kinds.count("casualty_carried_out") == 2 and "assisted_out" not in kinds
+    assert [e.get("overcome") for e in s["events"] if e["kind"] == "picked_up"] == [True, True]
+    fell = max(e["time_s"] for e in s["events"] if e["kind"] == "incapacitated")
+    carried = [e["time_s"] for e in s["events"] if e["kind"] == "casualty_carried_out"]
+    assert min(carried) > max(fell, m.drill.on_scene["brigade"])
+    assert row(s, "fetch")["actual_s"] == pytest.approx(max(carried), abs=1.0)
+    assert "casualties 2 (2 carried out by brigade at " in format_summary(s)
+    # Nobody is lost while they are carried: casualties at every step (never "inside").
+    m2 = EvacuationModel(m.scenario, 1, make_handles=False)
+    while m2.running:
+        m2.step()
+        st = m2.agents_state["state"][:2]
+        assert (st == CASUALTY).sum() + m2.count_inside() == 2
+    # The night staff's assist leaves them lying there.
+    m, s = overcome(by="nurse", at_s=400)
+    assert s["casualties"] == 2 and s["casualties_carried_out"] == 0
+    assert np.all(m.agents_state["cell"][:2] >= 0)
+
+
 def test_brigade_arrival_is_turnout_plus_route_time():
     t, s = on_scene(brigade_drill(ROADS))
     expected = 10 + 60 + 2000 / (40 / 3.6) + 100 / (10 / 3.6)

@@ -413,6 +413,13 @@ def test_the_end_banner_says_when_everyone_was_out_not_when_the_drill_ended(dril
         "all out but 2: 1 overcome by smoke, 1 caught by the fire"
     assert draw.describe_event({**lost, "caught_by_fire": 2}) == \
         "all out but 2: 2 caught by the fire"
+    # The brigade carrying out someone overcome: not "a resident", who might have walked.
+    up = {"kind": "picked_up", "time_s": 3.0, "actor": "fire_brigade", "occupant": 4}
+    assert draw.describe_event(up) == "fire_brigade picks up a resident"
+    assert draw.describe_event({**up, "overcome": True}) == \
+        "fire_brigade carries off someone overcome"
+    assert draw.describe_event({**up, "kind": "casualty_carried_out", "exit": "main"}) == \
+        "fire_brigade brings out someone overcome"
     held = {"kind": "stays_locked", "time_s": 2.0, "target": "rear", "planned_s": 2.0}
     assert draw.describe_event(held) == "rear stays locked (taken away in this study)"
     cut = {"kind": "time_limit", "time_s": 9.0, "inside": 0, "drill_unfinished": True}

@@ -427,6 +427,7 @@ def merged_events(replays: list[Replay]) -> list[tuple[float, str, str]]:
 EVENT_TEXT = {
     "picked_up": "{actor} picks up a resident",
     "assisted_out": "{actor} brings a resident out",
+    "casualty_carried_out": "{actor} brings out someone overcome",
     "on_scene": "{actor} on scene",
     "detector": "detector {detector} fires",
     "fire": "fire starts in {region}",
@@ -467,6 +468,8 @@ def describe_event(ev: dict) -> str:
         return f"{who}{ev.get('action', '').replace('_', ' ')}{target}"
     if kind == "alarm":
         return "alarm" + ("" if ev.get("area", "all") == "all" else f" ({ev['area']})")
+    if kind == "picked_up" and ev.get("overcome"):
+        return f"{ev.get('actor')} carries off someone overcome"
     if kind == "gave_up":
         return f"{ev.get('actor')} gives up on {ev.get('goal', '').split(':')[0]} ({ev.get('id')})"
     if kind in EVENT_TEXT_ONE and ev.get("occupants") == 1:
