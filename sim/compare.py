@@ -216,7 +216,10 @@ def headline(reference: dict, other: dict) -> str:
     slow = _slowest_profile(reference, other)
     if slow is not None:
         name, o_t, r_t = slow
-        which = "the run" if n == 1 else "the median run"
+        # (a kind's time is the median of its own last-out times over the runs, not of the
+        # median run: "everyone out after 4 min 37 s in the median run ... the last adult was
+        # out after 4 min 36 s in the median run" read as a contradiction)
+        which = "in the run" if n == 1 else f"(the median of {n} runs)"
         noun = _PROFILE_NOUNS.get(name, f"{name.replace('_', ' ')} occupant")
         article = "an" if noun[0] in "aeiou" else "a"
         if _same_second(o_t, given[0]) and _same_second(r_t, given[1]):
@@ -227,7 +230,7 @@ def headline(reference: dict, other: dict) -> str:
             words.append(f"The last out was {article} {noun}; in '{reference['label']}' the "
                          f"last {noun} was out after {format_duration(r_t)}.")
         else:
-            words.append(f"The last {noun} was out after {format_duration(o_t)} in {which}, "
+            words.append(f"The last {noun} was out after {format_duration(o_t)} {which}, "
                          + _against(o_t, r_t, reference["label"]) + ".")
     words += _arrivals(reference, other, n)
     found = other["locked_exit_discoveries_mean"]
