@@ -425,7 +425,10 @@ class DrillRuntime:
                 if self.goals.arrive_mask(mem.goal)[c]:
                     self._arrived(mem, t)
                 elif not math.isfinite(self.m.fields[row, c]):
-                    self._fail(mem, t, f"cannot reach {mem.goal_place or 'the person'}")
+                    if kind in ("sweep", "assist"):  # (that one; the others may be reached)
+                        self._give_up(mem, t)
+                    else:
+                        self._fail(mem, t, f"cannot reach {mem.goal_place or 'the person'}")
                 elif t - mem.walk_start_s > GIVE_UP_S:
                     self._give_up(mem, t)
                 continue
@@ -516,7 +519,8 @@ class DrillRuntime:
 
     def _give_up(self, mem: Member, t: float) -> None:
         """A member who has not reached a room or a person in GIVE_UP_S (the way is jammed or
-        blocked) gives that one up and goes on with the rest of the task."""
+        blocked), or cannot reach them at all (walled off, by fire or a locked door), gives
+        that one up and goes on with the rest of the task."""
         x = mem.task.action
         self.m.log(t, "gave_up", id=x.id, actor=mem.actor, goal=mem.goal)
         self.status[x.id].note = "some targets could not be reached"
@@ -548,8 +552,8 @@ class DrillRuntime:
         cells = a["cell"][:n]
         state = a["state"][:n]
         needs = self.needs_assist & (state == WAITING)
-        if self.d.actor(mem.actor).role in RESCUE_ROLES:
-            needs |= state == CASUALTY
+        if self.d.actor(mem.actor).role in RESCUE_ROLES:  # (not from a cell on fire)
+            needs |= (state == CASUALTY) & ~self.m.burning[np.maximum(cells, 0)]
         cand = np.flatnonzero(needs & ~self.claimed & (cells >= 0))
         if cand.size == 0:
             return -1

@@ -340,6 +340,42 @@ def test_the_brigade_carries_out_those_overcome_who_stay_casualties():
     assert np.all(m.agents_state["cell"][:2] >= 0)
 
 
+def test_someone_the_brigade_cannot_reach_is_given_up_and_the_others_are_fetched():
+    """An assist whose member could not reach one person (walled off, here by flames all round
+    the cell) failed as a whole: the team stopped fetching anyone. Now that one is given up,
+    the rest fetched; nobody is fetched out of a burning cell."""
+    from sim.kernels.movement import CASUALTY
+
+    sc = drill(occupants=[{"profile": "bedridden", "count": 3, "region": "room"}],
+               actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": ROADS},
+               atmosphere=[{"region": "room", "co_ppm": 8000, "co2_pct": 3.0}],
+               timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 0},
+                         {"id": "fetch", "action": "assist", "target": "room", "by": "brigade",
+                          "when": "on_scene", "actor": "brigade"}],
+               time_limit_s=900)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a = m.agents_state
+    while not np.all(a["state"][:3] == CASUALTY):
+        m.step()
+    assert "brigade" not in m.drill.on_scene
+    w = m.building.width
+    ringed, in_flames = int(a["cell"][0]), int(a["cell"][1])
+    fire = np.zeros_like(m.burning)
+    fire[[ringed + d for d in (-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1)]] = True
+    fire[in_flames] = True
+    assert not fire[int(a["cell"][2])]  # (the third is left a way in)
+    m.burning_changed(fire)
+    m.run()
+    s = summarise(m, 0.0)
+    out = [e["occupant"] for e in s["events"] if e["kind"] == "casualty_carried_out"]
+    assert out == [2] and s["casualties"] == 3
+    assert a["cell"][0] == ringed and a["cell"][1] == in_flames
+    fetch = row(s, "fetch")
+    assert fetch["actual_s"] is not None and fetch["note"] == "some targets could not be reached"
+    assert [e["goal"] for e in s["events"] if e["kind"] == "gave_up"] == ["person:0"]
+    assert "action_failed" not in [e["kind"] for e in s["events"]]
+
+
 def test_brigade_arrival_is_turnout_plus_route_time():
     t, s = on_scene(brigade_drill(ROADS))
     expected = 10 + 60 + 2000 / (40 / 3.6) + 100 / (10 / 3.6)
