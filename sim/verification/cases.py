@@ -491,14 +491,20 @@ def _lognorm_cdf(x, mu, sigma):
 def nist210() -> Outcome:
     control = [run("nist210_impaired", "control", seed=s).time_s for s in SEEDS]
     impaired = [run("nist210_impaired", "impaired", seed=s).time_s for s in SEEDS]
+    # (not NIST's criterion: the same number of people, one of them slow)
+    same = [run("nist210_impaired", "control_25", seed=s).time_s for s in SEEDS]
     ok = all(i > c for i, c in zip(impaired, control))
     return Outcome("NIST 2.10", "People with movement disabilities", "NIST TN 1822 Verif.2.10 (§2)",
-                   "one slower occupant among 24: the evacuation takes longer than the control",
-                   f"control {_fmt_list(control)}; with the impaired occupant {_fmt_list(impaired)}",
+                   "24 occupants plus one slower one: the evacuation takes longer than the "
+                   "control without the impaired occupant",
+                   f"control {_fmt_list(control)}; with the impaired occupant "
+                   f"{_fmt_list(impaired)} (25 able occupants: {_fmt_list(same)})",
                    "pass" if ok else "fail", notes="The impaired occupant walks at 0.5 m/s but "
                    "takes one cell like everyone (NIST's is also larger) and does not slow "
-                   "those behind beyond the door queue: when it starts near the door it is "
-                   "out before the queue clears, so the total does not grow.")
+                   "those behind beyond the door queue. Against 25 able occupants (the slower "
+                   "one replaced by an able one, which NIST does not ask) the total does not "
+                   "always grow: when the slower one starts near the door it is out before "
+                   "the queue clears.")
 
 
 def nist33() -> Outcome:
