@@ -97,6 +97,9 @@ def summarise(model: Engine, wall_s: float) -> dict:
                           for d in hz.spec.detectors},
         })
     if model.drill is not None:
+        summary["actors"] = [{"name": x.name, "title": x.title, "role": x.role, "count": x.count,
+                              "start": x.start, "station": x.station}
+                             for x in model.drill.d.actors]
         summary["timeline"] = model.drill.timeline()
         summary["kpis"] = model.drill.kpis(summary)
     summary["events"] = model.events
@@ -331,6 +334,14 @@ def format_summary(s: dict) -> str:
                 continue
             verdict = "cleared first" if cleared <= r["untenable_s"] else "cleared too late"
             lines.append(untenable + f"cleared {format_duration(cleared)}  ({verdict})")
+    if s.get("actors"):  # (who the timeline's names are)
+        lines.append("  actors:")
+        for x in s["actors"]:
+            where = f"from {x['station']} (off site)" if x["start"] == "offsite" else \
+                f"in {x['start']}"
+            title = f"{x['title']}: " if x.get("title") else ""
+            lines.append(f"    {x['name']:<20} {title}{x['role'].replace('_', ' ')}, "
+                         f"{x['count']:,} {where}")
     if s.get("timeline"):
         lines.append("  drill timeline (planned / actual), in the order things happened:")
         for row in chronological(s["timeline"]):

@@ -429,6 +429,25 @@ def test_printed_timeline_is_in_the_order_things_happened():
     assert [r["id"] for r in chronological(rows)] == ["c", "b", "a", "d"]
 
 
+def test_the_summary_says_who_the_actors_are_with_their_titles():
+    # A drill's actors had titles that nothing showed: the timeline named them only.
+    brigade = {**BRIGADE, "title": "Fire and rescue, station 3"}
+    sc = drill(actors=staff(count=2) + [brigade], site={"access": {"gate": "main"},
+                                                        "roads": ROADS},
+               timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 10}])
+    _, s = run(sc)
+    assert s["actors"] == [
+        {"name": "nurse", "title": "", "role": "night_duty", "count": 2, "start": "staff_room",
+         "station": None},
+        {"name": "brigade", "title": "Fire and rescue, station 3", "role": "fire_rescue",
+         "count": 2, "start": "offsite", "station": "station"}]
+    text = format_summary(s)
+    block = text[text.index("  actors:"):text.index("drill timeline")].splitlines()
+    assert block[1].split() == ["nurse", "night", "duty,", "2", "in", "staff_room"]
+    assert block[2].split()[0] == "brigade" and block[2].endswith(
+        "Fire and rescue, station 3: fire rescue, 2 from station (off site)")
+
+
 def test_printed_exits_say_when_a_locked_one_was_unlocked():
     # The karaoke bar's emergency exit read "9 out  LOCKED" though staff had unlocked it at
     # 1 min 35 s, and those nine went out through it.
