@@ -677,8 +677,20 @@ class DrillRuntime:
             return True
         if any(m.state in ("carrying", "entering", "travelling") for m in self.members):
             return True
-        return any(st.triggered_s is not None and st.done_s is None and not st.failed
-                   for st in self.status.values())
+        if any(st.triggered_s is not None and st.done_s is None and not st.failed
+               for st in self.status.values()):
+            return True
+        # An action whose trigger holds already fires at the next step (the triggers are
+        # looked at before the step): one 'after' an action just done, or 'when' everyone is
+        # out. (The tower's brigade finished attacking the fire as the last occupant left,
+        # and the run ended without the search of the upper floors that was to follow.)
+        t = self.m.time_s
+        for x in self.pending:
+            if self.status[x.id].triggered_s is None:
+                when = self._holds(x, t)
+                if when is not None and when <= t + 1e-9:
+                    return True
+        return False
 
     # ------------------------------------------------------------------ results
     def timeline(self) -> list[dict]:

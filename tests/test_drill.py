@@ -410,6 +410,22 @@ def test_everyone_out_is_logged_when_it_happens_though_the_drill_goes_on():
     assert "drill_done" not in [e["kind"] for e in short["events"]]
 
 
+def test_an_action_whose_trigger_holds_as_the_last_one_leaves_still_happens():
+    """The run ended at the step the last occupant left, and an action the script said
+    comes next (when everyone is out; after an action just done) never fired: the tower's
+    brigade finished attacking the fire as the last resident left, and the search of the
+    upper floors after it was 'never' in half the tower's runs."""
+    sc = drill(locked=["rear"], timeline=[
+        {"id": "reopen", "action": "unlock", "target": "rear", "when": "all_out"},
+        {"id": "then", "action": "lock", "target": "main", "after": "reopen"}])
+    _, s = run(sc)
+    assert row(s, "reopen")["actual_s"] == pytest.approx(s["last_out_s"], abs=2 * sc.dt_s)
+    assert row(s, "then")["actual_s"] == pytest.approx(row(s, "reopen")["actual_s"],
+                                                       abs=2 * sc.dt_s)
+    assert not s["exits"]["rear"]["locked_at_end"] and s["exits"]["main"]["locked_at_end"]
+    assert s["events"][-1]["kind"] == "drill_done"
+
+
 def test_printed_timeline_is_in_the_order_things_happened():
     # The brigade arrives (about 286 s) before an alarm the script lists earlier (300 s).
     sc = brigade_drill(ROADS, extra=[{"id": "late_alarm", "action": "alarm", "at_s": 300}])
