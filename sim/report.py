@@ -372,7 +372,9 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         drill += smoke_table(stats)
     if stats[0].get("profile_all_out_median_s"):
         profiles = list(stats[0]["profile_all_out_median_s"])
-        drill += "<h2>When each kind of occupant was out (median run)</h2><table><tr>" \
+        # (each kind's own median over the runs: not the figures of one run)
+        drill += "<h2>When the last of each kind of occupant was out (median of the runs)" \
+                 "</h2><table><tr>" \
                  "<th>variant</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in profiles) + \
                  "</tr>" + "".join(
                      f"<tr><td>{html.escape(s['label'])}</td>" + "".join(

@@ -72,6 +72,9 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
         assert (out / name).stat().st_size > 10_000
     assert html.count("data:image/png;base64,") == 5  # self-contained
     assert "KPIs: runs in which each was met" in html and "<h2>Smoke</h2>" in html
+    # Each kind's time is its own median over the runs, not a figure of the median run.
+    assert "each kind of occupant was out (median of the runs)" in html
+    assert "(median run)" not in html
 
 
 def test_the_report_says_what_each_variant_is(nursing_comparison):
