@@ -131,3 +131,19 @@ def test_the_karaoke_bar_separates_the_locked_exit_from_the_knocking_on_doors():
     done = {r["id"] for r in s["timeline"] if r["actual_s"] is not None}
     assert "knock_on_doors" in done and "unlock_emergency" not in done
     assert s["evacuation_time_s"] is not None
+
+
+def test_the_tower_shows_what_clearing_the_fire_lane_early_is_worth():
+    """Cars on the fire lane cost the brigade 45 s when the property manager and the police
+    clear it, and the whole towing time when nobody does (the drill's lesson)."""
+    from sim.run import run_scenario
+    path = ROOT / "scenarios" / "residential_tower.toml"
+
+    def arrival(variant):
+        s = run_scenario(load_scenario(path, variant), 1, record=False)
+        return next(r["actual_s"] for r in s["timeline"] if r["id"] == "arrive_fire_brigade")
+
+    clear, helped, alone = (arrival(v) for v in ("lane_clear", "lane_blocked",
+                                                 "lane_blocked_no_help"))
+    assert 0 < helped - clear < 120
+    assert alone - clear > 600
