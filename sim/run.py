@@ -29,6 +29,9 @@ def summarise(model: Engine, wall_s: float) -> dict:
     everyone_out = inside == 0 and casualties == 0 and model.n_occupants > 0
     counts = model.exit_counts()
     affected = a["lost_s"] > 0
+    rescues = [e for e in model.events if e["kind"] == "casualty_carried_out"]
+    left_inside = int(np.count_nonzero((state == CASUALTY) & ((a["cell"] >= 0)
+                                                              | (a["carrier"] >= 0))))
 
     def pct(q):
         return round(float(np.percentile(out, q)), 2) if out.size else None
@@ -46,8 +49,13 @@ def summarise(model: Engine, wall_s: float) -> dict:
         "evacuated": int(out.size),
         "casualties": casualties,
         # (of them, those responders carried out: out of the building, still casualties)
-        "casualties_carried_out": sum(1 for e in model.events
-                                      if e["kind"] == "casualty_carried_out"),
+        "casualties_carried_out": len(rescues),
+        # (those still lying in the building, or being carried, when the run ended)
+        "casualties_left_inside": left_inside,
+        # when the last of them was carried out, if responders carried out every casualty
+        # who lay inside (null if nobody was, or anyone was left)
+        "last_casualty_carried_out_s": round(rescues[-1]["time_s"], 2)
+        if rescues and left_inside == 0 else None,
         "inside": inside,
         "evacuation_time_s": round(float(out[-1]), 2) if everyone_out else None,
         "first_out_s": round(float(out[0]), 2) if out.size else None,

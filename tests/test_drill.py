@@ -327,6 +327,8 @@ def test_the_brigade_carries_out_those_overcome_who_stay_casualties():
     carried = [e["time_s"] for e in s["events"] if e["kind"] == "casualty_carried_out"]
     assert min(carried) > max(fell, m.drill.on_scene["brigade"])
     assert row(s, "fetch")["actual_s"] == pytest.approx(max(carried), abs=1.0)
+    assert s["casualties_left_inside"] == 0
+    assert s["last_casualty_carried_out_s"] == pytest.approx(max(carried), abs=0.01)
     assert "casualties 2 (2 carried out by brigade at " in format_summary(s)
     # Nobody is lost while they are carried: casualties at every step (never "inside").
     m2 = EvacuationModel(m.scenario, 1, make_handles=False)
@@ -337,6 +339,7 @@ def test_the_brigade_carries_out_those_overcome_who_stay_casualties():
     # The night staff's assist leaves them lying there.
     m, s = overcome(by="nurse", at_s=400)
     assert s["casualties"] == 2 and s["casualties_carried_out"] == 0
+    assert s["casualties_left_inside"] == 2 and s["last_casualty_carried_out_s"] is None
     assert np.all(m.agents_state["cell"][:2] >= 0)
 
 
