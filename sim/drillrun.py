@@ -557,7 +557,7 @@ class DrillRuntime:
         cand = np.flatnonzero(needs & ~self.claimed & (cells >= 0))
         if cand.size == 0:
             return -1
-        cand = cand[self.goals.region_mask(region)[cells[cand]]]
+        cand = cand[self.goals.search_mask(region)[cells[cand]]]
         if cand.size == 0:
             return -1
         b = m.building

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .building import EXIT, FLOOR, STAIR, _components
+from .building import DOOR, EXIT, FLOOR, STAIR, _components
 from .kernels.fields import compute_static_fields
 
 
@@ -38,6 +38,27 @@ class Goals:
                 mask[self.place_cells(name)] = True
             self._region_mask[name] = mask
         return self._region_mask[name]
+
+    def search_mask(self, name: str) -> np.ndarray:
+        """(n_cells,) bool: where a team fetching people in a region looks: the region's
+        cells and the doorways and door cells that open off it (a room region stops at its
+        doors, and someone overcome on the threshold would otherwise lie in no region)."""
+        key = "search:" + name
+        if key not in self._region_mask:
+            b = self.m.building
+            mask = self.region_mask(name).copy()
+            door = b.kind == DOOR
+            w = b.width
+            while True:  # (through doors more than one cell deep)
+                near = np.zeros_like(mask)
+                for off in (-w, -1, 1, w):
+                    near |= np.roll(mask, off)
+                grown = mask | (near & door)
+                if np.array_equal(grown, mask):
+                    break
+                mask = grown
+            self._region_mask[key] = mask
+        return self._region_mask[key]
 
     def place_cells(self, name: str) -> np.ndarray:
         """Cells one stands on to be 'at' a place: a region's cells; beside an exit or door;

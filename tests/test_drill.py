@@ -379,6 +379,44 @@ def test_someone_the_brigade_cannot_reach_is_given_up_and_the_others_are_fetched
     assert "action_failed" not in [e["kind"] for e in s["events"]]
 
 
+def test_the_brigade_carries_out_someone_overcome_on_the_threshold_of_the_room():
+    """A room region stops at its doors, so someone overcome in the doorway lay in no region,
+    and the brigade's assist of the room (or of the corridor) never looked there: in the
+    tower's lane_clear run of seed 1 one resident lay in a flat's doorway to the end. The
+    search takes in the doorways that open off the region; not the room beyond them."""
+    from sim.building import DOOR
+    from sim.kernels.movement import CASUALTY
+
+    sc = drill(occupants=[{"profile": "bedridden", "count": 3, "region": "room"}],
+               actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": ROADS},
+               atmosphere=[{"region": "room", "co_ppm": 8000, "co2_pct": 3.0}],
+               timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 0},
+                         {"id": "fetch", "action": "assist", "target": "room", "by": "brigade",
+                          "when": "on_scene", "actor": "brigade"}],
+               time_limit_s=900)
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a, b = m.agents_state, m.building
+    while not np.all(a["state"][:3] == CASUALTY):
+        m.step()
+    room = np.zeros(b.n_cells, dtype=bool)
+    room[b.region("room").cells] = True
+    # The doorway between the room and the staff room (its west side in the room), and the
+    # one between the staff room and the corridor.
+    inner, outer = (next(d for d in b.doors if d.symbol == "+" and room[d.cells[0] - 1] == want)
+                    for want in (True, False))
+    for k, c in enumerate((int(inner.cells[1]), int(outer.cells[1]))):
+        assert b.kind[c] == DOOR and m.grid["occ"][c] < 0
+        m.grid["occ"][int(a["cell"][k])] = -1
+        m.grid["occ"][c] = k
+        a["cell"][k] = c
+    m.run()
+    s = summarise(m, 0.0)
+    out = sorted(e["occupant"] for e in s["events"] if e["kind"] == "casualty_carried_out")
+    assert out == [0, 2] and s["casualties"] == 3  # (not the one beyond the staff room)
+    assert a["cell"][1] == int(outer.cells[1])
+    assert s["casualties_left_inside"] == 1 and s["last_casualty_carried_out_s"] is None
+
+
 def test_brigade_arrival_is_turnout_plus_route_time():
     t, s = on_scene(brigade_drill(ROADS))
     expected = 10 + 60 + 2000 / (40 / 3.6) + 100 / (10 / 3.6)
