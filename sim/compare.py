@@ -106,6 +106,13 @@ def _drill_stats(summaries: list[dict]) -> dict:
                                          and r["actual_s"] is not None), math.inf)
                                    for s in summaries], 50))
             for a in arrivals}
+    lying = [s for s in summaries
+             if s.get("casualties_carried_out") or s.get("casualties_left_inside")]
+    if lying:  # (runs where anyone overcome lay inside: when responders had them all out)
+        out["runs_with_casualties_inside"] = len(lying)
+        out["casualties_out_median_s"] = _finite(percentile(
+            [s["last_casualty_carried_out_s"] if s.get("last_casualty_carried_out_s")
+             is not None else math.inf for s in lying], 50))
     if s0.get("kpis"):
         out["kpis_met"] = {k["name"]: sum(bool(s["kpis"][i]["met"]) for s in summaries)
                            for i, k in enumerate(s0["kpis"])}
@@ -233,6 +240,7 @@ def headline(reference: dict, other: dict) -> str:
             words.append(f"The last {noun} was out after {format_duration(o_t)} {which}, "
                          + _against(o_t, r_t, reference["label"]) + ".")
     words += _arrivals(reference, other, n)
+    words += _rescues(reference, other, n)
     found = other["locked_exit_discoveries_mean"]
     if found >= 0.5:
         told = other["told_of_locked_exits_mean"]
@@ -347,6 +355,29 @@ def _arrivals(reference: dict, other: dict, n: int) -> list[str]:
                        f"{format_duration(abs(diff))} {'later' if diff > 0 else 'sooner'} "
                        f"than in '{reference['label']}'.")
     return out
+
+
+def _rescues(reference: dict, other: dict, n: int) -> list[str]:
+    """A sentence on when responders had everyone overcome out of the building, where that
+    is at least ARRIVAL_NEWS_S sooner or later than in the reference (median over the runs in
+    which anyone overcome lay inside): what a late brigade costs those who could not get out
+    by themselves."""
+    if "runs_with_casualties_inside" not in reference or \
+            "runs_with_casualties_inside" not in other:
+        return []
+    r_t, o_t = reference["casualties_out_median_s"], other["casualties_out_median_s"]
+    k = other["runs_with_casualties_inside"]
+    which = "the run" if n == 1 else "the median run" if k == n else \
+        f"the median of the {k} runs in which anyone was overcome inside"
+    if o_t is None and r_t is not None:
+        return [f"Those overcome inside were not all carried out by the end of {which}; in "
+                f"'{reference['label']}' the last was out after {format_duration(r_t)}."]
+    if o_t is not None and r_t is not None and abs(seconds_apart(o_t, r_t)) >= ARRIVAL_NEWS_S:
+        diff = seconds_apart(o_t, r_t)
+        return [f"The last of those overcome inside was carried out after "
+                f"{format_duration(o_t)} in {which}, {format_duration(abs(diff))} "
+                f"{'later' if diff > 0 else 'sooner'} than in '{reference['label']}'."]
+    return []
 
 
 def _people(x: float) -> str:

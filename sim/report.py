@@ -478,16 +478,33 @@ def smoke_table(stats: list[dict]) -> str:
     Those caught where the fire spread are casualties too; where any were, they have a column
     of their own and are not counted as overcome by the smoke."""
     fire = any(s.get("runs_caught_by_fire") for s in stats)
+    # (where anyone overcome lay inside in some run: when responders had them all out)
+    rescue = any("runs_with_casualties_inside" in s for s in stats)
     return ("<h2>Smoke</h2><table><tr><th>variant</th><th>overcome (FED 1), mean</th>"
             + ("<th>caught by the fire, mean</th>" if fire else "")
             + "<th>harmed (FED 0.3), mean</th><th>person-seconds in smoke, mean</th>"
-            "<th>highest FED</th></tr>" + "".join(
+            "<th>highest FED</th>"
+            + ("<th>the overcome inside all carried out (median)</th>" if rescue else "")
+            + "</tr>" + "".join(
                 f"<tr><td>{html.escape(s['label'])}</td>"
                 f"<td>{s['casualties_mean'] - s.get('caught_by_fire_mean', 0.0):.1f}</td>"
                 + (f"<td>{s.get('caught_by_fire_mean', 0.0):.1f}</td>" if fire else "")
                 + f"<td>{s['harmed_mean']:.1f}</td>"
                 f"<td>{s['occupant_seconds_in_smoke_mean']:,.0f}</td>"
-                f"<td>{s['peak_fed_max']:.2f}</td></tr>" for s in stats) + "</table>")
+                f"<td>{s['peak_fed_max']:.2f}</td>"
+                + (f"<td>{_carried_out_by(s)}</td>" if rescue else "")
+                + "</tr>" for s in stats) + "</table>")
+
+
+def _carried_out_by(s: dict) -> str:
+    """When responders had everyone overcome inside out of the building (median over the runs
+    in which anyone was), for the smoke table."""
+    if "runs_with_casualties_inside" not in s:
+        return "nobody overcome inside"
+    k, n = s["runs_with_casualties_inside"], s["runs"]
+    when = "not all, by the end" if s["casualties_out_median_s"] is None else \
+        format_duration(s["casualties_out_median_s"])
+    return when + (f" ({k} of {n} runs with anyone overcome inside)" if k < n else "")
 
 
 def _first_run_timelines(result: dict) -> dict[str, list[dict]]:

@@ -127,6 +127,58 @@ def test_headlines_say_when_responders_arrived_later_or_sooner(nursing_compariso
     assert "5,774 person-seconds in smoke (against 3,733)." in text
 
 
+def test_headlines_and_the_smoke_table_say_when_the_overcome_were_all_carried_out(
+        nursing_comparison):
+    """What a late brigade costs those who could not get out by themselves: when responders
+    had everyone overcome inside out of the building (median over the runs in which anyone
+    overcome lay inside), against the reference. The tower's blocked fire lane showed only in
+    the brigade's arrival."""
+    from sim.compare import ARRIVAL_NEWS_S, headline
+    from sim.report import smoke_table
+
+    out, result = nursing_comparison
+    for st in result["variants"]:
+        runs = [json.loads(Path(r["summary"]).read_text()) for r in result["runs"]
+                if r["label"] == st["label"]]
+        lying = [r for r in runs if r["casualties_carried_out"] or r["casualties_left_inside"]]
+        assert st.get("runs_with_casualties_inside", 0) == len(lying)
+        if lying:
+            times = [r["last_casualty_carried_out_s"] if r["casualties_left_inside"] == 0
+                     else math.inf for r in lying]
+            expected = percentile(times, 50)
+            assert st["casualties_out_median_s"] == (
+                None if math.isinf(expected) else pytest.approx(expected))
+    ref, other = (next(s for s in result["variants"] if s["label"] == v)
+                  for v in ("rear_open", "rear_locked"))
+
+    def lay(st, t, k=4):
+        return {**st, "runs_with_casualties_inside": k, "casualties_out_median_s": t}
+
+    text = headline(lay(ref, 1094.0), lay(other, 2041.0))
+    assert "The last of those overcome inside was carried out after 34 min 01 s in the median " \
+           "run, 15 min 47 s later than in 'rear_open'." in text
+    assert "carried out after" not in headline(lay(ref, 1094.0),
+                                               lay(other, 1094.0 + ARRIVAL_NEWS_S - 1))
+    assert "5 min 00 s sooner than in 'rear_open'" in headline(lay(ref, 1394.0),
+                                                               lay(other, 1094.0))
+    assert "(the median of the 3 runs in which anyone was overcome inside)" not in text
+    assert "in the median of the 3 runs in which anyone was overcome inside, 15 min 47 s " \
+        "later" in headline(lay(ref, 1094.0), lay(other, 2041.0, k=3))
+    assert "Those overcome inside were not all carried out by the end of the median run; in " \
+           "'rear_open' the last was out after 18 min 14 s." in headline(
+               lay(ref, 1094.0), lay(other, None))
+    # Nothing to say where nobody overcome lay inside in one of the two.
+    bare = {k: v for k, v in ref.items() if k not in ("runs_with_casualties_inside",
+                                                      "casualties_out_median_s")}
+    assert "carried out" not in headline(bare, lay(other, 2041.0))
+    table = smoke_table([bare, lay(other, 2041.0, k=3)])
+    assert "<th>the overcome inside all carried out (median)</th>" in table
+    assert "<td>nobody overcome inside</td>" in table
+    assert "<td>34 min 01 s (3 of 4 runs with anyone overcome inside)</td>" in table
+    assert "<td>not all, by the end</td>" in smoke_table([lay(ref, None)])
+    assert "all carried out" not in smoke_table([bare])
+
+
 def test_the_smoke_table_gives_those_caught_by_the_fire_apart(nursing_comparison):
     from sim.report import smoke_table
 
