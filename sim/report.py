@@ -484,7 +484,7 @@ def smoke_table(stats: list[dict]) -> str:
             + ("<th>caught by the fire, mean</th>" if fire else "")
             + "<th>harmed (FED 0.3), mean</th><th>person-seconds in smoke, mean</th>"
             "<th>highest FED</th>"
-            + ("<th>the overcome inside all carried out (median)</th>" if rescue else "")
+            + ("<th>last of those overcome inside carried out (median)</th>" if rescue else "")
             + "</tr>" + "".join(
                 f"<tr><td>{html.escape(s['label'])}</td>"
                 f"<td>{s['casualties_mean'] - s.get('caught_by_fire_mean', 0.0):.1f}</td>"

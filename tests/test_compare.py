@@ -172,11 +172,11 @@ def test_headlines_and_the_smoke_table_say_when_the_overcome_were_all_carried_ou
                                                       "casualties_out_median_s")}
     assert "carried out" not in headline(bare, lay(other, 2041.0))
     table = smoke_table([bare, lay(other, 2041.0, k=3)])
-    assert "<th>the overcome inside all carried out (median)</th>" in table
+    assert "<th>last of those overcome inside carried out (median)</th>" in table
     assert "<td>nobody overcome inside</td>" in table
     assert "<td>34 min 01 s (3 of 4 runs with anyone overcome inside)</td>" in table
     assert "<td>not all, by the end</td>" in smoke_table([lay(ref, None)])
-    assert "all carried out" not in smoke_table([bare])
+    assert "carried out" not in smoke_table([bare])
 
 
 def test_the_smoke_table_gives_those_caught_by_the_fire_apart(nursing_comparison):
