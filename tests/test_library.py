@@ -135,15 +135,20 @@ def test_the_karaoke_bar_separates_the_locked_exit_from_the_knocking_on_doors():
 
 def test_the_tower_shows_what_clearing_the_fire_lane_early_is_worth():
     """Cars on the fire lane cost the brigade 45 s when the property manager and the police
-    clear it, and the whole towing time when nobody does (the drill's lesson)."""
+    clear it, and the whole towing time when nobody does (the drill's lesson); and as long
+    for the residents overcome on the fire floor, whom the brigade searches first and carries
+    out (before, it searched only the floors above, where everyone had got out)."""
     from sim.run import run_scenario
     path = ROOT / "scenarios" / "residential_tower.toml"
 
-    def arrival(variant):
+    def run(variant):
         s = run_scenario(load_scenario(path, variant), 1, record=False)
-        return next(r["actual_s"] for r in s["timeline"] if r["id"] == "arrive_fire_brigade")
+        assert s["casualties"] > 0 and s["casualties_left_inside"] == 0
+        arrived = next(r["actual_s"] for r in s["timeline"] if r["id"] == "arrive_fire_brigade")
+        return arrived, s["last_casualty_carried_out_s"]
 
-    clear, helped, alone = (arrival(v) for v in ("lane_clear", "lane_blocked",
-                                                 "lane_blocked_no_help"))
+    (clear, rescued), (helped, _), (alone, rescued_alone) = (
+        run(v) for v in ("lane_clear", "lane_blocked", "lane_blocked_no_help"))
     assert 0 < helped - clear < 120
     assert alone - clear > 600
+    assert rescued_alone - rescued > 600
