@@ -358,26 +358,39 @@ def _arrivals(reference: dict, other: dict, n: int) -> list[str]:
 
 
 def _rescues(reference: dict, other: dict, n: int) -> list[str]:
-    """A sentence on when responders had everyone overcome out of the building, where that
-    is at least ARRIVAL_NEWS_S sooner or later than in the reference (median over the runs in
-    which anyone overcome lay inside): what a late brigade costs those who could not get out
-    by themselves."""
+    """A sentence on when responders had everyone overcome inside out of the building, where
+    that is at least ARRIVAL_NEWS_S sooner or later than in the reference (median over the
+    runs in which anyone overcome lay inside): what a late brigade costs those who could not
+    get out by themselves. Where those runs are not all the runs of both, both medians are
+    given with how many runs each is of (they are medians of different runs)."""
     if "runs_with_casualties_inside" not in reference or \
             "runs_with_casualties_inside" not in other:
         return []
     r_t, o_t = reference["casualties_out_median_s"], other["casualties_out_median_s"]
-    k = other["runs_with_casualties_inside"]
-    which = "the run" if n == 1 else "the median run" if k == n else \
-        f"the median of the {k} runs in which anyone was overcome inside"
-    if o_t is None and r_t is not None:
-        return [f"Those overcome inside were not all carried out by the end of {which}; in "
-                f"'{reference['label']}' the last was out after {format_duration(r_t)}."]
-    if o_t is not None and r_t is not None and abs(seconds_apart(o_t, r_t)) >= ARRIVAL_NEWS_S:
+    k_o, k_r = other["runs_with_casualties_inside"], reference["runs_with_casualties_inside"]
+    ref = reference["label"]
+    if o_t is not None and r_t is not None and abs(seconds_apart(o_t, r_t)) < ARRIVAL_NEWS_S:
+        return []
+    if o_t is None and r_t is None:
+        return []
+    said = "not all carried out" if o_t is None else f"carried out after {format_duration(o_t)}"
+    if k_o == k_r == n:
+        which = "the run" if n == 1 else "the median run"
+        if o_t is None:
+            return [f"Those overcome inside were not all carried out by the end of {which}; in "
+                    f"'{ref}' the last was out after {format_duration(r_t)}."]
+        if r_t is None:
+            return [f"The last of those overcome inside was carried out after "
+                    f"{format_duration(o_t)} in {which}; in '{ref}' they were not all carried "
+                    "out."]
         diff = seconds_apart(o_t, r_t)
         return [f"The last of those overcome inside was carried out after "
                 f"{format_duration(o_t)} in {which}, {format_duration(abs(diff))} "
-                f"{'later' if diff > 0 else 'sooner'} than in '{reference['label']}'."]
-    return []
+                f"{'later' if diff > 0 else 'sooner'} than in '{ref}'."]
+    theirs = "not all carried out" if r_t is None else format_duration(r_t)
+    return [f"The last of those overcome inside was {said} (the median of the {k_o} of {n} "
+            f"runs in which anyone was overcome inside; in '{ref}', {theirs}, the median of "
+            f"{k_r})."]
 
 
 def _people(x: float) -> str:

@@ -161,12 +161,20 @@ def test_headlines_and_the_smoke_table_say_when_the_overcome_were_all_carried_ou
                                                lay(other, 1094.0 + ARRIVAL_NEWS_S - 1))
     assert "5 min 00 s sooner than in 'rear_open'" in headline(lay(ref, 1394.0),
                                                                lay(other, 1094.0))
-    assert "(the median of the 3 runs in which anyone was overcome inside)" not in text
-    assert "in the median of the 3 runs in which anyone was overcome inside, 15 min 47 s " \
-        "later" in headline(lay(ref, 1094.0), lay(other, 2041.0, k=3))
+    assert "runs in which anyone was" not in text
+    # Medians over different runs are given side by side, each with how many runs it is of.
+    assert "The last of those overcome inside was carried out after 34 min 01 s (the median " \
+           "of the 3 of 4 runs in which anyone was overcome inside; in 'rear_open', 18 min " \
+           "14 s, the median of 4)." in headline(lay(ref, 1094.0), lay(other, 2041.0, k=3))
+    assert "was not all carried out (the median of the 2 of 4 runs in which anyone was " \
+           "overcome inside; in 'rear_open', 18 min 14 s, the median of 1)." in headline(
+               lay(ref, 1094.0, k=1), lay(other, None, k=2))
     assert "Those overcome inside were not all carried out by the end of the median run; in " \
            "'rear_open' the last was out after 18 min 14 s." in headline(
                lay(ref, 1094.0), lay(other, None))
+    assert "carried out after 18 min 14 s in the median run; in 'rear_open' they were not " \
+           "all carried out." in headline(lay(ref, None), lay(other, 1094.0))
+    assert "carried out" not in headline(lay(ref, None), lay(other, None))
     # Nothing to say where nobody overcome lay inside in one of the two.
     bare = {k: v for k, v in ref.items() if k not in ("runs_with_casualties_inside",
                                                       "casualties_out_median_s")}
