@@ -343,10 +343,9 @@ def test_the_brigade_carries_out_those_overcome_who_stay_casualties():
     assert np.all(m.agents_state["cell"][:2] >= 0)
 
 
-def test_someone_the_brigade_cannot_reach_is_given_up_and_the_others_are_fetched():
-    """An assist whose member could not reach one person (walled off, here by flames all round
-    the cell) failed as a whole: the team stopped fetching anyone. Now that one is given up,
-    the rest fetched; nobody is fetched out of a burning cell."""
+def three_overcome_in_the_room():
+    """A model stepped until three bedridden residents are overcome in a room full of smoke,
+    before the brigade (called at once, to fetch them on arrival) is on scene."""
     from sim.kernels.movement import CASUALTY
 
     sc = drill(occupants=[{"profile": "bedridden", "count": 3, "region": "room"}],
@@ -357,10 +356,18 @@ def test_someone_the_brigade_cannot_reach_is_given_up_and_the_others_are_fetched
                           "when": "on_scene", "actor": "brigade"}],
                time_limit_s=900)
     m = EvacuationModel(sc, 1, make_handles=False)
-    a = m.agents_state
-    while not np.all(a["state"][:3] == CASUALTY):
+    while not np.all(m.agents_state["state"][:3] == CASUALTY):
         m.step()
     assert "brigade" not in m.drill.on_scene
+    return m
+
+
+def test_someone_the_brigade_cannot_reach_is_given_up_and_the_others_are_fetched():
+    """An assist whose member could not reach one person (walled off, here by flames all round
+    the cell) failed as a whole: the team stopped fetching anyone. Now that one is given up,
+    the rest fetched; nobody is fetched out of a burning cell."""
+    m = three_overcome_in_the_room()
+    a = m.agents_state
     w = m.building.width
     ringed, in_flames = int(a["cell"][0]), int(a["cell"][1])
     fire = np.zeros_like(m.burning)
@@ -385,19 +392,9 @@ def test_the_brigade_carries_out_someone_overcome_on_the_threshold_of_the_room()
     tower's lane_clear run of seed 1 one resident lay in a flat's doorway to the end. The
     search takes in the doorways that open off the region; not the room beyond them."""
     from sim.building import DOOR
-    from sim.kernels.movement import CASUALTY
 
-    sc = drill(occupants=[{"profile": "bedridden", "count": 3, "region": "room"}],
-               actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": ROADS},
-               atmosphere=[{"region": "room", "co_ppm": 8000, "co2_pct": 3.0}],
-               timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 0},
-                         {"id": "fetch", "action": "assist", "target": "room", "by": "brigade",
-                          "when": "on_scene", "actor": "brigade"}],
-               time_limit_s=900)
-    m = EvacuationModel(sc, 1, make_handles=False)
+    m = three_overcome_in_the_room()
     a, b = m.agents_state, m.building
-    while not np.all(a["state"][:3] == CASUALTY):
-        m.step()
     room = np.zeros(b.n_cells, dtype=bool)
     room[b.region("room").cells] = True
     # The doorway between the room and the staff room (its west side in the room), and the
