@@ -79,8 +79,8 @@ def speed_words(times, step: int, fps: int) -> str:
 
 
 def end_of_animation(all_out_s: list[float], duration_s: float, whole: bool) -> float:
-    """Where an animation of runs whose last occupants were out at ``all_out_s`` (the run's
-    end where not everyone got out) and whose records last ``duration_s`` ends: ``TAIL_S``
+    """Where an animation of runs whose last occupants were out at ``all_out_s`` (on foot or
+    carried out by responders; the run's end where not everyone got out) and whose records last ``duration_s`` ends: ``TAIL_S``
     after the later of them, or with ``whole``, at the end. A drill goes on after everyone is
     out until its actions are done (the restaurant's brigade arrives at 4 min 40 s, everyone
     is out by 1 min 27 s): an animation to send on would otherwise show an empty building for
@@ -95,7 +95,8 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
             whole: bool = False, say=None) -> Path:
     """Render ``runs`` (one or two records) to ``out`` (.gif or .mp4). Returns the path.
     ``floor``: the floor to show, by name or number from 1 (default: the first). The animation
-    ends ``TAIL_S`` after everyone is out in both runs, or with ``whole`` at the records' end
+    ends ``TAIL_S`` after everyone is out in both runs (those overcome too, where responders
+    carry them out: ``Replay.people_out_s``), or with ``whole`` at the records' end
     (:func:`end_of_animation`); ``say`` (e.g. ``print``), if given, is told where it ended."""
     out = Path(out)
     suffix = out.suffix.lower()
@@ -121,10 +122,13 @@ def animate(runs: list[str], out: str | Path, fps: int = 10, every: int | None =
     app = TrainerApp(replays, size=size, headless=True)
     app.set_floor(shown)
     times = app.playback.frame_times
-    end_s = end_of_animation([r.all_out_s for r in replays], app.playback.duration_s, whole)
+    end_s = end_of_animation([r.people_out_s for r in replays], app.playback.duration_s,
+                             whole)
     last = min(len(times) - 1, int(np.searchsorted(times, end_s - 1e-9)))
     if say is not None and last < len(times) - 1:
-        say(f"the animation ends {TAIL_S:g} s after the last person got out, at "
+        how = "got out" if all(r.people_out_s == r.all_out_s for r in replays) else \
+            "got out or was carried out"
+        say(f"the animation ends {TAIL_S:g} s after the last person {how}, at "
             f"{_clock(times[last])} of {_clock(times[-1])} (--whole: to the end)")
     times = times[:last + 1]
     step = every or max(1, -(-len(times) // MAX_FRAMES))

@@ -275,6 +275,37 @@ def test_an_animation_ends_soon_after_everyone_is_out_unless_asked_for_the_whole
     assert summary["evacuation_time_s"] == pytest.approx(rep.all_out_s)
 
 
+def test_an_animation_goes_on_until_the_brigade_has_carried_out_the_overcome(tmp_path):
+    # The tower's lesson is how long those overcome on the fire floor wait for the brigade;
+    # its animation stopped 10 s after the last resident walked out, with them still lying
+    # there (lane_blocked_no_help: at 14 min 11 s, the last carried out at 35 min 10 s).
+    from PIL import Image
+
+    from sim.animate import TAIL_S, animate
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(ROOT / "scenarios" / "residential_tower.toml", "lane_clear")
+    summary = run_scenario(sc, 1, out_dir=tmp_path / "r", record_every_s=5.0)
+    rep = load_replay(tmp_path / "r")
+    assert summary["casualties_carried_out"] > 0 and summary["casualties_left_inside"] == 0
+    assert rep.people_out_s == pytest.approx(summary["last_casualty_carried_out_s"])
+    assert rep.all_out_s + 60.0 < rep.people_out_s < rep.duration_s - TAIL_S
+    said = []
+    gif = animate([str(tmp_path / "r")], tmp_path / "a.gif", say=said.append)
+    kept = int(np.searchsorted(rep.time_s, rep.people_out_s + TAIL_S - 1e-9)) + 1
+    with Image.open(gif) as a:
+        assert kept <= a.n_frames <= kept + 1
+    assert said[0].startswith("the animation ends 10 s after the last person got out or was "
+                              "carried out, at 18:")
+    # The end banner says when they were carried out, too.
+    n = summary["casualties"]
+    assert draw.finished_text(rep) == (
+        f"all out but {n} overcome at {draw.format_clock(rep.all_out_s)} (carried out by "
+        f"{draw.format_clock(rep.people_out_s)}); run ended at "
+        f"{draw.format_clock(rep.duration_s)}")
+
+
 def test_a_building_of_three_floors_beside_one_of_one(records, tmp_path):
     from sim.run import run_scenario
     from sim.scenario import load_scenario

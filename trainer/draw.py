@@ -566,7 +566,11 @@ def finished_text(replay: Replay) -> str:
     out_s = replay.all_out_s
     text = ("everyone out" if not c["casualties"] else
             f"all out but {c['casualties']} overcome") + f" at {format_clock(out_s)}"
-    if out_s < replay.duration_s - 1e-6:  # (a drill went on after it)
+    carried = sum(ev["kind"] == "casualty_carried_out" for ev in replay.meta.get("events", ()))
+    if carried:  # (responders carried them out: when the last was out)
+        who = "carried out" if carried == c["casualties"] else f"{carried} carried out"
+        text += f" ({who} by {format_clock(replay.people_out_s)})"
+    if replay.people_out_s < replay.duration_s - 1e-6:  # (a drill went on after it)
         text += f"; run ended at {end}"
     return text
 

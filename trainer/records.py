@@ -96,6 +96,15 @@ class Replay:
         return self.duration_s
 
     @property
+    def people_out_s(self) -> float:
+        """When the last person was out of the building: on foot (:attr:`all_out_s`) or
+        carried out overcome by responders, whichever is later (a drill whose brigade carries
+        out the overcome goes on for minutes after the rest are out)."""
+        rescued = [float(ev["time_s"]) for ev in self.meta.get("events", [])
+                   if ev["kind"] == "casualty_carried_out"]
+        return max([self.all_out_s, *rescued])
+
+    @property
     def floors(self) -> list[dict]:
         return self.meta["building"]["floors"]
 
