@@ -362,12 +362,17 @@ def _rescues(reference: dict, other: dict, n: int) -> list[str]:
     that is at least ARRIVAL_NEWS_S sooner or later than in the reference (median over the
     runs in which anyone overcome lay inside): what a late brigade costs those who could not
     get out by themselves. Where those runs are not all the runs of both, both medians are
-    given with how many runs each is of (they are medians of different runs)."""
+    given with how many runs each is of (they are medians of different runs). Where anyone
+    lay inside in fewer than half the runs of either, nothing: the sentence on how often
+    anyone was overcome says what there is to say (the nursing home, 2 runs of 10 against 1),
+    and the smoke table gives the figures."""
     if "runs_with_casualties_inside" not in reference or \
             "runs_with_casualties_inside" not in other:
         return []
     r_t, o_t = reference["casualties_out_median_s"], other["casualties_out_median_s"]
     k_o, k_r = other["runs_with_casualties_inside"], reference["runs_with_casualties_inside"]
+    if 2 * min(k_o, k_r) < n:
+        return []
     ref = reference["label"]
     if o_t is not None and r_t is not None and abs(seconds_apart(o_t, r_t)) < ARRIVAL_NEWS_S:
         return []
