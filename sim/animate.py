@@ -80,11 +80,12 @@ def speed_words(times, step: int, fps: int) -> str:
 
 def end_of_animation(all_out_s: list[float], duration_s: float, whole: bool) -> float:
     """Where an animation of runs whose last occupants were out at ``all_out_s`` (on foot or
-    carried out by responders; the run's end where not everyone got out) and whose records last ``duration_s`` ends: ``TAIL_S``
-    after the later of them, or with ``whole``, at the end. A drill goes on after everyone is
-    out until its actions are done (the restaurant's brigade arrives at 4 min 40 s, everyone
-    is out by 1 min 27 s): an animation to send on would otherwise show an empty building for
-    most of its length, and spend most of its frames on it."""
+    carried out by responders; the run's end where not everyone got out) and whose records last
+    ``duration_s`` ends: ``TAIL_S`` after the later of them, or with ``whole``, at the end. A
+    drill goes on after everyone is out until its actions are done (the restaurant's brigade
+    arrives at 4 min 40 s, everyone is out by 1 min 27 s): an animation to send on would
+    otherwise show an empty building for most of its length, and spend most of its frames on
+    it."""
     if whole or not all_out_s:
         return duration_s
     return min(duration_s, max(all_out_s) + TAIL_S)
