@@ -133,6 +133,28 @@ def test_the_karaoke_bar_separates_the_locked_exit_from_the_knocking_on_doors():
     assert s["evacuation_time_s"] is not None
 
 
+def test_without_staff_knocking_the_last_karaoke_guests_wait_for_the_brigade():
+    """The brigade was called and did nothing on scene: guests overcome lay there to the end,
+    and one who sat out the alarm in a private room was overcome there. Now the crew attacks
+    the fire and searches the rooms and corridors. With staff knocking, everyone is out before
+    it comes; without, the last guest leaves only when the crew looks into the rooms, and
+    anyone overcome is carried out."""
+    from sim.run import run_scenario
+    path = ROOT / "scenarios" / "karaoke.toml"
+
+    def run(variant):
+        s = run_scenario(load_scenario(path, variant), 1, record=False)
+        at = {r["id"]: r["actual_s"] for r in s["timeline"]}
+        return s, at["arrive_fire_brigade"], at["search_rooms"]
+
+    knocked, arrived, _ = run("emergency_locked_no_key")
+    assert knocked["last_out_s"] < arrived
+    alone, arrived, searched = run("emergency_locked_no_sweep")
+    assert arrived < searched < alone["last_out_s"]
+    assert alone["last_out_s"] - knocked["last_out_s"] > 300
+    assert alone["casualties_left_inside"] == 0
+
+
 def test_the_tower_shows_what_clearing_the_fire_lane_early_is_worth():
     """Cars on the fire lane cost the brigade 45 s when the property manager and the police
     clear it, and the whole towing time when nobody does (the drill's lesson); and as long
