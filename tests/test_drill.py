@@ -414,6 +414,35 @@ def test_the_brigade_carries_out_someone_overcome_on_the_threshold_of_the_room()
     assert s["casualties_left_inside"] == 1 and s["last_casualty_carried_out_s"] is None
 
 
+def test_one_going_up_and_one_coming_down_a_stair_pass_where_the_flight_meets_the_landing():
+    """A flight's end and its landing are joined by a stair link, not side by side, and
+    exchanges were looked for among neighbours only: in the tower, a crew member climbing the
+    stair and another carrying a resident down met there in one lane and stood face to face
+    until the climber gave up, 300 s later. Here: a resident coming down stands at the
+    flight's foot, a crew member sent upstairs on the landing below."""
+    from tests.worlds import one_lane_stair
+
+    crew = {"name": "crew", "role": "fire_rescue", "start": "landing", "count": 1}
+    sc = make_scenario(one_lane_stair(), [{"count": 1, "region": "upper", "premove_s": 0}],
+                       actors=[crew], time_limit_s=120,
+                       timeline=[{"id": "up", "action": "send", "target": "upper",
+                                  "by": "crew", "at_s": 0}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    m.step()
+    a, b, occ = m.agents_state, m.building, m.grid["occ"]
+    landing = int(b.region("landing").cells[0])
+    foot = int(b.link_to[b.link_ptr[landing]])  # (the flight's lower end)
+    member = m.drill.members[0].row
+    assert a["cell"][member] == landing and a["state"][0] == 1  # (both under way)
+    occ[a["cell"][0]], occ[foot] = -1, 0
+    a["cell"][0] = foot
+    m.run()
+    s = summarise(m, 0.0)
+    assert s["evacuated"] == 1 and s["last_out_s"] < 30
+    assert row(s, "up")["actual_s"] < 30
+    assert "gave_up" not in {e["kind"] for e in s["events"]}
+
+
 def test_brigade_arrival_is_turnout_plus_route_time():
     t, s = on_scene(brigade_drill(ROADS))
     expected = 10 + 60 + 2000 / (40 / 3.6) + 100 / (10 / 3.6)

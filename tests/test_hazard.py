@@ -16,7 +16,7 @@ from sim.kernels import smoke as K
 from sim.kernels.movement import CASUALTY
 from sim.model import EvacuationModel
 from sim.run import format_summary, summarise
-from tests.worlds import building_doc, make_scenario
+from tests.worlds import building_doc, make_scenario, one_lane_stair
 
 # Two rooms joined by a named door D; the exit X is in the far room, so smoke must pass the
 # door to be lost.
@@ -247,6 +247,31 @@ def test_a_casualty_in_a_corridor_is_stepped_over():
     # Without it (stepping over has the swap rule's probability) the corridor is walled off.
     m = run(swap_probability=0.0)
     assert m.count_inside() == 1
+
+
+def test_a_casualty_at_the_foot_of_a_stair_flight_is_stepped_over():
+    """A one-lane stair: its flight's lower end is linked to one landing cell, where someone
+    lies overcome (a lethal atmosphere there). Someone coming down later steps over them
+    across the link, as over a casualty in a corridor."""
+    doc = one_lane_stair()
+    groups = [{"count": 1, "region": "landing", "premove_s": 100000},
+              {"count": 1, "region": "upper", "premove_s": 200}]
+
+    def run(**model):
+        sc = make_scenario(doc, groups, time_limit_s=400, model=model,
+                           atmosphere=[{"region": "landing", "co_ppm": 8000, "co2_pct": 3.0}])
+        return EvacuationModel(sc, 1, make_handles=False).run()
+
+    m = run()
+    a = m.agents_state
+    assert a["state"][0] == CASUALTY and a["fed_time_s"][0] < 200  # overcome before the other
+    assert m.exit_counts() == {"east": 1} and m.count_inside() == 0  # starts down the stair
+    b = m.building
+    landing = int(b.region("landing").cells[0])
+    assert b.link_ptr[landing + 1] > b.link_ptr[landing]  # (the flight's end is linked to it)
+    assert a["cell"][0] != landing  # left at the flight's end, where the walker stood
+    # Without it, the stair is walled off.
+    assert run(swap_probability=0.0).count_inside() == 1
 
 
 def test_detector_fires_and_raises_the_alarm():

@@ -48,6 +48,19 @@ def room_with_exit(side_cells: int, door_cells: int) -> list[str]:
     return rows
 
 
+def one_lane_stair() -> dict:
+    """Two floors joined by a one-lane stair (S, 3 m along the slope): the exit E at the
+    ground floor's east end; regions ``landing`` (the ground floor's stair cell, where the
+    flight's lower end is linked) and ``upper`` (the first floor's corridor)."""
+    doc = building_doc(["#######", "#S....E", "#######"], {"east": "E"},
+                       stairs={"stair": {"symbol": "S", "length_m": 3.0, "width_m": 0.4}},
+                       regions={"landing": {"rect_m": [0.8, 0, 1.2, 2], "floor": "ground"},
+                                "upper": {"rect_m": [1.4, 0, 2.6, 2], "floor": "first"}})
+    doc["floors"].append({"name": "first",
+                          "map": "\n".join(pad(["#######", "#S....#", "#######"]))})
+    return doc
+
+
 def make_scenario(building: dict, occupants: list[dict], variant: str | None = None, **top):
     """A validated scenario over an in-memory building document."""
     b = build_building(building, "<test building>")

@@ -32,7 +32,10 @@ The rules (documented for users in README.md, "The model"):
   can, for good. (Streams crossing at a right angle gain nothing from it: neither comes
   nearer its goal in the other's cell.) One who stays because a casualty (overcome by smoke)
   lies in the cell it wants most steps over them with the same probability: they exchange
-  cells.
+  cells. Where no neighbour makes a partner, one across a stair link may (where a flight
+  meets a landing): without that, one coming down a flight and one going up it in the same
+  lane stood face to face for good (a fire crew climbing the tower's stair, one carrying a
+  resident down).
 * **Capacity**: a cell accepts a new occupant no sooner than ``headway_s`` after it accepted the
   last one. This bounds the flow through any cross-section to ``1/(headway * cell)`` persons per
   metre per second and is what makes door flow realistic (see README, "Door flow").
@@ -339,6 +342,23 @@ def _choose_cells_py(order, cell, state, speed_ms, credit_m, field_row, fields, 
                 # one is uphill for the other): only one heading elsewhere can be a partner. In a
                 # queue that is almost nobody, and the swap pass then has nothing to look up.
                 # Someone overcome by smoke there is stepped over (``step_over``: some are).
+                # Where no neighbour will do, one across a stair link may (where a flight meets
+                # a landing: one coming down, one going up; someone lying at the flight's end).
+                if has_links and link_ptr[c] < link_ptr[c + 1] and not (blk >= 0 and (
+                        field_row[occ[blk]] != row or (
+                            step_over and state[occ[blk]] == CASUALTY))):
+                    best = 0.0  # (the one most downhill)
+                    for k in range(link_ptr[c], link_ptr[c + 1]):
+                        jl = link_to[k]
+                        kl = occ[jl]
+                        if kl >= 0 and (field_row[kl] != row or (
+                                step_over and state[kl] == CASUALTY)):
+                            slope = (s0 - fields[row, jl]) / link_len_m[k]
+                            if slope > best:
+                                best = slope
+                                blk = jl
+                                blk_slope = slope
+                                blk_len = link_len_m[k]
                 if blk >= 0 and (field_row[occ[blk]] != row or (
                         step_over and state[occ[blk]] == CASUALTY)):
                     full_b = blk_len / factor[blk]
@@ -456,7 +476,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
                 blocked, blocked_cost, swap_p, out_by_exit, stamp, width, clock, settled_n,
                 settled_total, settle_floor, desired_d, blocked_d, target, bin_m, n_bins,
                 live_hist, live_slot, step_over, fields, field_row, factor, cell_m, swap_ok,
-                swap_cost):
+                swap_cost, link_ptr, link_to, link_len_m):
     """Decide who gets the cell it wants, move the winners, then make exchanges. Returns
     the moves made. Visits only those the choice of cell listed: the claimants and those who
     may swap, by chunk (:func:`_choose_cells_py`). In a jam that is a few in a hundred; visiting
@@ -592,6 +612,9 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
             continue
         step = ci - b
         length = cell_m if step == 1 or step == -1 or step == width or step == -width else diag
+        for kl in range(link_ptr[b], link_ptr[b + 1]):  # (across a stair link)
+            if link_to[kl] == ci:
+                length = link_len_m[kl]
         full = length / factor[ci]
         cost_k = min(max(gain, ZIGZAG_DISCOUNT * full), full)
         if credit_m[k] >= cost_k:
@@ -607,19 +630,23 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         u_i = uniform(key, ROW_FRICTION, i, n_agents)
         wins = True
         # Rival proposals: k's own, and others' to i or to k. Proposers stand next to whom
-        # they propose to, so all of them are in the 3 x 3 blocks round ci and b.
+        # they propose to, so all of them are in the 3 x 3 blocks round ci and b, or at the
+        # other end of a stair link from either.
         for centre in (ci, b):
-            for dr in range(-1, 2):
-                for dc in range(-1, 2):
-                    j = occ[centre + dr * width + dc]
-                    if j < 0 or j == i or swap_ok[j] == 0:
-                        continue
-                    to = occ[blocked[j]]
-                    if j != k and to != i and to != k:
-                        continue
-                    u_j = uniform(key, ROW_FRICTION, j, n_agents)
-                    if u_j < u_i or (u_j == u_i and j < i):
-                        wins = False
+            n_links = link_ptr[centre + 1] - link_ptr[centre]
+            for q in range(9 + n_links):
+                if q < 9:
+                    j = occ[centre + (q // 3 - 1) * width + q % 3 - 1]
+                else:
+                    j = occ[link_to[link_ptr[centre] + q - 9]]
+                if j < 0 or j == i or swap_ok[j] == 0:
+                    continue
+                to = occ[blocked[j]]
+                if j != k and to != i and to != k:
+                    continue
+                u_j = uniform(key, ROW_FRICTION, j, n_agents)
+                if u_j < u_i or (u_j == u_i and j < i):
+                    wins = False
         if wins:
             swap_ok[i] = 2
     for k_ord in prange(n_bl):
@@ -651,14 +678,14 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
     if step_over:
         n_moved += _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ,
                               credit_m, dyn, free_at_s, headway_s, time_s, key, swap_p,
-                              n_agents, marking, stamp, width, clock)
+                              n_agents, marking, stamp, width, clock, link_ptr, link_to)
     return n_moved
 
 
 @kernel
 def _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ, credit_m, dyn,
                free_at_s, headway_s, time_s, key, swap_p, n_agents, marking, stamp, width,
-               clock):
+               clock, link_ptr, link_to):
     """Stepping over the overcome: one who stayed, blocked by a casualty in the cell it wants
     most (its swap partner, :func:`_choose_cells_py`), takes that cell with probability
     ``swap_p``, and the casualty is left in the cell it came from, as if stepped over. A person
@@ -681,6 +708,11 @@ def _step_over(block_list, n_bl, blocked, blocked_cost, moved, state, cell, occ,
                 if 0 <= j < i and blocked[j] == b and not moved[j] and state[j] == MOVING and \
                         uniform(key, ROW_FRICTION, j, n_agents) < swap_p:
                     first = False
+        for k in range(link_ptr[b], link_ptr[b + 1]):  # or at the other end of a stair link
+            j = occ[link_to[k]]
+            if 0 <= j < i and blocked[j] == b and not moved[j] and state[j] == MOVING and \
+                    uniform(key, ROW_FRICTION, j, n_agents) < swap_p:
+                first = False
         wins[k_ord] = first
     n = 0
     for k_ord in range(n_bl):
@@ -816,7 +848,7 @@ def step_movement(agents, grid, fields, key, params, scratch):
                    stamp, g["width"], clock, s["settled_n"], s["settled_total"],
                    s["settle_floor"], s["desired_d"], s["blocked_d"], *live_args, step_over,
                    fields, a["field_row"], g["factor"], g["cell_m"], s["swap_ok"],
-                   s["swap_cost"])
+                   s["swap_cost"], g["link_ptr"], g["link_to"], g["link_len_m"])
 
 
 def _activate_py(order, state, start_s, cell, needs_choice, choice_time_s, choice_cell,
