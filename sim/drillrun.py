@@ -24,6 +24,10 @@ Semantics (docs/drills.md):
   action's ``speed_ms``; then comes back in for the next, until nobody there needs help.
   Members of a rescue role (``RESCUE_ROLES``: the fire brigade, with breathing apparatus) also
   carry out anyone there who has been overcome (a casualty stays a casualty, outside).
+* Smoke slows everyone's walking (sim.hazard) except a rescue role's members: crews with
+  breathing apparatus, trained to move in smoke, keep their pace (an assumption: the
+  references give no firefighter's pace in smoke). Without it, a crew climbing a smoke-logged
+  stair at the smoke's slowest pace gave up on the people overcome on it.
 * ``sweep``: a member visits every room of the region (nearest first); waiting occupants in a
   visited room start to leave at once.
 """
@@ -71,6 +75,7 @@ class Member:
     entry_exit: int = -1
     worked: bool = False  # has had a task (see DrillRuntime._may_leave for those who have not)
     walk_start_s: float = 0.0
+    pace_ms: float = 0.0  # walking speed now, before any slowing by smoke (carrying: slower)
 
 
 @dataclass
@@ -102,6 +107,8 @@ class DrillRuntime:
                 self.members.append(mem)
                 row += 1
             self.team[a.name] = team
+        self._crew = [mem for a in drill.actors if a.role in RESCUE_ROLES
+                      for mem in self.team[a.name]]
         self.status = {x.id: ActionState() for x in drill.actions}
         self.pending = [x for x in drill.actions]
         self.arrivals: dict[tuple[str, str], float] = {}
@@ -127,7 +134,7 @@ class DrillRuntime:
         for actor in self.d.actors:
             team = self.team[actor.name]
             for mem in team:
-                a["speed_ms"][mem.row] = mem.speed_ms
+                self._set_pace(mem, mem.speed_ms)
                 a["start_s"][mem.row] = INF
                 a["target"][mem.row] = -1
             if actor.offsite:
@@ -184,6 +191,23 @@ class DrillRuntime:
         self._enter_building(t)
         self._fire_triggers(t)
         self._run_members(t)
+        self._pace_in_smoke()
+
+    def _set_pace(self, mem: Member, speed_ms: float) -> None:
+        mem.pace_ms = speed_ms
+        self.m.agents_state["speed_ms"][mem.row] = speed_ms
+
+    def _pace_in_smoke(self) -> None:
+        """Rescue crews keep their pace in smoke: the cell's speed factor has the smoke's
+        slowing in it (``Engine.smoke_speed``), which their speed makes up for. (A handful of
+        members, not a loop over occupants.)"""
+        if self.m.hazard is None or not self._crew:
+            return
+        a, smoke = self.m.agents_state, self.m.smoke_speed
+        for mem in self._crew:
+            c = a["cell"][mem.row]
+            if c >= 0 and smoke[c] > 0:  # (0 only with speed_floor = 0: nobody moves there)
+                a["speed_ms"][mem.row] = mem.pace_ms / smoke[c]
 
     def after_step(self, t: float) -> None:
         """After movement: members who reached the outside with someone, arrivals."""
@@ -212,7 +236,7 @@ class DrillRuntime:
                 mem.carrying_casualty = False
                 mem.entry_exit = int(a["exit_used"][mem.row])
                 mem.state = "entering"
-                a["speed_ms"][mem.row] = mem.speed_ms
+                self._set_pace(mem, mem.speed_ms)
         used = a["exit_used"][:self.m.n_occupants]
         for e in range(self.m.n_exits):
             if e not in self.first_out and (used == e).any():
@@ -582,7 +606,7 @@ class DrillRuntime:
             a["state"][p] = m.CARRIED
         a["carrier"][p] = mem.row
         mem.carrying = p
-        a["speed_ms"][mem.row] = min(mem.speed_ms, mem.task.action.option("speed_ms", 0.5))
+        self._set_pace(mem, min(mem.speed_ms, mem.task.action.option("speed_ms", 0.5)))
         overcome = {"overcome": True} if mem.carrying_casualty else {}
         m.log(t, "picked_up", actor=mem.actor, occupant=int(p), **overcome)
         mem.state = "carrying"

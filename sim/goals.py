@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .building import DOOR, EXIT, FLOOR, STAIR, _components
+from .building import DOOR, EXIT, FLIGHT, FLOOR, STAIR, _components
 from .kernels.fields import compute_static_fields
 
 
@@ -41,19 +41,23 @@ class Goals:
 
     def search_mask(self, name: str) -> np.ndarray:
         """(n_cells,) bool: where a team fetching people in a region looks: the region's
-        cells and the doorways and door cells that open off it (a room region stops at its
-        doors, and someone overcome on the threshold would otherwise lie in no region)."""
+        cells, the doorways and door cells that open off it (a room region stops at its
+        doors, and someone overcome on the threshold would otherwise lie in no region), and
+        the flights of the stairs in it (a region holds a stair's landings, not the flights
+        between them, where someone overcome on the way down would otherwise lie)."""
         key = "search:" + name
         if key not in self._region_mask:
             b = self.m.building
             mask = self.region_mask(name).copy()
-            door = b.kind == DOOR
             w = b.width
-            while True:  # (through doors more than one cell deep)
-                near = np.zeros_like(mask)
-                for off in (-w, -1, 1, w):
-                    near |= np.roll(mask, off)
-                grown = mask | (near & door)
+            door, flight = b.kind == DOOR, b.kind == FLIGHT
+            ptr, to = b.link_ptr, b.link_to
+            stair = np.flatnonzero(mask & (b.kind == STAIR))
+            for c in stair[ptr[stair + 1] > ptr[stair]]:  # landings with a flight's end
+                ends = to[ptr[c]:ptr[c + 1]]
+                mask[ends[flight[ends]]] = True
+            while True:  # (through doors more than one cell deep; along whole flights)
+                grown = mask | (_beside(mask, w) & door) | (_beside(mask & flight, w) & flight)
                 if np.array_equal(grown, mask):
                     break
                 mask = grown
@@ -181,3 +185,11 @@ class Goals:
             sources.append(cells[walk[k, cells]])
         return compute_static_fields(walk, m.route_factor, sources, b.width, b.cell_m,
                                      b.link_ptr, b.link_to, b.link_len_m)
+
+
+def _beside(mask: np.ndarray, width: int) -> np.ndarray:
+    """Cells with an axial neighbour in ``mask`` (the grid's border is wall: no wrapping)."""
+    near = np.zeros_like(mask)
+    for off in (-width, -1, 1, width):
+        near |= np.roll(mask, off)
+    return near

@@ -414,6 +414,30 @@ def test_the_brigade_carries_out_someone_overcome_on_the_threshold_of_the_room()
     assert s["casualties_left_inside"] == 1 and s["last_casualty_carried_out_s"] is None
 
 
+def test_the_crew_keeps_its_pace_in_smoke_and_the_staff_do_not():
+    """Smoke slows walking, but not a fire_rescue crew's (breathing apparatus; an assumption):
+    in the tower's wedged-stair runs the crew climbed the smoke-logged stair at the smoke's
+    slowest pace and gave up on those overcome on it. The night nurse is slowed like anyone."""
+    def times(extinction):
+        smoke = [{"region": "corridor", "extinction_per_m": extinction}] if extinction else []
+        sc = drill(occupants=[{"count": 1, "region": "room", "premove_s": 100000}],
+                   actors=staff() + [BRIGADE], site={"access": {"gate": "main"}, "roads": ROADS},
+                   atmosphere=smoke, time_limit_s=600,
+                   timeline=[{"id": "call", "action": "call", "target": "brigade", "at_s": 0},
+                             {"id": "in", "action": "send", "target": "room", "by": "brigade",
+                              "when": "on_scene", "actor": "brigade"},
+                             {"id": "out", "action": "send", "target": "main", "by": "nurse",
+                              "at_s": 0}])
+        m, s = run(sc)
+        assert m.smoke_speed.min() == (pytest.approx(0.354, abs=0.01) if extinction else 1.0)
+        on_scene = next(e["time_s"] for e in s["events"] if e["kind"] == "on_scene")
+        return row(s, "in")["actual_s"] - on_scene, row(s, "out")["actual_s"]
+
+    (crew, nurse), (crew_smoke, nurse_smoke) = times(0.0), times(8.0)
+    assert crew_smoke == pytest.approx(crew, rel=0.1)
+    assert nurse_smoke > 1.5 * nurse
+
+
 def test_one_going_up_and_one_coming_down_a_stair_pass_where_the_flight_meets_the_landing():
     """A flight's end and its landing are joined by a stair link, not side by side, and
     exchanges were looked for among neighbours only: in the tower, a crew member climbing the
@@ -441,6 +465,25 @@ def test_one_going_up_and_one_coming_down_a_stair_pass_where_the_flight_meets_th
     assert s["evacuated"] == 1 and s["last_out_s"] < 30
     assert row(s, "up")["actual_s"] < 30
     assert "gave_up" not in {e["kind"] for e in s["events"]}
+
+
+def test_a_search_of_a_stairwell_takes_in_its_flights():
+    """A region holds a stair's landings, not the flights between the floors (they belong to
+    no floor), where people coming down are overcome in a smoke-logged stair: the brigade's
+    assist of the tower's stairwell looks on every flight; that of a flat region on none."""
+    from sim.building import DOOR, FLIGHT
+    from sim.engine import Engine
+    from sim.goals import Goals
+    from sim.scenario import load_scenario
+
+    m = Engine(load_scenario(ROOT / "scenarios" / "residential_tower.toml"), 1)
+    b, goals = m.building, Goals(m)
+    flight = b.kind == FLIGHT
+    stair = goals.search_mask("stairwell")
+    assert flight.sum() > 300 and stair[flight].all()
+    beyond = stair & ~flight & ~goals.region_mask("stairwell")
+    assert set(b.kind[beyond]) == {DOOR}  # (and the doors off it, the stair doors)
+    assert not goals.search_mask("ground_flats")[flight].any()
 
 
 def test_brigade_arrival_is_turnout_plus_route_time():
