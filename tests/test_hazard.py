@@ -222,6 +222,20 @@ def test_an_incapacitated_occupant_is_a_casualty_and_stays_put():
     assert ((df["inside"] + df["evacuated"] + df["casualties"]) == 2).all()
 
 
+def lying_and_walking(doc, lying: str, walking: str, premove_s: float):
+    """A run (``run(**model)``) of one occupant overcome in region ``lying`` (a lethal
+    atmosphere there) and one in ``walking``, who starts after ``premove_s``."""
+    groups = [{"count": 1, "region": lying, "premove_s": 100000},
+              {"count": 1, "region": walking, "premove_s": premove_s}]
+
+    def run(**model):
+        sc = make_scenario(doc, groups, time_limit_s=400, model=model,
+                           atmosphere=[{"region": lying, "co_ppm": 8000, "co2_pct": 3.0}])
+        return EvacuationModel(sc, 1, make_handles=False).run()
+
+    return run
+
+
 def test_a_casualty_in_a_corridor_is_stepped_over():
     """A one-cell-wide corridor: someone overcome by smoke in its middle (a lethal atmosphere in
     one cell), someone else starting later from the west end, heading for the east exit."""
@@ -229,14 +243,7 @@ def test_a_casualty_in_a_corridor_is_stepped_over():
     doc = building_doc(rows, {"east": "E"},
                        regions={"west_end": {"rect_m": [1.0, 0, 1.4, 5], "floor": "ground"},
                                 "middle": {"rect_m": [6.0, 0, 6.4, 5], "floor": "ground"}})
-    groups = [{"count": 1, "region": "middle", "premove_s": 100000},
-              {"count": 1, "region": "west_end", "premove_s": 250}]
-
-    def run(**model):
-        sc = make_scenario(doc, groups, time_limit_s=400, model=model,
-                           atmosphere=[{"region": "middle", "co_ppm": 8000, "co2_pct": 3.0}])
-        return EvacuationModel(sc, 1, make_handles=False).run()
-
+    run = lying_and_walking(doc, "middle", "west_end", 250)
     m = run()
     a = m.agents_state
     lying = int(np.flatnonzero(a["state"][:2] == CASUALTY)[0])
@@ -253,15 +260,7 @@ def test_a_casualty_at_the_foot_of_a_stair_flight_is_stepped_over():
     """A one-lane stair: its flight's lower end is linked to one landing cell, where someone
     lies overcome (a lethal atmosphere there). Someone coming down later steps over them
     across the link, as over a casualty in a corridor."""
-    doc = one_lane_stair()
-    groups = [{"count": 1, "region": "landing", "premove_s": 100000},
-              {"count": 1, "region": "upper", "premove_s": 200}]
-
-    def run(**model):
-        sc = make_scenario(doc, groups, time_limit_s=400, model=model,
-                           atmosphere=[{"region": "landing", "co_ppm": 8000, "co2_pct": 3.0}])
-        return EvacuationModel(sc, 1, make_handles=False).run()
-
+    run = lying_and_walking(one_lane_stair(), "landing", "upper", 200)
     m = run()
     a = m.agents_state
     assert a["state"][0] == CASUALTY and a["fed_time_s"][0] < 200  # overcome before the other
