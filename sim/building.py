@@ -41,6 +41,9 @@ OUTSIDE, WALL, FLOOR, OBSTACLE, EXIT, DOOR, STAIR, FLIGHT = range(8)
 LEGEND = {"#": "wall", ".": "floor", " ": "outside", "o": "obstacle", "~": "clutter",
           "+": "doorway"}
 DOOR_STATES = ("open", "closed", "locked")
+# An exit's door: "closed" is a self-closing door to the outside (people push it open as they
+# pass; smoke only leaks out through it). Exits are locked in the scenario, not here.
+EXIT_STATES = ("open", "closed")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Exit:
     cells: np.ndarray  # flat cell indices, int32
     width_m: float  # the width the exit stands for
     drawn_width_m: float  # cells x cell_m
+    state: str = "open"  # EXIT_STATES
 
 
 @dataclass(frozen=True)
@@ -266,7 +270,7 @@ def build_building(doc: dict, source: str) -> Building:
             out[nm] = spec
         return out
 
-    exits_raw = declare("exit", "exits", {"symbol", "width_m", "title"}, ("symbol",))
+    exits_raw = declare("exit", "exits", {"symbol", "width_m", "state", "title"}, ("symbol",))
     doors_raw = declare("door", "doors", {"symbol", "width_m", "state", "title"}, ("symbol",))
     stairs_raw = declare("stair", "stairs", {"symbol", "length_m", "speed_factor", "width_m",
                                              "title"}, ("symbol", "length_m"))
@@ -483,8 +487,14 @@ def build_building(doc: dict, source: str) -> Building:
                 break
         drawn = len(all_cells) * cell
         width_m = p.number(spec, "width_m", where, drawn, minimum=0.0, exclusive_min=True)
+        if spec.get("state") == "locked":
+            p.add(f"{where}.state", "got 'locked', expected one of: open, closed; an exit is "
+                  "locked in the scenario (locked = [\"%s\"]), not in the building" % nm)
+            state = "open"
+        else:
+            state = p.string(spec, "state", where, "open", choices=EXIT_STATES)
         exits.append(Exit(nm, len(exits), sym, per_floor[0][0],
-                          np.array(all_cells, dtype=np.int32), width_m, drawn))
+                          np.array(all_cells, dtype=np.int32), width_m, drawn, state))
     if not exits and not p.items:
         p.add("exits", "the building has no exit; declare at least one [exits.NAME] with a "
               "symbol drawn in an outside wall")

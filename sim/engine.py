@@ -258,6 +258,9 @@ class Engine:
         for d in b.doors:
             if self.door_closed[d.index]:
                 factor[d.cells] *= self.params.closed_door_factor
+        for e in b.exits:
+            if e.state == "closed":  # a self-closing exit door, pushed open in passing
+                factor[e.cells] *= self.params.closed_door_factor
         self.grid["factor"][:] = factor * self.smoke_speed
         self.route_factor[:] = factor * self.smoke_route
         self._settle_after = self.n_steps

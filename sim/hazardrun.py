@@ -133,7 +133,10 @@ class Hazard:
         sink = np.zeros(b.n_cells, dtype=np.bool_)
         for e in b.exits:
             sink[e.cells] = True
-            if m.exit_locked[e.index]:
+            if m.exit_locked[e.index] or e.state == "closed":
+                # A locked or self-closing exit door lets smoke out only by leakage, so it
+                # does not vent the stair or corridor behind it (in a fire, a stair's stack
+                # effect draws air in at its bottom door rather than letting smoke out).
                 g[e.cells] = pr.door_leakage
         self.g, self.sink = g, sink
         self.faces = K.diffusion_faces(g, sink, b.width, b.link_ptr)

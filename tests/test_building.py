@@ -60,7 +60,10 @@ def test_office_stairs_join_floors_with_the_declared_length():
 
 
 def bad(rows, exits=None, **extra):
-    doc = building_doc(rows, exits or {"out": "X"}, **extra)
+    """The message of the error ``rows`` give; ``exits``: name -> symbol, or -> its table."""
+    exits = exits or {"out": "X"}
+    doc = building_doc(rows, {k: v for k, v in exits.items() if isinstance(v, str)}, **extra)
+    doc["exits"].update({k: v for k, v in exits.items() if isinstance(v, dict)})
     with pytest.raises(BuildingError) as info:
         build_building(doc, "bad.toml")
     return str(info.value)
@@ -111,6 +114,18 @@ def test_exit_not_in_an_outside_wall():
                "#.....#",
                "######Y"], {"inner": "X", "out": "Y"})
     assert "exits.inner" in msg and "not a gap in an outside wall" in msg
+
+
+def test_an_exit_is_open_or_a_self_closing_door_and_is_locked_only_in_the_scenario():
+    doc = building_doc(ROOM, {"out": "X"})
+    assert build_building(doc, "ok.toml").exits[0].state == "open"
+    doc["exits"]["out"]["state"] = "closed"
+    assert build_building(doc, "ok.toml").exits[0].state == "closed"
+    msg = bad(ROOM, exits={"out": {"symbol": "X", "state": "locked"}})
+    assert "exits.out.state: got 'locked', expected one of: open, closed" in msg
+    assert 'locked in the scenario (locked = ["out"])' in msg
+    msg = bad(ROOM, exits={"out": {"symbol": "X", "state": "shut"}})
+    assert "exits.out.state: got 'shut'" in msg and "expected one of: open, closed" in msg
 
 
 def test_door_not_in_a_wall_gap():

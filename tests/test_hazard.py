@@ -107,6 +107,33 @@ def test_open_exits_lose_smoke():
     assert open_.hazard.y.sum() < closed.hazard.y.sum()
 
 
+def test_a_self_closing_exit_door_lets_smoke_out_only_by_leakage_and_slows_passing():
+    """An exit declared ``state = "closed"`` (a self-closing door to the outside) is a closed
+    door for the smoke: out through it goes what a locked exit lets out, far less than through
+    an open one. People pass it, slowed as by a closed door (opening it)."""
+    def run(exit_state, **top):
+        doc = two_rooms()
+        doc["exits"]["east"]["state"] = exit_state
+        sc = make_scenario(doc, [{"count": 1, "region": "far_room", "premove_s": 100000}],
+                           fires=[{"name": "fire", "region": "fire_room", "growth": "fast",
+                                   "max_kw": 500}], time_limit_s=120, **top)
+        return EvacuationModel(sc, 1, make_handles=False).run(400)
+
+    open_, closed, locked = run("open"), run("closed"), run("open", locked=["east"])
+    assert open_.hazard.y.sum() < 0.9 * closed.hazard.y.sum()
+    assert closed.hazard.y.sum() == pytest.approx(locked.hazard.y.sum(), rel=1e-12)
+    cells = open_.building.exits[0].cells
+    assert (closed.hazard.g[cells] == 0.01).all() and (open_.hazard.g[cells] == 1.0).all()
+    factor = closed.params.closed_door_factor
+    assert np.allclose(closed.grid["factor"][cells], factor * open_.grid["factor"][cells])
+    # and they get out through it
+    doc = two_rooms()
+    doc["exits"]["east"]["state"] = "closed"
+    sc = make_scenario(doc, [{"count": 5, "region": "far_room", "premove_s": 1}],
+                       time_limit_s=120)
+    assert EvacuationModel(sc, 1, make_handles=False).run().exit_counts() == {"east": 5}
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.floats(0.05, 5.0), st.integers(1, 6))
 def test_spread_keeps_smoke_positive_and_bounded(seed, diffusivity, extra_sub):
