@@ -589,6 +589,7 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
     # their neighbourhood), then made: the winners are disjoint pairs. ``swap_ok`` (0 for all
     # between steps): 1 a valid proposal, 2 a winning one.
     diag = cell_m * math.sqrt(2.0)
+    has_links = link_to.shape[0] > 0
     for k_ord in prange(n_bl):
         i = block_list[k_ord]
         b = blocked[i]
@@ -612,9 +613,10 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
             continue
         step = ci - b
         length = cell_m if step == 1 or step == -1 or step == width or step == -width else diag
-        for kl in range(link_ptr[b], link_ptr[b + 1]):  # (across a stair link)
-            if link_to[kl] == ci:
-                length = link_len_m[kl]
+        if has_links:  # (across a stair link)
+            for kl in range(link_ptr[b], link_ptr[b + 1]):
+                if link_to[kl] == ci:
+                    length = link_len_m[kl]
         full = length / factor[ci]
         cost_k = min(max(gain, ZIGZAG_DISCOUNT * full), full)
         if credit_m[k] >= cost_k:
@@ -633,12 +635,21 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
         # they propose to, so all of them are in the 3 x 3 blocks round ci and b, or at the
         # other end of a stair link from either.
         for centre in (ci, b):
-            n_links = link_ptr[centre + 1] - link_ptr[centre]
-            for q in range(9 + n_links):
-                if q < 9:
-                    j = occ[centre + (q // 3 - 1) * width + q % 3 - 1]
-                else:
-                    j = occ[link_to[link_ptr[centre] + q - 9]]
+            for dr in range(-1, 2):
+                for dc in range(-1, 2):
+                    j = occ[centre + dr * width + dc]
+                    if j < 0 or j == i or swap_ok[j] == 0:
+                        continue
+                    to = occ[blocked[j]]
+                    if j != k and to != i and to != k:
+                        continue
+                    u_j = uniform(key, ROW_FRICTION, j, n_agents)
+                    if u_j < u_i or (u_j == u_i and j < i):
+                        wins = False
+            if not has_links:  # (kept apart: the loop above, as it was, is 5 % faster)
+                continue
+            for kl in range(link_ptr[centre], link_ptr[centre + 1]):
+                j = occ[link_to[kl]]
                 if j < 0 or j == i or swap_ok[j] == 0:
                     continue
                 to = occ[blocked[j]]
