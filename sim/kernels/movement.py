@@ -638,25 +638,15 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
             for dr in range(-1, 2):
                 for dc in range(-1, 2):
                     j = occ[centre + dr * width + dc]
-                    if j < 0 or j == i or swap_ok[j] == 0:
-                        continue
-                    to = occ[blocked[j]]
-                    if j != k and to != i and to != k:
-                        continue
-                    u_j = uniform(key, ROW_FRICTION, j, n_agents)
-                    if u_j < u_i or (u_j == u_i and j < i):
+                    if j >= 0 and j != i and swap_ok[j] != 0 and \
+                            _outbids(j, occ[blocked[j]], i, k, u_i, key, n_agents):
                         wins = False
-            if not has_links:  # (kept apart: the loop above, as it was, is 5 % faster)
+            if not has_links:  # (kept apart: one loop over both was 5 % slower)
                 continue
             for kl in range(link_ptr[centre], link_ptr[centre + 1]):
                 j = occ[link_to[kl]]
-                if j < 0 or j == i or swap_ok[j] == 0:
-                    continue
-                to = occ[blocked[j]]
-                if j != k and to != i and to != k:
-                    continue
-                u_j = uniform(key, ROW_FRICTION, j, n_agents)
-                if u_j < u_i or (u_j == u_i and j < i):
+                if j >= 0 and j != i and swap_ok[j] != 0 and \
+                        _outbids(j, occ[blocked[j]], i, k, u_i, key, n_agents):
                     wins = False
         if wins:
             swap_ok[i] = 2
@@ -691,6 +681,16 @@ def _resolve_py(n_visit, claim_list, claim_n, block_list, block_n, desired, cred
                               credit_m, dyn, free_at_s, headway_s, time_s, key, swap_p,
                               n_agents, marking, stamp, width, clock, link_ptr, link_to)
     return n_moved
+
+
+@inlined_kernel
+def _outbids(j, to, i, k, u_i, key, n_agents):
+    """Whether ``j``'s valid proposal (to ``to``) rivals ``i``'s to ``k`` (it is k's own, or
+    made to i or to k) and wins: the lower draw, ties to the lower number."""
+    if j != k and to != i and to != k:
+        return False
+    u_j = uniform(key, ROW_FRICTION, j, n_agents)
+    return u_j < u_i or (u_j == u_i and j < i)
 
 
 @kernel
