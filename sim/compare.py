@@ -43,6 +43,12 @@ def variant_stats(label: str, summaries: list[dict], out_times: list[np.ndarray]
         "runs": len(summaries),
         "seeds": [s["seed"] for s in summaries],
         "evacuation_time_s": [None if math.isinf(t) else t for t in times],
+        # (per run: when the last of those who walked out left, in runs that ended with
+        # nobody inside but someone overcome by smoke, which have no evacuation time; else
+        # null. The times plot shows them apart.)
+        "last_out_s_someone_overcome": [
+            s.get("last_out_s") if s["evacuation_time_s"] is None and s["inside"] == 0
+            else None for s in summaries],
         "median_s": _finite(percentile(times, 50)),
         "p95_s": _finite(percentile(times, 95)),
         "min_s": _finite(min(times)),

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from .building import DOOR, FLOOR, OBSTACLE, STAIR, WALL  # noqa: E402
 from .record import write_atomic_bytes, write_atomic_text  # noqa: E402
@@ -36,55 +37,104 @@ def curve(out_times: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def plot_evacuation_curves(ax, maps: dict, stats: list[dict]):
-    """People out over time: the median over runs, with the 5-95 % band."""
+    """People out over time: the median over runs, with the 5-95 % band. A variant whose
+    median curve is another's (nowhere more than half a person apart) would hide under it:
+    it is drawn dashed over that one, so that both colours show, and the legend says so."""
     t_max = max(float(np.nanmax(np.where(np.isfinite(m["out_time_s"]), m["out_time_s"], 0)))
                 for runs in maps.values() for m in runs)
     # Runs that left people inside went on to their end: show the curves that far (flat).
     t_max = max([t_max] + [st["time_limit_s"] for st in stats if st.get("time_limit_s")])
     grid = np.linspace(0, t_max * 1.02 + 1, 400)
+    curves = [np.array([curve(m["out_time_s"], grid) for m in maps[st["label"]]])
+              for st in stats]
+    medians = [np.median(c, axis=0) for c in curves]
+    same_as = coinciding_curves(medians)
+    group = {k: [q for q in range(len(stats)) if same_as[q] == k] for k in set(same_as)}
+    handles, labels = [], []
     for k, st in enumerate(stats):
-        curves = np.array([curve(m["out_time_s"], grid) for m in maps[st["label"]]])
         c = COLOURS[k % len(COLOURS)]
-        ax.fill_between(grid, np.percentile(curves, 5, axis=0), np.percentile(curves, 95, axis=0),
-                        color=c, alpha=0.18, linewidth=0)
-        ax.plot(grid, np.median(curves, axis=0), color=c, linewidth=2,
-                label=f"{st['label']} " + (f"(median of {st['runs']} runs)" if st["runs"] > 1
-                                           else "(1 run)"))
+        ax.fill_between(grid, np.percentile(curves[k], 5, axis=0),
+                        np.percentile(curves[k], 95, axis=0), color=c, alpha=0.18,
+                        linewidth=0)
+        label = f"{st['label']} " + (f"(median of {st['runs']} runs)" if st["runs"] > 1
+                                     else "(1 run)")
+        style = {}
+        base = same_as[k]
+        if base != k:
+            label += f", the same as {stats[base]['label']}"
+            # Dashes of the group's members in turn along the base's line: each shows.
+            members = group[base]
+            dash = 5.0
+            period = dash * len(members)
+            style = {"linestyle": (period - dash * members.index(k), (dash, period - dash))}
+        ax.plot(grid, medians[k], color=c, linewidth=2, **style)
+        # (the key's own line: a dash shifted along would fall outside the key's short line)
+        handles.append(Line2D([], [], color=c, linewidth=2,
+                              linestyle="-" if base == k else (0, (3.0, 2.0))))
+        labels.append(label)
     ax.axhline(stats[0]["occupants"], color="#999999", linewidth=0.8, linestyle=":")
     ax.set_xlabel("time from the start of the run (s)")  # (a drill's alarm may come later)
     ax.set_ylabel("people out of the building")
     ax.set_title("People out over time (band: 5-95 % of runs)")
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(handles, labels, loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return ax
 
 
+def coinciding_curves(medians: list[np.ndarray], tolerance: float = 0.5) -> list[int]:
+    """For each curve, the first curve (itself if none earlier) that it nowhere differs from
+    by more than ``tolerance`` people: as drawn, such curves lie on one line."""
+    same_as: list[int] = []
+    for k, m in enumerate(medians):
+        bases = [q for q in range(k) if same_as[q] == q
+                 and np.max(np.abs(m - medians[q])) <= tolerance]
+        same_as.append(bases[0] if bases else k)
+    return same_as
+
+
 def plot_times(ax, stats: list[dict]):
-    """Each run's evacuation time as a dot, per variant; unfinished runs marked at the top."""
+    """Each run's evacuation time as a dot, per variant; unfinished runs marked at the top.
+    A run that ended with someone overcome by smoke has no evacuation time: when the last of
+    those who walked out left is shown as a ring (in a smoke drill that may be every run)."""
     finished = [t for s in stats for t in s["evacuation_time_s"] if t is not None]
+    walked = [t for s in stats for t in s.get("last_out_s_someone_overcome", ())
+              if t is not None]
     bounds = [s["lower_bound_s_median"] for s in stats if s.get("lower_bound_s_median")]
-    # With no run finished anywhere, the scale is the time simulated (the runs' limit).
-    limits = [] if finished else [s["time_limit_s"] for s in stats if s.get("time_limit_s")]
-    top = max(finished + bounds + limits + [1.0])
+    # With no run timed anywhere, the scale is the time simulated (the runs' limit).
+    limits = [] if finished or walked else [s["time_limit_s"] for s in stats
+                                            if s.get("time_limit_s")]
+    top = max(finished + walked + bounds + limits + [1.0])
+    lines = 0
     for k, st in enumerate(stats):
         c = COLOURS[k % len(COLOURS)]
-        times = [t for t in st["evacuation_time_s"] if t is not None]
-        jitter = np.linspace(-0.15, 0.15, max(len(times), 1))[:len(times)]
-        ax.scatter(np.full(len(times), k) + jitter, times, color=c, s=18, alpha=0.8)
+        runs = st["evacuation_time_s"]
+        rings = st.get("last_out_s_someone_overcome") or [None] * len(runs)
+        # (one place a run: its dot or its ring, spread across the variant's column)
+        jitter = np.linspace(-0.15, 0.15, len(runs)) if len(runs) > 1 else np.zeros(len(runs))
+        timed = [(k + x, t) for x, t in zip(jitter, runs) if t is not None]
+        ringed = [(k + x, t) for x, t in zip(jitter, rings) if t is not None]
+        if timed:
+            ax.scatter(*zip(*timed), color=c, s=18, alpha=0.8)
+        if ringed:
+            ax.scatter(*zip(*ringed), facecolors="none", edgecolors=c, s=22, linewidths=1.2)
         if st["median_s"] is not None:
             ax.hlines(st["median_s"], k - 0.3, k + 0.3, color=c, linewidth=2)
         if st["p95_s"] is not None:
             ax.hlines(st["p95_s"], k - 0.3, k + 0.3, color=c, linewidth=1, linestyle="--")
         if st["runs_not_everyone_out"]:
-            ax.text(k, top * 1.04, "\n".join(_why_not_out(st, ":\n")), ha="center",
-                    va="bottom", fontsize=8, color=c)
+            why = "\n".join(_why_not_out(st, ":\n"))
+            if len(stats) > 4:  # (narrow columns: a line a word, or they run into each other)
+                why = why.replace("someone overcome", "someone\novercome").replace(
+                    "not all out", "not all\nout")
+            ax.text(k, top * 1.04, why, ha="center", va="bottom", fontsize=8, color=c)
+            lines = max(lines, why.count("\n") + 1)
         if st.get("lower_bound_s_median") is not None:
             ax.scatter([k + 0.38], [st["lower_bound_s_median"]], marker="<", color="#444444",
                        s=30, zorder=3)
     ax.set_xticks(range(len(stats)), [s["label"] for s in stats], rotation=15, ha="right",
                   fontsize=8)
     ax.set_ylabel("time the last person is out (s)")
-    ax.set_ylim(0, top * 1.18)
+    ax.set_ylim(0, top * (1.06 + 0.06 * max(lines, 2)))  # (room for the notes at the top)
     ax.set_title(_times_title(stats))
     ax.grid(axis="y", alpha=0.3)
     return ax
@@ -97,9 +147,12 @@ def _times_title(stats: list[dict]) -> str:
     key = [what for what, drawn in (
         ("line: median", any(st["median_s"] is not None for st in stats)),
         ("dashed: 95th pct.", any(st["p95_s"] is not None for st in stats)),
+        ("○ last walk-out, someone overcome", any(
+            t is not None for st in stats for t in st.get("last_out_s_someone_overcome", ()))),
         ("◄ flow bound", any(st.get("lower_bound_s_median") is not None for st in stats)))
         if drawn]
-    return "Evacuation time per run" + (f" ({', '.join(key)})" if key else "")
+    title = "Evacuation time per run" + (f" ({', '.join(key)})" if key else "")
+    return title if len(title) <= 70 else f"Evacuation time per run\n({', '.join(key)})"
 
 
 def _why_not_out(st: dict, sep: str = ": ") -> list[str]:

@@ -52,6 +52,9 @@ def test_report_numbers_match_the_run_summaries(nursing_comparison):
         times = [r["evacuation_time_s"] if r["evacuation_time_s"] is not None else math.inf
                  for r in runs]
         assert st["evacuation_time_s"] == [r["evacuation_time_s"] for r in runs]
+        # A run with someone overcome (and nobody else inside) has its last walk-out apart.
+        assert st["last_out_s_someone_overcome"] == [
+            r["last_out_s"] if r["casualties"] and not r["inside"] else None for r in runs]
         for key, q in (("median_s", 50), ("p95_s", 95)):
             expected = percentile(times, q)  # a run with someone left inside is infinite
             assert st[key] == (None if math.isinf(expected) else pytest.approx(expected))
@@ -914,3 +917,65 @@ def test_runs_not_all_out_are_told_by_why():
     plt.close(fig)
     assert _not_out(st) == "2 of 3 (1 with people left inside, 1 with someone overcome)"
     assert _not_out({**st, "runs_not_everyone_out": 0, "runs_left_inside": 0}) == "0 of 3"
+
+
+def test_coinciding_curves_are_drawn_apart_and_the_key_says_they_are_the_same():
+    """Variants that end alike (the tower's brigade variants, for those who walk out) would
+    hide under one another: each is drawn dashed over the first, and the key says so."""
+    import matplotlib.pyplot as plt
+
+    from sim.report import coinciding_curves, plot_evacuation_curves
+
+    base = np.array([0.0, 1.0, 2.0, 3.0])
+    assert coinciding_curves([base, base + 0.5, base + 0.6, base + 1.0, base + 3.0]) == \
+        [0, 0, 2, 2, 4]
+    assert coinciding_curves([base, base + 2.0, base + 2.0]) == [0, 1, 1]
+    open_ = {"out_time_s": np.array([10.0, 20.0, 30.0])}
+    late = {"out_time_s": np.array([10.0, 25.0, 60.0])}
+    maps = {"open": [open_], "blocked": [open_], "locked": [late], "no_help": [open_]}
+    stats = [{"label": k, "runs": 1, "occupants": 3, "time_limit_s": None} for k in maps]
+    fig, ax = plt.subplots()
+    plot_evacuation_curves(ax, maps, stats)
+    curves = [line for line in ax.get_lines() if len(line.get_xdata()) > 2]
+    key = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert key == ["open (1 run)", "blocked (1 run), the same as open", "locked (1 run)",
+                   "no_help (1 run), the same as open"]
+    assert [line.get_linestyle() for line in curves] == ["-", "--", "-", "--"]
+    # The two over 'open' are dashed in turn, so all three colours show on the drawn line
+    # (the key taken away: it has every colour anyway).
+    ax.get_legend().remove()
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].astype(int)
+    plt.close(fig)
+    for line in (curves[0], curves[1], curves[3]):
+        rgb = np.array([int(line.get_color()[i:i + 2], 16) for i in (1, 3, 5)])
+        assert np.count_nonzero(np.abs(image - rgb).sum(axis=2) < 40) > 100, line.get_color()
+
+
+def test_the_times_plot_rings_the_last_walk_out_of_runs_where_someone_was_overcome():
+    """In a smoke drill every run may have someone overcome, and none an evacuation time:
+    the plot then shows when the last of those who walked out left, as rings, on their
+    scale, not the time simulated."""
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_times
+
+    st = {"label": "lane_clear", "evacuation_time_s": [None, 400.0, None], "median_s": None,
+          "p95_s": None, "runs": 3, "runs_not_everyone_out": 2, "runs_left_inside": 1,
+          "lower_bound_s_median": 100.0, "time_limit_s": 1800.0,
+          "last_out_s_someone_overcome": [586.0, None, None]}
+    fig, ax = plt.subplots()
+    plot_times(ax, [st])
+    dots, rings = ax.collections[0], ax.collections[1]
+    assert dots.get_offsets()[:, 1].tolist() == [400.0]
+    assert rings.get_offsets()[:, 1].tolist() == [586.0]
+    assert len(rings.get_facecolors()) == 0  # hollow
+    assert 586.0 < ax.get_ylim()[1] < 1800.0
+    assert "○ last walk-out, someone overcome" in ax.get_title()
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    plot_times(ax, [{**st, "evacuation_time_s": [None] * 3, "last_out_s_someone_overcome":
+                     [586.0, 500.0, None]}])
+    assert ax.collections[0].get_offsets()[:, 1].tolist() == [586.0, 500.0]
+    assert 586.0 < ax.get_ylim()[1] < 1800.0
+    plt.close(fig)
