@@ -344,6 +344,19 @@ def plot_ranking(ax, ranking: list[dict]):
     return ax
 
 
+def density_rows(stats: list[dict], peaks: dict, rows: int = 4) -> list[dict]:
+    """The variants whose density maps are drawn: all of them up to ``rows``; beyond that,
+    the reference and those whose maps differ most from its (summed over cells), in the
+    order of ``stats``. (A locked exit listed fifth is not left out for being fifth.)"""
+    if len(stats) <= rows:
+        return list(stats)
+    ref = peaks[stats[0]["label"]]
+    apart = sorted(range(1, len(stats)), key=lambda k: (
+        -float(np.abs(peaks[stats[k]["label"]] - ref).sum()), k))
+    keep = {0, *apart[:rows - 1]}
+    return [st for k, st in enumerate(stats) if k in keep]
+
+
 def _save(fig, path: Path) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -397,7 +410,7 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
              for s in stats}
     vmax = max(float(np.percentile(v[v > 0], 99)) if np.any(v > 0) else 1.0
                for v in peaks.values())
-    shown = stats if len(stats) <= 4 else [stats[0]] + stats[1:4]
+    shown = density_rows(stats, peaks)
     # A row as high as its maps need (about 4 inches of map across, a colour bar beside it)
     # plus its title and axis labels: a wide plan in rows 3.6 inches high left half of each
     # blank.
@@ -410,7 +423,10 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
             plot_map(axes[r][c], b, peaks[st["label"]], f,
                      f"{st['label']} — floor {b.floors[f].name}", vmax,
                      "peak persons/m² (mean over runs)", st["locked"])
-    fig.suptitle("Where the crowd was densest (peak local density)", fontsize=11)
+    left_out = [st["label"] for st in stats if st not in shown]
+    fig.suptitle("Where the crowd was densest (peak local density)" + (
+        f"; not shown, as nearest to {stats[0]['label']}'s: {', '.join(left_out)}"
+        if left_out else ""), fontsize=11)
     figs.append(("density", "Peak density", _save(fig, out / "density.png")))
 
     head = result["headlines"]

@@ -979,3 +979,18 @@ def test_the_times_plot_rings_the_last_walk_out_of_runs_where_someone_was_overco
     assert ax.collections[0].get_offsets()[:, 1].tolist() == [586.0, 500.0]
     assert 586.0 < ax.get_ylim()[1] < 1800.0
     plt.close(fig)
+
+
+def test_with_more_than_four_variants_the_density_maps_drawn_are_those_that_differ_most():
+    """Six variants (the tower): the maps of the reference and of the three that differ most
+    from it are drawn, not the first four in the file, which may leave out a locked exit."""
+    from sim.report import density_rows
+
+    ref = np.zeros(10)
+    peaks = {"clear": ref, "blocked": ref + 0.01, "no_help": ref, "wedged": ref + 0.5,
+             "both": ref + 0.4, "rear_locked": ref + 1.0}
+    stats = [{"label": k} for k in peaks]
+    assert [s["label"] for s in density_rows(stats, peaks)] == \
+        ["clear", "wedged", "both", "rear_locked"]
+    assert [s["label"] for s in density_rows(stats[:4], peaks)] == \
+        ["clear", "blocked", "no_help", "wedged"]
