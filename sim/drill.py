@@ -482,8 +482,8 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
         target_kind, by_required, default_duration = ACTIONS[kind]
         target = t.get("target", "all" if target_kind == "area" else None)
         if not isinstance(target, str):
-            p.add(f"{where}.target", f"got {describe(target)}, expected the name of "
-                  + _what(target_kind))
+            p.add(f"{where}.target", ("missing" if target is None else f"got {describe(target)}")
+                  + f", expected the name of {_what(target_kind)}")
             target = ""
         choices = _choices(target_kind, names, actors, roads)
         if target and target not in choices:

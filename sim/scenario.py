@@ -550,6 +550,8 @@ def _may_be_the_building(path: Path, scenario_path: Path) -> bool:
 
 
 def _load_building_ref(ref, scenario_path: Path, p: Problems) -> Building | None:
+    if ref is None:
+        return None  # (reported as a missing required key)
     if not isinstance(ref, str) or not ref:
         p.add("building", f"got {describe(ref)}, expected the name of a building file")
         return None

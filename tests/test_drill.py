@@ -743,6 +743,15 @@ def test_validation_reports_every_problem_at_once_with_suggestions():
     assert len(got) >= 8
 
 
+def test_a_missing_target_is_said_to_be_missing():
+    got = problems(actors=staff() + [BRIGADE], site={"access": {"gate": "main"},
+                                                      "roads": ROADS},
+                   timeline=[{"id": "call", "action": "call", "at_s": 0},
+                             {"id": "odd", "action": "unlock", "target": 3, "at_s": 0}])
+    assert "timeline[0].target: missing, expected the name of an off-site actor" in got
+    assert "timeline[1].target: got 3, expected the name of an exit or named door" in got
+
+
 def test_a_negative_duration_is_refused():
     # "got -60, expected a number >= -1": -1 was the mark of "not given", and -0.5 passed.
     for d in (-60, -1, -0.5):

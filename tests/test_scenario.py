@@ -329,3 +329,12 @@ def test_top_level_values_are_named_once_where_they_were_set():
     assert "  - variants.quick.seed: got 'one', expected a whole number" in lines
     assert make_scenario(ROOM, [{"count": 0, "region": "room"},
                                 {"count": 1, "region": "room"}]).occupants == 1
+
+
+def test_a_scenario_without_a_building_is_told_so_once(tmp_path):
+    path = tmp_path / "nobuilding.toml"
+    path.write_text('schema = "drillsim.scenario/1"\nname = "x"\n'
+                    '[[occupants]]\ncount = 3\nregion = "room"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.problems == ["building: missing required key"]
