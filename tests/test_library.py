@@ -155,7 +155,7 @@ def test_without_staff_knocking_the_last_karaoke_guests_wait_for_the_brigade():
     assert alone["casualties_left_inside"] == 0
 
 
-def test_the_tower_shows_what_clearing_the_fire_lane_early_is_worth():
+def test_the_tower_shows_what_clearing_the_fire_lane_early_and_calling_at_once_are_worth():
     """Cars on the fire lane cost the brigade 45 s when the property manager and the police
     clear it, and the whole towing time when nobody does (the drill's lesson); and as long
     for the residents overcome on the fire floor, whom the brigade searches first and carries
@@ -167,13 +167,21 @@ def test_the_tower_shows_what_clearing_the_fire_lane_early_is_worth():
         s = run_scenario(load_scenario(path, variant), 1, record=False)
         assert s["casualties"] > 0 and s["casualties_left_inside"] == 0
         arrived = next(r["actual_s"] for r in s["timeline"] if r["id"] == "arrive_fire_brigade")
-        return arrived, s["last_casualty_carried_out_s"]
+        kpi = next(k for k in s["kpis"] if k["metric"] == "on_scene_s")
+        return arrived, s["last_casualty_carried_out_s"], kpi["met"]
 
-    (clear, rescued), (helped, _), (alone, rescued_alone) = (
-        run(v) for v in ("lane_clear", "lane_blocked", "lane_blocked_no_help"))
+    (clear, rescued, met), (helped, _, _), (alone, rescued_alone, _), (early, rescued_early,
+                                                                      met_early) = (
+        run(v) for v in ("lane_clear", "lane_blocked", "lane_blocked_no_help", "call_at_once"))
     assert 0 < helped - clear < 120
     assert alone - clear > 600
     assert rescued_alone - rescued > 600
+    # The minute the property manager spends looking before calling 119 is what misses the
+    # brigade's 8 minutes; those overcome are carried out as much sooner when the call is
+    # made at once (the road takes as long).
+    assert not met and met_early
+    assert clear - early == pytest.approx(50.0, abs=1.0)
+    assert 30.0 < rescued - rescued_early < 70.0
 
 
 def test_the_towers_wedged_stair_door_harms_those_coming_down_the_stair():
