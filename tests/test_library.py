@@ -35,6 +35,17 @@ def test_fires_in_the_drills_that_need_them():
         assert sc.fires, name
 
 
+def test_a_fire_brigade_called_to_a_fire_has_work_on_scene():
+    """A combined drill's script says what the crew does when it arrives: a brigade that
+    drives to a fire and stands by (the restaurant's did) teaches nothing of the link-up."""
+    for path in DRILLS:
+        sc = load_scenario(path)
+        called = {a.target for a in sc.drill.actions if a.action == "call"}
+        crews = [a.name for a in sc.drill.actors if a.role == "fire_rescue" and a.name in called]
+        for crew in crews if sc.fires else ():
+            assert any(a.by == crew for a in sc.drill.actions), (path.stem, crew)
+
+
 @pytest.mark.parametrize("path", DRILLS, ids=lambda p: p.stem)
 def test_drill_loads_in_every_variant_and_documents_itself(path):
     doc = read_toml(path, ScenarioError)
