@@ -370,6 +370,12 @@ def _fmt(t) -> str:
     return "not everyone out" if t is None else f"{format_duration(t)} ({t:.0f} s)"
 
 
+def _walked_out(s: dict) -> str:
+    """When the last of those who got out left (median over the runs), for the results."""
+    t = s.get("last_out_median_s")
+    return "—" if t is None else _fmt(t)
+
+
 def _range(s: dict) -> str:
     """The range of a variant's run times: "not everyone out" once where no run got everyone
     out (not "not everyone out – not everyone out")."""
@@ -430,12 +436,19 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     figs.append(("density", "Peak density", _save(fig, out / "density.png")))
 
     head = result["headlines"]
+    # Where someone was overcome, nobody can be timed as all out: where that leaves a variant
+    # with no median (in a smoke drill it may be every run, and the table a column of "not
+    # everyone out"), when the last of those who got out left is given beside it, as the
+    # headlines give it.
+    walked = any(s["median_s"] is None and s["runs_not_everyone_out"] > s.get(
+        "runs_left_inside", 0) for s in stats)
     rows = "".join(
         f"<tr><td>{html.escape(s['label'])}</td><td>{', '.join(s['locked']) or '—'}</td>"
         f"<td>{_fmt(s['median_s'])}</td><td>{_fmt(s['p95_s'])}</td>"
         f"<td>{_range(s)}</td>"
         f"<td>{_not_out(s)}</td>"
-        f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
+        + (f"<td>{_walked_out(s)}</td>" if walked else "")
+        + f"<td>{_fmt(s['lower_bound_s_median'])}</td></tr>" for s in stats)
     drill = ""
     if any(s.get("hazard") for s in stats):
         drill += smoke_table(stats)
@@ -479,6 +492,7 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
                    "fractional effective dose; limits in docs/hazards.md): read the smoke "
                    "figures as comparisons between variants, not as predictions. "
                    if any(st.get("hazard") for st in stats) else "")
+    walked_th = "<th>last of those who got out, median</th>" if walked else ""
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{html.escape(result['title'])} — drillsim {result['kind']}</title>
@@ -503,7 +517,7 @@ same for every variant), compared with <b>{html.escape(result['reference'])}</b>
 {variants_table(result.get('variants_described') or {})}
 <h2>Results</h2>
 <table><tr><th>variant</th><th>locked</th><th>everyone out, median</th><th>95th percentile</th>
-<th>range</th><th>runs not all out</th><th>flow bound</th></tr>{rows}</table>
+<th>range</th><th>runs not all out</th>{walked_th}<th>flow bound</th></tr>{rows}</table>
 <p class="note">"Flow bound": the network-flow lower bound (median over runs) — the time the
 building would give if everyone knew the best exit, walked at their free speed and only the
 exits limited the flow. The gap to the simulated time is what congestion inside the building

@@ -994,3 +994,31 @@ def test_with_more_than_four_variants_the_density_maps_drawn_are_those_that_diff
         ["clear", "wedged", "both", "rear_locked"]
     assert [s["label"] for s in density_rows(stats[:4], peaks)] == \
         ["clear", "blocked", "no_help", "wedged"]
+
+
+def test_the_results_table_gives_the_last_walk_out_where_nobody_could_be_timed_as_all_out(
+        nursing_comparison, tmp_path):
+    """A smoke drill where someone is overcome in most runs has no median time for everyone
+    out: the results table then gives when the last of those who got out left, as the
+    headline does; where the median exists, the column is left out (it would only confuse)."""
+    from sim.report import _fmt, write_report
+
+    out, result = nursing_comparison
+    doc = json.loads((out / "comparison.json").read_text())
+    maps = {st["label"]: [np.load(out / "runs" / st["label"] / f"seed-{s}" / "maps.npz")
+                          for s in doc["seeds"]] for st in doc["variants"]}
+    scenario = load_scenario(NURSING, "rear_open")
+    head = "<th>last of those who got out, median</th>"
+    assert all(st["median_s"] is not None for st in doc["variants"])
+    assert head not in (out / "report.html").read_text()
+    lost = {**doc, "variants": [{**st, "median_s": None, "p95_s": None,
+                                 "runs_not_everyone_out": st["runs"], "runs_left_inside": 0}
+                                for st in doc["variants"]]}
+    text = write_report(lost, maps, scenario, tmp_path).read_text()
+    assert head in text
+    results = text[text.index("<h2>Results</h2>"):]
+    for st in doc["variants"]:
+        row = results[results.index(f"<tr><td>{st['label']}</td>"):]
+        cells = row[:row.index("</tr>")].split("<td>")
+        # (variant, locked, median, 95th, range, not all out, last walk-out, flow bound)
+        assert cells[7].startswith(_fmt(st["last_out_median_s"])), cells
