@@ -653,7 +653,37 @@ class Engine:
             start[fled] = t
             self.fled_fire += int(np.count_nonzero(fled))
             self._log(t, "fled_fire", occupants=int(np.count_nonzero(fled)))
+        self._step_back_from_fire(burning)
         self._refresh_passable()
+
+    def _step_back_from_fire(self, burning: np.ndarray) -> None:
+        """Staff and responders whom the fire reaches are not caught, as occupants are
+        (trained and awake, they are not dosed either): each steps back to the nearest free
+        cell not on fire, reached from where it stands without crossing the fire, a wall or
+        an exit (a diagonal step between two burning cells is allowed, as round a wall's
+        corner it is not), and ``stepped_back_from_fire`` is logged. Before this, the
+        restaurant's cook, placed at the range where its gas fire starts (seed 2), stood in
+        the flames until the brigade put them out, six minutes later. One with no such cell
+        stays."""
+        n, a = self.n_occupants, self.agents_state
+        cell, state = a["cell"][n:], a["state"][n:]
+        hit = (cell >= 0) & ((state == WAITING) | (state == MOVING))
+        hit &= burning[np.maximum(cell, 0)]
+        if not hit.any():
+            return
+        g, b = self.grid, self.building
+        open_ = g["passable"].astype(bool) & ~burning & (g["exit_of_cell"] < 0)
+        names = {mem.row: mem.actor for mem in self.drill.members} if self.drill else {}
+        for i in n + np.flatnonzero(hit):
+            c = int(a["cell"][i])
+            j = nearest_free_cell(c, open_, g["occ"], b.width, b.link_ptr, b.link_to,
+                                  ~self.walkable_base)
+            if j < 0:
+                continue
+            g["occ"][c] = -1
+            g["occ"][j] = i
+            a["cell"][i] = j
+            self._log(self.time_s, "stepped_back_from_fire", actor=names.get(int(i), "staff"))
 
     def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:
         self.smoke_speed[:] = speed
@@ -932,6 +962,34 @@ class Engine:
         while self.running and self.n_steps < limit:
             self.step()
         return self
+
+
+def nearest_free_cell(start: int, open_: np.ndarray, occ: np.ndarray, width: int,
+                      link_ptr: np.ndarray, link_to: np.ndarray, walls: np.ndarray) -> int:
+    """The free cell (``open_`` and unoccupied in ``occ``) nearest ``start`` in steps
+    through open cells (to the eight neighbours, a diagonal not cutting the corner of a wall
+    (``walls``: True where the building is solid), or along a stair link; ``start`` itself
+    need not be open), the first found in a fixed order among those as near; -1 if none."""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for c in frontier:
+            around = [c - width, c - 1, c + 1, c + width]
+            for dr in (-width, width):
+                for dc in (-1, 1):
+                    if not walls[c + dr] and not walls[c + dc]:
+                        around.append(c + dr + dc)
+            around += [int(j) for j in link_to[link_ptr[c]:link_ptr[c + 1]]]
+            for j in around:
+                if j in seen or not open_[j]:
+                    continue
+                if occ[j] < 0:
+                    return j
+                seen.add(j)
+                nxt.append(j)
+        frontier = nxt
+    return -1
 
 
 def _adjacent_exit_mask(b: Building) -> np.ndarray:

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.building import EXIT
+from sim.engine import nearest_free_cell
 from sim.hazard import NFPA_ALPHA, Fire
 from sim.hazardrun import FireState
 from sim.kernels import smoke as K
@@ -17,6 +19,7 @@ from sim.kernels.movement import CASUALTY
 from sim.model import EvacuationModel
 from sim.run import format_summary, summarise
 from tests.worlds import building_doc, make_scenario, one_lane_stair
+from trainer.draw import describe_event
 
 # Two rooms joined by a named door D; the exit X is in the far room, so smoke must pass the
 # door to be lost.
@@ -586,3 +589,64 @@ def test_flames_catch_who_stands_where_they_spread_and_move_who_waits_beside_the
     m.run()
     done = [e for e in m.events if e["kind"] == "all_out"]
     assert done and done[0]["casualties"] >= 1 and done[0]["caught_by_fire"] == 1
+
+
+def test_staff_the_flames_reach_step_back_to_the_nearest_free_cell_not_on_fire():
+    # The restaurant's cook, placed at the range where its gas fire starts (seed 2), stood in
+    # the flames, unharmed and in a cell nobody may enter, until the brigade put them out.
+    sc = fire_scenario(occupants=[{"count": 6, "region": "fire_room", "premove_s": 1000}],
+                       actors=[{"name": "guard", "role": "venue_staff", "start": "fire_room"}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a, g, w = m.agents_state, m.grid, m.building.width
+    guard = m.n_occupants
+    was = int(a["cell"][guard])
+    burning = np.zeros(m.building.n_cells, dtype=bool)
+    burning[[was, was - 1, was + 1, was - w, was + w]] = True  # its cell and those beside
+    m.time_s = 7.5
+    m.burning_changed(burning)
+    now = int(a["cell"][guard])
+    assert now != was and not burning[now] and g["passable"][now] == 1
+    assert a["state"][guard] != CASUALTY and g["occ"][now] == guard and g["occ"][was] == -1
+    cells = a["cell"][a["cell"] >= 0]
+    assert len(np.unique(cells)) == len(cells)  # (nobody shares a cell)
+    assert m.building.kind[now] != EXIT
+    # As near as the flames allow: no free cell outside them is nearer in steps.
+    dist = abs(now // w - was // w) + abs(now % w - was % w)
+    assert dist <= 3
+    assert {"time_s": 7.5, "kind": "stepped_back_from_fire", "actor": "guard"} in m.events
+    assert describe_event(m.events[-1]) == "guard steps back from the flames"
+
+
+def test_the_nearest_free_cell_is_reached_round_walls_not_through_them():
+    rows = ["#######",
+            "#S#...#",  # (the free cells beside S lie across a wall)
+            "#o#####",
+            "#ooo..#",
+            "#######"]
+    w = len(rows[0])
+    flat = "".join(rows)
+    walls = np.array([ch == "#" for ch in flat])
+    occ = np.array([0 if ch == "o" else -1 for ch in flat], dtype=np.int32)
+    none, no_links = np.zeros(len(flat) + 1, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    start = flat.index("S")
+    assert nearest_free_cell(start, ~walls, occ, w, none, no_links, walls) == 3 * w + 4
+    # A stair link from S leads straight to a free cell: one step.
+    link_ptr = none.copy()
+    link_ptr[start + 1:] = 1
+    assert nearest_free_cell(start, ~walls, occ, w, link_ptr,
+                             np.array([1 * w + 5], dtype=np.int32), walls) == 1 * w + 5
+    # Fire on every side but the diagonals: out by a diagonal, not round a wall's corner.
+    fire = ["#######",
+            "#..f..#",
+            "#.fS#.#",
+            "#..f..#",
+            "#######"]
+    flat = "".join(fire)
+    walls = np.array([ch == "#" for ch in flat])
+    open_ = np.array([ch == "." for ch in flat])
+    occ = np.full(len(flat), -1, dtype=np.int32)
+    start = flat.index("S")
+    got = nearest_free_cell(start, open_, occ, w, none, no_links, walls)
+    assert got in (1 * w + 2, 3 * w + 2)  # (east, the steps would cut the wall's corners)
+    occ[:] = 0  # nowhere free
+    assert nearest_free_cell(start, open_, occ, w, none, no_links, walls) == -1

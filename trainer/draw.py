@@ -435,6 +435,7 @@ EVENT_TEXT = {
     "noticed_smoke": "{occupants} notice smoke (no alarm yet)",
     "caught_by_fire": "{occupants} caught by the fire",
     "fled_fire": "{occupants} flee the flames beside them",
+    "stepped_back_from_fire": "{actor} steps back from the flames",
     "action_failed": "{actor} cannot do {id}: {reason}",
     "lane_blocked": "{actor} held up: {road} blocked",
     "suppressed": "fire {fire} under control ({mode})",
