@@ -96,6 +96,7 @@ class Engine:
         self.smoke_route = np.ones(n_cells, dtype=np.float64)
         self.route_factor = np.ones(n_cells, dtype=np.float64)
         self.burning = np.zeros(n_cells, dtype=bool)
+        self.burning_since_s = np.full(n_cells, np.inf)  # when each cell caught fire
         self.clutter_factor = np.ones(n_cells, dtype=np.float64)
         self.clutter_factor[b.clutter] = b.clutter_factor
         for patch in scenario.clutter:
@@ -626,6 +627,7 @@ class Engine:
         pre-movement not over, or no alarm yet) start to leave at once (``fled_fire``):
         nobody finishes a song beside a burning sofa. (A visitor of the karaoke bar, alarmed,
         stood in the next cell until the fire spread to theirs.)"""
+        self.burning_since_s[burning & ~self.burning] = self.time_s
         self.burning[:] = burning
         a = self.agents_state
         n = self.n_occupants

@@ -17,7 +17,9 @@ Format ``drillsim.record/1``: a NumPy ``.npz`` archive (zip) holding
   member listed in ``meta.actors`` (state 2 = off-site or outside); ``meta.timeline``;
 * with a hazard: ``frame_smoke_k`` (S, C) float16, the extinction coefficient per cell (1/m),
   for the frames listed in ``smoke_frame`` (S,) int32 (every frame, or every k-th when cells
-  x frames would pass 50 million), and ``fed`` (N,) float32, each occupant's dose at the end.
+  x frames would pass 50 million), ``fed`` (N,) float32, each occupant's dose at the end,
+  and ``cell_burning_s`` (C,) float32, when each cell caught fire (inf: never; a burning cell
+  burns to the end of the run).
 
 Carried occupants (state 4) are recorded at their carrier's cell.
 
@@ -145,6 +147,7 @@ def build_record(model, summary: dict) -> tuple[dict, dict]:
             .astype(np.float16)
         arrays["smoke_frame"] = np.array(keep, dtype=np.int32)
         arrays["fed"] = a["fed"].astype(np.float32)
+        arrays["cell_burning_s"] = model.burning_since_s.astype(np.float32)
     return meta, arrays
 
 

@@ -17,6 +17,7 @@ from sim.hazardrun import FireState
 from sim.kernels import smoke as K
 from sim.kernels.movement import CASUALTY
 from sim.model import EvacuationModel
+from sim.record import build_record
 from sim.run import format_summary, summarise
 from tests.worlds import building_doc, make_scenario, one_lane_stair
 from trainer.draw import describe_event
@@ -650,3 +651,16 @@ def test_the_nearest_free_cell_is_reached_round_walls_not_through_them():
     assert got in (1 * w + 2, 3 * w + 2)  # (east, the steps would cut the wall's corners)
     occ[:] = 0  # nowhere free
     assert nearest_free_cell(start, open_, occ, w, none, no_links, walls) == -1
+
+
+def test_the_record_says_when_each_cell_caught_fire():
+    sc = fire_scenario()
+    m = EvacuationModel(sc, 1, make_handles=False)
+    m.run(max_steps=400)  # (60 s: a fast fire of 500 kW, still growing)
+    _, arrays = build_record(m, summarise(m, 0.0))
+    since = arrays["cell_burning_s"]
+    assert since.dtype == np.float32 and since.shape == (m.building.n_cells,)
+    assert np.array_equal(np.isfinite(since), m.burning) and m.burning.sum() > 1
+    order = m.hazard.fires[0].cells[:m.burning.sum()]  # (the cells in the order they catch)
+    assert np.all(np.diff(since[order]) >= 0) and since[order[0]] == 0.0
+    assert since[order[-1]] <= m.time_s

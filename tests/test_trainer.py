@@ -693,3 +693,36 @@ def test_counters_name_the_scenario_only_when_the_runs_are_of_several(records, d
         drawn = texts_drawn(runs, monkeypatch)
         for start in want:
             assert any(t.startswith(start) for t in drawn), start
+
+
+def test_the_fire_is_drawn_where_it_burns_and_grows(drill_record):
+    import dataclasses
+
+    rep = load_replay(drill_record)
+    fire = next(e for e in rep.meta["events"] if e["kind"] == "fire")
+    burnt = np.isfinite(rep.burning_s)
+    assert burnt.any() and rep.burning_s[burnt].min() >= fire["time_s"]
+    early, late = rep.burning_grid(5.0, 0), rep.burning_grid(60.0, 0)
+    assert early.shape == (rep.floors[0]["rows"], rep.floors[0]["cols"])
+    assert 0 < early.sum() < late.sum() == np.count_nonzero(rep.burning_s <= 60.0)
+    app = TrainerApp([rep], size=(1000, 640), headless=True)
+    app.fit()
+    left, top, w, h = app.views[0].rect
+    flames = []
+    for t in (5.0, 60.0):
+        app.playback.seek(t)
+        app.draw()
+        shot = pygame.surfarray.array3d(app.screen)[left:left + w, top:top + h]
+        flames.append(np.count_nonzero(np.all(shot == np.array(draw.FIRE_COLOUR), axis=2)))
+    assert 0 < flames[0] < flames[1]  # (drawn over the smoke veil, which is on)
+    app.close()
+    # A record written before fires were kept draws none.
+    old = dataclasses.replace(rep, burning_s=None)
+    assert old.burning_grid(60.0, 0) is None
+    app = TrainerApp([old], size=(1000, 640), headless=True)
+    app.fit()
+    app.playback.seek(60.0)
+    app.draw()
+    shot = pygame.surfarray.array3d(app.screen)[left:left + w, top:top + h]
+    assert not np.any(np.all(shot == np.array(draw.FIRE_COLOUR), axis=2))
+    app.close()

@@ -338,6 +338,7 @@ class TrainerApp:
             d.draw_plan(self.screen, self.map_surface(k), rep, floor, view, t)
             if self.layers["smoke"]:
                 d.draw_smoke(self.screen, rep, fr, floor, view)
+            d.draw_fire(self.screen, rep, rep.time_s[fr], floor, view)
             if self.layers["density"]:
                 d.draw_density(self.screen, rep, fr, floor, view)
             if self.layers["trails"]:

@@ -40,6 +40,7 @@ ROLE_COLOURS = {"fire_rescue": (220, 50, 30), "police": (20, 40, 140),
                 "medical": (240, 240, 240)}
 ACTOR_COLOUR = (245, 150, 0)  # venue staff, night duty, property management, volunteers...
 SMOKE_COLOUR = (70, 70, 70)
+FIRE_COLOUR = (255, 80, 20)  # cells on fire
 TRAIL_COLOUR = (120, 160, 230)
 
 LEGEND = [
@@ -55,6 +56,7 @@ LEGEND = [
     ("exit unlocked during run", EXIT_UNLOCKED),
     ("clutter", MAP_COLOURS["~"]),
     ("stairs", STAIR_COLOUR),
+    ("fire", FIRE_COLOUR),
 ]
 
 
@@ -63,7 +65,7 @@ def drawing_colours() -> list[tuple[int, int, int]]:
     and text): a GIF's palette keeps these exact, so that no two of them merge."""
     named = [BACKGROUND, PANEL, TEXT, DIM, ACCENT, DOOR_COLOUR, DOOR_LOCKED, STAIR_COLOUR,
              EXIT_OPEN, EXIT_LOCKED, EXIT_UNLOCKED, STAFF_COLOUR, ACTOR_COLOUR, SMOKE_COLOUR,
-             TRAIL_COLOUR, *MAP_COLOURS.values(), *STATE_COLOURS.values(),
+             FIRE_COLOUR, TRAIL_COLOUR, *MAP_COLOURS.values(), *STATE_COLOURS.values(),
              *ROLE_COLOURS.values(), *(c for _, c in LEGEND)]
     return list(dict.fromkeys(tuple(int(v) for v in c) for c in named))
 
@@ -233,6 +235,19 @@ def draw_smoke(surface: pygame.Surface, replay: Replay, frame: int, floor: int,
     rgb = np.zeros((cols, rows, 3), dtype=np.uint8)
     rgb[...] = SMOKE_COLOUR
     _blit_overlay(surface, replay, view, rgb, np.where(k.T >= 0.1, 40 + 190 * level.T, 0).astype(np.uint8))
+
+
+def draw_fire(surface: pygame.Surface, replay: Replay, time_s: float, floor: int,
+              view: View) -> None:
+    """The cells on fire at ``time_s`` (burning cells burn to the end of the run), over the
+    smoke: where the flames are, which people flee, are caught by, and step back from."""
+    burning = replay.burning_grid(time_s, floor)
+    if burning is None or not burning.any():
+        return
+    rows, cols = burning.shape
+    rgb = np.zeros((cols, rows, 3), dtype=np.uint8)
+    rgb[...] = FIRE_COLOUR
+    _blit_overlay(surface, replay, view, rgb, np.where(burning.T, 255, 0).astype(np.uint8))
 
 
 def draw_trails(surface: pygame.Surface, replay: Replay, frame: int, floor: int, view: View,

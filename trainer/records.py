@@ -15,7 +15,8 @@ REQUIRED = ("frame_time_s", "frame_cell", "frame_state", "cell_floor", "cell_xy_
 
 # Occupant states in records.
 WAITING, MOVING, EVACUATED, CASUALTY, CARRIED = 0, 1, 2, 3, 4
-OPTIONAL = ("actor_frame_cell", "actor_frame_state", "frame_smoke_k", "smoke_frame")
+OPTIONAL = ("actor_frame_cell", "actor_frame_state", "frame_smoke_k", "smoke_frame",
+            "cell_burning_s")
 
 
 class ReplayError(Exception):
@@ -37,6 +38,7 @@ class Replay:
     actor_cell: np.ndarray | None = None  # (F, A) the drill's actors, -1 when outside
     smoke_k: np.ndarray | None = None  # (S, C) extinction coefficient per cell, 1/m
     smoke_frame: np.ndarray | None = None  # (S,) the frame of each smoke row
+    burning_s: np.ndarray | None = None  # (C,) when each cell caught fire (inf: never)
 
     @property
     def has_smoke(self) -> bool:
@@ -61,17 +63,34 @@ class Replay:
         if self.smoke_k is None:
             return None
         fl = self.floors[floor]
+        on, row, col = self._floor_cells(floor)
+        k = frame
+        if self.smoke_frame is not None:  # smoke kept for some frames only: the last before
+            k = max(0, int(np.searchsorted(self.smoke_frame, frame, side="right")) - 1)
+        grid = np.zeros((fl["rows"], fl["cols"]), dtype=np.float32)
+        grid[row, col] = self.smoke_k[k, on].astype(np.float32)
+        return grid
+
+    def _floor_cells(self, floor: int):
+        """(flat cells, their map rows, their map columns) of ``floor``'s map."""
+        fl = self.floors[floor]
         rows, cols = fl["rows"], fl["cols"]
         cell = self.meta["building"]["cell_m"]
         on = np.flatnonzero(self.cell_floor == floor)
         col = np.floor(self.cell_xy[on, 0] / cell).astype(int)
         row = rows - 1 - np.floor(self.cell_xy[on, 1] / cell).astype(int)
         ok = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
-        k = frame
-        if self.smoke_frame is not None:  # smoke kept for some frames only: the last before
-            k = max(0, int(np.searchsorted(self.smoke_frame, frame, side="right")) - 1)
-        grid = np.zeros((rows, cols), dtype=np.float32)
-        grid[row[ok], col[ok]] = self.smoke_k[k, on[ok]].astype(np.float32)
+        return on[ok], row[ok], col[ok]
+
+    def burning_grid(self, time_s: float, floor: int) -> np.ndarray | None:
+        """Whether each map cell of ``floor`` is on fire at ``time_s``, shape (rows, cols);
+        None if the record holds no fire (no hazard, or written before fires were kept)."""
+        if self.burning_s is None or not np.isfinite(self.burning_s).any():
+            return None
+        fl = self.floors[floor]
+        on, row, col = self._floor_cells(floor)
+        grid = np.zeros((fl["rows"], fl["cols"]), dtype=bool)
+        grid[row, col] = self.burning_s[on] <= time_s + 1e-6
         return grid
 
     @property
@@ -228,4 +247,5 @@ def load_replay(path: str | Path) -> Replay:
     return Replay(str(path), meta, arrays["frame_time_s"], arrays["frame_cell"],
                   arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
                   arrays["occupant_profile"], arrays.get("actor_frame_cell"),
-                  arrays.get("frame_smoke_k"), arrays.get("smoke_frame"))
+                  arrays.get("frame_smoke_k"), arrays.get("smoke_frame"),
+                  arrays.get("cell_burning_s"))
