@@ -186,6 +186,7 @@ class Engine:
         if scenario.hazard is not None:
             from .hazardrun import Hazard
             self.hazard = Hazard(self, scenario.hazard)
+            self._clear_fire_origins()
         n = self.n_agents
         self.scratch = make_scratch(n, n_cells)
         self._bins = (np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int32))
@@ -658,6 +659,33 @@ class Engine:
         self._step_back_from_fire(burning)
         self._refresh_passable()
 
+    def _clear_fire_origins(self) -> None:
+        """Nobody starts where a fire starts. Placed at random, about one run in a hundred of
+        the karaoke bar and the bathhouse put someone in the cell where the fire ignites, and
+        the fire's first step caught them, before anything happened. Whoever was placed
+        there moves to the nearest free cell of the fire's region (or, with none, of the
+        building): no random number is drawn, so every other run stays as it was."""
+        g, b = self.grid, self.building
+        for fs in self.hazard.fires:
+            origin = int(fs.cells[0])
+            k = int(g["occ"][origin])
+            if k < 0:
+                continue
+            place = g["passable"].astype(bool) & (b.kind != DOOR) & (g["exit_of_cell"] < 0)
+            place[origin] = False
+            in_region = np.zeros_like(place)
+            in_region[fs.cells] = True
+            j = -1
+            for open_ in (place & in_region, place):
+                j = nearest_free_cell(origin, open_, g["occ"], b.width, b.link_ptr, b.link_to,
+                                      ~self.walkable_base)
+                if j >= 0:
+                    break
+            if j >= 0:
+                g["occ"][origin] = -1
+                g["occ"][j] = k
+                self.agents_state["cell"][k] = j
+
     def _step_back_from_fire(self, burning: np.ndarray) -> None:
         """Staff and responders whom the fire reaches are not caught, as occupants are
         (trained and awake, they are not dosed either): each steps back to the nearest free
@@ -665,8 +693,9 @@ class Engine:
         an exit (a diagonal step between two burning cells is allowed, as round a wall's
         corner it is not), and ``stepped_back_from_fire`` is logged. Before this, the
         restaurant's cook, placed at the range where its gas fire starts (seed 2), stood in
-        the flames until the brigade put them out, six minutes later. One with no such cell
-        stays."""
+        the flames until the brigade put them out, six minutes later; nobody is placed there
+        now (:meth:`_clear_fire_origins`), but the fire still grows into the cook fighting it
+        at its edge (seed 2: at 15 and 25 s). One with no such cell stays."""
         n, a = self.n_occupants, self.agents_state
         cell, state = a["cell"][n:], a["state"][n:]
         hit = (cell >= 0) & ((state == WAITING) | (state == MOVING))

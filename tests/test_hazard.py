@@ -664,3 +664,35 @@ def test_the_record_says_when_each_cell_caught_fire():
     order = m.hazard.fires[0].cells[:m.burning.sum()]  # (the cells in the order they catch)
     assert np.all(np.diff(since[order]) >= 0) and since[order[0]] == 0.0
     assert since[order[-1]] <= m.time_s
+
+
+def test_nobody_starts_in_the_cell_where_a_fire_ignites():
+    # About one run in a hundred of the karaoke bar and the bathhouse placed someone there,
+    # and the fire's first step caught them before anything else happened.
+    sc = fire_scenario(occupants=[{"count": 40, "region": "fire_room", "premove_s": 30}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a, g, w = m.agents_state, m.grid, m.building.width
+    origin = int(m.hazard.fires[0].cells[0])
+    assert g["occ"][origin] == -1
+    # Put someone there by hand, as the placement might: moved to the nearest free cell of
+    # the fire's room, and the rest stay where they are.
+    k = int(np.flatnonzero(a["cell"] >= 0)[0])
+    g["occ"][a["cell"][k]] = -1
+    a["cell"][k] = origin
+    g["occ"][origin] = k
+    others = a["cell"].copy()
+    m._clear_fire_origins()
+    now = int(a["cell"][k])
+    assert now != origin and g["occ"][origin] == -1 and g["occ"][now] == k
+    room = m.hazard.fires[0].cells
+    assert now in set(room.tolist())
+
+    def steps(c):  # (from the origin, in an open room)
+        return np.maximum(np.abs(c // w - origin // w), np.abs(c % w - origin % w))
+
+    was_free = room[(g["occ"][room] < 0) & (room != origin) & (g["passable"][room] == 1)]
+    assert steps(now) == min(steps(now), steps(was_free).min(initial=99))  # the nearest
+    rest = np.arange(len(others)) != k
+    assert np.array_equal(a["cell"][rest], others[rest])
+    m.run(max_steps=10)
+    assert m.caught_by_fire == 0
