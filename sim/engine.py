@@ -622,16 +622,24 @@ class Engine:
         a["needs_choice"][who] = True
 
     # --- hazard effects on the grid
-    def burning_changed(self, burning: np.ndarray) -> None:
+    def burning_changed(self, burning: np.ndarray, ignited=()) -> None:
         """Cells on fire are impassable; anyone standing in one is a casualty (logged as
-        ``caught_by_fire``). Those still waiting in a cell beside the flames (an alarm's
-        pre-movement not over, or no alarm yet) start to leave at once (``fled_fire``):
-        nobody finishes a song beside a burning sofa. (A visitor of the karaoke bar, alarmed,
-        stood in the next cell until the fire spread to theirs.)"""
+        ``caught_by_fire``), but one standing where a fire ignites (``ignited``: the cells
+        fires started in this step) steps aside first: a fire does not start under
+        somebody's feet (one started later in the run, by ``start_s`` or an ``ignite``
+        action, caught whoever walked through its origin at that step). Those still waiting
+        in a cell beside the flames (an alarm's pre-movement not over, or no alarm yet) start
+        to leave at once (``fled_fire``): nobody finishes a song beside a burning sofa. (A
+        visitor of the karaoke bar, alarmed, stood in the next cell until the fire spread to
+        theirs.)"""
         self.burning_since_s[burning & ~self.burning] = self.time_s
         self.burning[:] = burning
         a = self.agents_state
         n = self.n_occupants
+        for c in ignited:
+            k = int(self.grid["occ"][int(c)])
+            if 0 <= k < n and a["state"][k] in (WAITING, MOVING):
+                self._move_out_of_fire(k, burning)
         c = a["cell"][:n]
         state = a["state"][:n]
         inside = c >= 0
@@ -689,32 +697,40 @@ class Engine:
     def _step_back_from_fire(self, burning: np.ndarray) -> None:
         """Staff and responders whom the fire reaches are not caught, as occupants are
         (trained and awake, they are not dosed either): each steps back to the nearest free
-        cell not on fire, reached from where it stands without crossing the fire, a wall or
-        an exit (a diagonal step between two burning cells is allowed, as round a wall's
-        corner it is not), and ``stepped_back_from_fire`` is logged. Before this, the
-        restaurant's cook, placed at the range where its gas fire starts (seed 2), stood in
-        the flames until the brigade put them out, six minutes later; nobody is placed there
-        now (:meth:`_clear_fire_origins`), but the fire still grows into the cook fighting it
-        at its edge (seed 2: at 15 and 25 s). One with no such cell stays."""
+        cell not on fire (:meth:`_move_out_of_fire`), and ``stepped_back_from_fire`` is
+        logged. Before this, the restaurant's cook, placed at the range where its gas fire
+        starts (seed 2), stood in the flames until the brigade put them out, six minutes
+        later; nobody is placed there now (:meth:`_clear_fire_origins`), but the fire still
+        grows into the cook fighting it at its edge (seed 2: at 15 and 25 s). One with no
+        such cell stays."""
         n, a = self.n_occupants, self.agents_state
         cell, state = a["cell"][n:], a["state"][n:]
         hit = (cell >= 0) & ((state == WAITING) | (state == MOVING))
         hit &= burning[np.maximum(cell, 0)]
         if not hit.any():
             return
-        g, b = self.grid, self.building
-        open_ = g["passable"].astype(bool) & ~burning & (g["exit_of_cell"] < 0)
         names = {mem.row: mem.actor for mem in self.drill.members} if self.drill else {}
         for i in n + np.flatnonzero(hit):
-            c = int(a["cell"][i])
-            j = nearest_free_cell(c, open_, g["occ"], b.width, b.link_ptr, b.link_to,
-                                  ~self.walkable_base)
-            if j < 0:
-                continue
-            g["occ"][c] = -1
-            g["occ"][j] = i
-            a["cell"][i] = j
-            self._log(self.time_s, "stepped_back_from_fire", actor=names.get(int(i), "staff"))
+            if self._move_out_of_fire(int(i), burning):
+                self._log(self.time_s, "stepped_back_from_fire",
+                          actor=names.get(int(i), "staff"))
+
+    def _move_out_of_fire(self, i: int, burning: np.ndarray) -> bool:
+        """Agent ``i`` moves to the nearest free cell not on fire, reached from where it
+        stands without crossing the fire, a wall or an exit (a diagonal step between two
+        burning cells is allowed, as round a wall's corner it is not). False if there is
+        none (it stays)."""
+        g, b, a = self.grid, self.building, self.agents_state
+        open_ = g["passable"].astype(bool) & ~burning & (g["exit_of_cell"] < 0)
+        c = int(a["cell"][i])
+        j = nearest_free_cell(c, open_, g["occ"], b.width, b.link_ptr, b.link_to,
+                              ~self.walkable_base)
+        if j < 0:
+            return False
+        g["occ"][c] = -1
+        g["occ"][j] = i
+        a["cell"][i] = j
+        return True
 
     def smoke_changed(self, speed: np.ndarray, route: np.ndarray) -> None:
         self.smoke_speed[:] = speed

@@ -164,6 +164,7 @@ class Hazard:
         m, b, pr = self.m, self.m.building, self.spec.params
         self.source[:] = 0.0
         burning_changed = False
+        ignited = []  # (the cells fires start in, this step)
         for fs in self.fires:
             q = fs.hrr_kw(t + 0.5 * dt)
             if q <= 0.0:
@@ -175,6 +176,8 @@ class Hazard:
             area_cells = min(len(fs.cells),
                              max(1, int(math.ceil(q / pr.hrrpua_kw_m2 / b.cell_m ** 2))))
             if area_cells > fs.burning:
+                if fs.burning == 0:
+                    ignited.append(int(fs.cells[0]))
                 self.burning[fs.cells[fs.burning:area_cells]] = True
                 fs.burning = area_cells
                 burning_changed = True
@@ -189,7 +192,7 @@ class Hazard:
             if pr.notice_extinction_per_m > 0.0:
                 m.notice_smoke(self.out["k"], pr.notice_extinction_per_m, t + dt)
         if burning_changed:
-            m.burning_changed(self.burning)
+            m.burning_changed(self.burning, ignited)
         for d in self.spec.detectors:
             if d.name not in self.detector_fired and \
                     self.out["k"][self.detector_cells[d.name]] >= d.threshold_per_m:

@@ -696,3 +696,26 @@ def test_nobody_starts_in_the_cell_where_a_fire_ignites():
     assert np.array_equal(a["cell"][rest], others[rest])
     m.run(max_steps=10)
     assert m.caught_by_fire == 0
+
+
+def test_a_fire_started_later_does_not_start_under_somebody_s_feet():
+    # A fire started mid-run (start_s, or an ``ignite`` action) caught whoever stood in its
+    # origin at that step.
+    sc = fire_scenario(occupants=[{"count": 5, "region": "fire_room", "premove_s": 1000}],
+                       fires=[{"name": "fire", "region": "fire_room", "growth": "fast",
+                               "max_kw": 500, "start_s": 3.0}])
+    m = EvacuationModel(sc, 1, make_handles=False)
+    a, g, w = m.agents_state, m.grid, m.building.width
+    origin = int(m.hazard.fires[0].cells[0])
+    if g["occ"][origin] < 0:  # (somebody stands there when it ignites)
+        g["occ"][a["cell"][0]] = -1
+        a["cell"][0] = origin
+        g["occ"][origin] = 0
+    k = int(g["occ"][origin])
+    while not m.burning.any():
+        m.step()
+    now = int(a["cell"][k])
+    assert m.burning[origin] and now != origin and not m.burning[now]
+    assert max(abs(now // w - origin // w), abs(now % w - origin % w)) == 1
+    assert m.caught_by_fire == 0 and a["state"][k] != CASUALTY
+    assert a["start_s"][k] <= m.time_s  # (beside the flames: leaving at once)
