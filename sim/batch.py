@@ -1,7 +1,8 @@
 """Many runs: every chosen variant over the same seeds, in worker processes, resumable.
 
 Each run writes its outputs into ``DIR/runs/<variant>/seed-<N>/``: ``maps.npz`` (where people
-spent time, peak local density, sorted exit times), ``record.npz`` (frames every 2 s) and, last, ``summary.json``,
+spent time, peak local density, sorted exit times, the cells on fire at the end),
+``record.npz`` (frames every 2 s) and, last, ``summary.json``,
 which marks the run as finished. A rerun with the same arguments finds the finished runs by
 their fingerprint (scenario and building file contents, variant, seed, extra locks, drillsim
 version and a hash of its source) and runs only the rest: an interrupted batch loses nothing
@@ -138,7 +139,8 @@ def run_job(job: Job) -> dict:
     # (Occupants only: the evacuation curves count evacuees, not the staff and responders.)
     out_times = np.sort(model.agents_state["out_time_s"][:model.n_occupants])
     write_atomic_bytes(out / "maps.npz", lambda h: np.savez_compressed(
-        h, presence_s_per_m2=presence, peak_density=peak, out_time_s=out_times))
+        h, presence_s_per_m2=presence, peak_density=peak, out_time_s=out_times,
+        burning=model.burning))
     meta, arrays = build_record(model, summary)
     write_record(out / "record.npz", meta, arrays)
     write_atomic_text(out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False))

@@ -242,9 +242,13 @@ def floor_image(building, values: np.ndarray, floor: int) -> tuple[np.ndarray, n
     return values[idx], building.kind[idx]
 
 
+FIRE_COLOUR = "#ff5014"  # the fire's outline and hatching on maps (as the trainer draws it)
+
+
 def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: float,
-             label: str, locked: list[str] = ()):
-    """A per-cell quantity on the plan of ``floor``: walls grey, exits green (red if locked)."""
+             label: str, locked: list[str] = (), fire: np.ndarray | None = None):
+    """A per-cell quantity on the plan of ``floor``: walls grey, exits green (red if locked);
+    ``fire`` (per cell, True where the fire burned), hatched and outlined in orange-red."""
     img, kinds = floor_image(building, values, floor)
     fl = building.floors[floor]
     extent = (0, fl.cols * building.cell_m, 0, fl.rows * building.cell_m)
@@ -265,6 +269,15 @@ def plot_map(ax, building, values: np.ndarray, floor: int, title: str, vmax: flo
               vmin=1, vmax=2, extent=extent, interpolation="nearest")
     ax.imshow(np.ma.masked_equal(exits_img, 0), cmap=ListedColormap(["#22aa44", "#dd1111"]),
               vmin=1, vmax=2, extent=extent, interpolation="nearest")
+    if fire is not None and np.any(fire):
+        burnt, _ = floor_image(building, np.asarray(fire, dtype=float), floor)
+        if burnt.any():
+            cell = building.cell_m
+            x = (np.arange(fl.cols) + 0.5) * cell
+            y = (fl.rows - np.arange(fl.rows) - 0.5) * cell
+            with matplotlib.rc_context({"hatch.color": FIRE_COLOUR, "hatch.linewidth": 1.0}):
+                ax.contourf(x, y, burnt, levels=[0.5, 1.5], colors="none", hatches=["xxx"])
+            ax.contour(x, y, burnt, levels=[0.5], colors=FIRE_COLOUR, linewidths=1.2)
     for e in building.exits:
         if e.floor != floor:
             continue
@@ -417,6 +430,9 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
     vmax = max(float(np.percentile(v[v > 0], 99)) if np.any(v > 0) else 1.0
                for v in peaks.values())
     shown = density_rows(stats, peaks)
+    # Where the fire burned, in any of a variant's runs (runs of older versions kept no map).
+    fires = {s["label"]: np.any([m["burning"] for m in maps[s["label"]] if "burning" in m],
+                                axis=0) for s in stats}
     # A row as high as its maps need (about 4 inches of map across, a colour bar beside it)
     # plus its title and axis labels: a wide plan in rows 3.6 inches high left half of each
     # blank.
@@ -428,9 +444,11 @@ def write_report(result: dict, maps: dict, scenario, out: Path) -> Path:
         for c, f in enumerate(floors):
             plot_map(axes[r][c], b, peaks[st["label"]], f,
                      f"{st['label']} — floor {b.floors[f].name}", vmax,
-                     "peak persons/m² (mean over runs)", st["locked"])
+                     "peak persons/m² (mean over runs)", st["locked"], fires[st["label"]])
     left_out = [st["label"] for st in stats if st not in shown]
+    any_fire = any(np.any(fires[st["label"]]) for st in shown)
     fig.suptitle("Where the crowd was densest (peak local density)" + (
+        "; hatched: where the fire burned" if any_fire else "") + (
         f"; not shown, as nearest to {stats[0]['label']}'s: {', '.join(left_out)}"
         if left_out else ""), fontsize=11)
     figs.append(("density", "Peak density", _save(fig, out / "density.png")))

@@ -1022,3 +1022,27 @@ def test_the_results_table_gives_the_last_walk_out_where_nobody_could_be_timed_a
         cells = row[:row.index("</tr>")].split("<td>")
         # (variant, locked, median, 95th, range, not all out, last walk-out, flow bound)
         assert cells[7].startswith(_fmt(st["last_out_median_s"])), cells
+
+
+def test_the_density_maps_show_where_the_fire_burned(nursing_comparison):
+    import matplotlib.pyplot as plt
+
+    from sim.report import plot_map
+
+    out, _ = nursing_comparison
+    run = out / "runs" / "rear_open" / "seed-1"
+    with np.load(run / "maps.npz") as maps, np.load(run / "record.npz") as rec:
+        burning = maps["burning"]
+        assert burning.any()
+        assert np.array_equal(burning, np.isfinite(rec["cell_burning_s"]))
+    b = load_scenario(NURSING, "rear_open").building
+
+    def fire_pixels(fire) -> int:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        plot_map(ax, b, np.zeros(b.n_cells), 0, "map", 1.0, "density", [], fire)
+        fig.canvas.draw()
+        img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+        plt.close(fig)
+        return int(np.count_nonzero(np.abs(img - (255, 80, 20)).sum(axis=2) < 60))
+
+    assert fire_pixels(burning) > 50 and fire_pixels(None) == 0
