@@ -44,6 +44,7 @@ DOOR_STATES = ("open", "closed", "locked")
 # An exit's door: "closed" is a self-closing door to the outside (people push it open as they
 # pass; smoke only leaks out through it). Exits are locked in the scenario, not here.
 EXIT_STATES = ("open", "closed")
+MAX_FLIGHT_M = 200.0  # the longest flight of stairs a file may declare (walking length, m)
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,10 @@ def build_building(doc: dict, source: str) -> Building:
     stair_specs = {}
     for nm, spec in stairs_raw.items():
         where = f"stairs.{nm}"
-        length = p.number(spec, "length_m", where, 1.0, minimum=0.0, exclusive_min=True)
+        # (A flight between two floors is some 5-15 m of walking; the bound keeps a slip of
+        # the finger from asking for a grid of a million cells a row.)
+        length = p.number(spec, "length_m", where, 1.0, minimum=0.0, exclusive_min=True,
+                          maximum=MAX_FLIGHT_M)
         factor = p.number(spec, "speed_factor", where, 0.6, minimum=0.05, maximum=1.0)
         width_m = p.number(spec, "width_m", where, 0.0, minimum=0.0)
         stair_specs[nm] = (spec["symbol"], length, factor, width_m)

@@ -657,6 +657,8 @@ def _kpis(doc, where_of, names: Names, actors: list[Actor], actions: list[Action
         target = p.number(t, "target", where, 0.0, minimum=0.0)
         args = {}
         for key in KPI_METRICS.get(metric, ()):
+            if key not in t:  # (without it the KPI would be silently missed, or fail the run)
+                p.add(f"{where}.{key}", f"missing: metric = \"{metric}\" needs {key}")
             v = p.string(t, key, where, "")
             choices = {"profile": names.profiles, "actor": [a.name for a in actors],
                        "action": [a.id for a in actions]}[key]

@@ -24,6 +24,7 @@ from .validation import Problems, check_schema, describe, did_you_mean, read_tom
 
 SCHEMA = "drillsim.scenario/1"
 BASE_VARIANT = "base"
+MAX_TIME_LIMIT_S = 86_400.0  # a day: no drill runs longer
 FOLDER_SAFE = "a short name without / \\ : * ? \" < > |"
 
 
@@ -333,12 +334,12 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     if building is None:
         p.raise_if_any()  # the rest is checked against the building
 
-    name = p.string(merged, "name", "")
+    name = p.string(merged, "name", "", allow_empty=True)  # (folder_safe says why not)
     if isinstance(name, str) and not folder_safe(name):
         p.add("name", f"got {name!r}, expected {FOLDER_SAFE} (it names the output folders; "
               "the title is for display)")
     title = p.string(merged, "title", "", name)
-    description = p.string(merged, "description", "", "")
+    description = p.string(merged, "description", "", "", allow_empty=True)
     variant_description = ""
     own = variants_tab.get(variant)
     if isinstance(own, dict) and isinstance(own.get("description"), str):
@@ -353,7 +354,7 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     file_seed = p.integer(merged, "seed", table_of("seed"), 1, minimum=0)
     dt_s = p.number(merged, "dt_s", table_of("dt_s"), 0.15, minimum=0.01, maximum=1.0)
     time_limit = p.number(merged, "time_limit_s", table_of("time_limit_s"), 1800.0,
-                          minimum=0.0, exclusive_min=True)
+                          minimum=0.0, exclusive_min=True, maximum=MAX_TIME_LIMIT_S)
     alarm_s = p.number(merged, "alarm_s", table_of("alarm_s"), 0.0, minimum=0.0)
     record_every = p.number(merged, "record_every_s", table_of("record_every_s"), 1.0,
                             minimum=0.0, exclusive_min=True)
@@ -606,10 +607,8 @@ def _distribution(g: dict, key: str, where: str, default: Distribution,
     raw = g[key]
     path = f"{where}.{key}"
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        if raw < 0:
-            p.add(path, f"got {raw}, expected a value >= 0")
-            return default
-        return Distribution("fixed", float(raw))
+        value = p.number(g, key, where, None, minimum=0.0)
+        return default if value is None else Distribution("fixed", value)
     if not isinstance(raw, dict):
         p.add(path, f"got {describe(raw)}, expected a number or a table like "
               "{ dist = \"uniform\", low = 10, high = 100 }")
@@ -632,11 +631,15 @@ def _distribution(g: dict, key: str, where: str, default: Distribution,
             p.add(path, f"low {vals['low']:g} is above high {vals['high']:g}")
             return default
         return Distribution("uniform", low=vals["low"], high=vals["high"])
+    low = vals.get("low", default.low if key == "speed_ms" and dist == "normal" else 0.0)
+    high = vals.get("high", default.high if key == "speed_ms" and dist == "normal"
+                    else float("inf"))
+    if dist in ("normal", "lognormal") and low > high:
+        said = "" if "low" in vals else " (the profile's, as none is given)"
+        p.add(path, f"low {low:g}{said} is above high {high:g}")
+        return default
     if dist == "normal" and {"mean", "sd"} <= vals.keys():
-        low = vals.get("low", default.low if key == "speed_ms" else 0.0)
-        high = vals.get("high", default.high if key == "speed_ms" else float("inf"))
         return Distribution("normal", mean=vals["mean"], sd=vals["sd"], low=low, high=high)
     if dist == "lognormal" and {"mu", "sigma"} <= vals.keys():
-        return Distribution("lognormal", mu=vals["mu"], sigma=vals["sigma"],
-                            low=vals.get("low", 0.0), high=vals.get("high", float("inf")))
+        return Distribution("lognormal", mu=vals["mu"], sigma=vals["sigma"], low=low, high=high)
     return default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
@@ -63,7 +64,10 @@ class Problems:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(path, f"got {describe(value)}, expected a number")
             return default
-        value = float(value)
+        value = float(value) + 0.0  # (-0.0 becomes 0.0: NumPy refuses a sigma of -0.0)
+        if not math.isfinite(value):  # (TOML writes nan and inf; no field means either)
+            self.add(path, f"got {value:g}, expected a finite number")
+            return default
         low_ok = minimum is None or (value > minimum if exclusive_min else value >= minimum)
         if not low_ok or (maximum is not None and value > maximum):
             low = "" if minimum is None else (f"> {minimum:g}" if exclusive_min
@@ -90,7 +94,9 @@ class Problems:
         return value
 
     def string(self, table: dict, key: str, where: str, default: str | None = None, *,
-               choices: Iterable[str] | None = None) -> str | None:
+               choices: Iterable[str] | None = None, allow_empty: bool = False) -> str | None:
+        """Text; empty text (or only spaces) is a problem unless ``allow_empty``: a name, a
+        region or a target left empty is a slip, not a choice."""
         path = f"{where}.{key}" if where else key
         if key not in table:
             if default is None:
@@ -99,6 +105,9 @@ class Problems:
         value = table[key]
         if not isinstance(value, str):
             self.add(path, f"got {describe(value)}, expected text")
+            return default
+        if not allow_empty and not value.strip():
+            self.add(path, f"got {describe(value)}, expected non-empty text")
             return default
         if choices is not None:
             choices = list(choices)

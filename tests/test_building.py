@@ -136,6 +136,21 @@ def test_door_not_in_a_wall_gap():
     assert "doors.d" in msg and "not in a gap of a wall" in msg
 
 
+def test_a_flight_longer_than_any_stair_is_refused_before_its_grid_is_made():
+    # (Found by mutating the library: length_m = 1e9 asked for a grid of 545 GiB.)
+    doc = building_doc(["#####", "#S..X", "#####"], {"out": "X"},
+                       stairs={"up": {"symbol": "S", "length_m": 1e9}})
+    doc["floors"].append({"name": "first", "map": "\n".join(pad(["####", "#S.#", "####"]))})
+    with pytest.raises(BuildingError) as info:
+        build_building(doc, "bad.toml")
+    assert "stairs.up.length_m: got 1e+09, expected a number > 0 and <= 200" in str(info.value)
+    doc["stairs"]["up"]["length_m"] = 200
+    assert build_building(doc, "ok.toml").flights[0].length_m == 200
+    doc["name"] = " "
+    with pytest.raises(BuildingError, match="name: got ' ', expected non-empty text"):
+        build_building(doc, "bad.toml")
+
+
 def test_stairs_without_partner():
     doc = building_doc(["#####", "#S..X", "#####"], {"out": "X"},
                        stairs={"up": {"symbol": "S", "length_m": 10}})

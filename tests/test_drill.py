@@ -702,6 +702,19 @@ def test_an_action_that_never_happens_has_no_actual_time():
     assert row(s, "late")["actual_s"] is None and row(s, "late")["planned_s"] == 5000
 
 
+def test_a_kpi_without_what_its_metric_measures_is_refused():
+    # (Found by mutating the library: a KPI "action_s" with no action failed the run at its
+    # end, and "on_scene_s" with no actor was reported as missed.)
+    got = problems(actors=staff(), kpis=[
+        {"name": "gate", "metric": "action_s", "target": 120},
+        {"name": "crew", "metric": "on_scene_s", "target": 480},
+        {"name": "slow", "metric": "out_s", "target": 600, "profile": ""}])
+    assert "kpis[0].action: missing: metric = \"action_s\" needs action" in got
+    assert "kpis[1].actor: missing: metric = \"on_scene_s\" needs actor" in got
+    assert "kpis[2].profile: got '', expected non-empty text" in got
+    assert len(got) == 3
+
+
 def test_runs_are_reproducible_with_actors():
     sc = bedridden_drill(2)
     a, _ = run(sc, seed=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import inf, nan
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,23 @@ def test_names_must_exist_in_the_building():
     assert "'dor' is not an exit or named door (did you mean 'door'?)" in msg
 
 
+def test_empty_names_and_numbers_that_are_not_finite_are_refused():
+    # Found by mutating the library's scenarios: an empty region passed the check (only a
+    # name that was there was looked up) and the run then failed placing people; an infinite
+    # time limit failed counting its steps.
+    msg = error_of([{"count": 5, "region": ""}, {"count": 5, "region": "room", "speed_ms": nan}],
+                   time_limit_s=inf, alarm_s=-inf, locked=[" "])
+    assert "occupants[0].region: got '', expected non-empty text" in msg
+    assert "occupants[1].speed_ms: got nan, expected a finite number" in msg
+    assert "time_limit_s: got inf, expected a finite number" in msg
+    assert "alarm_s: got -inf, expected a finite number" in msg
+    assert "' ' is not an exit or named door" in msg
+    # A description may be empty; a time limit of more than a day is a slip.
+    msg = error_of([{"count": 5, "region": "room"}], description="", time_limit_s=1e9)
+    assert "description" not in msg
+    assert "time_limit_s: got 1e+09, expected a number > 0 and <= 86400" in msg
+
+
 def test_unknown_variant_lists_the_variants():
     msg = error_of([{"count": 5, "region": "room"}], _variant="lockd",
                    variants={"locked": {"locked": ["door"]}})
@@ -164,6 +182,13 @@ def test_bad_distributions_and_values():
     assert "occupants[1].count: got -1, expected a whole number >= 0" in msg
     assert "occupants[2].speed_ms.dist: got 'gauss'" in msg
     assert "occupants[3].speed_ms: draws up to 3.5 m/s, expected at most" in msg
+    msg = error_of([{"count": 5, "region": "room", "speed_ms": {"dist": "normal", "mean": 1,
+                                                                 "sd": 0.2, "high": 0.5}},
+                    {"count": 5, "region": "room", "premove_s": {
+                        "dist": "lognormal", "mu": 3, "sigma": 1, "low": 60, "high": 30}}])
+    assert "occupants[0].speed_ms: low 0.6 (the profile's, as none is given) is above high " \
+        "0.5" in msg
+    assert "occupants[1].premove_s: low 60 is above high 30" in msg
 
 
 def test_speeds_too_fast_for_the_grid_say_which_time_step_fits():
