@@ -481,12 +481,13 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
             continue
         target_kind, by_required, default_duration = ACTIONS[kind]
         target = t.get("target", "all" if target_kind == "area" else None)
-        if not isinstance(target, str):
+        named = isinstance(target, str)
+        if not named:
             p.add(f"{where}.target", ("missing" if target is None else f"got {describe(target)}")
                   + f", expected the name of {_what(target_kind)}")
             target = ""
         choices = _choices(target_kind, names, actors, roads)
-        if target and target not in choices:
+        if named and target not in choices:  # (an empty name too: it names nothing)
             p.add(f"{where}.target", f"'{target}' is not {_what(target_kind)}"
                   f"{_dropped(where_of, 'actors', target)}{did_you_mean(target, choices)}"
                   + ("; exits are locked or unlocked, not opened or closed"
@@ -519,11 +520,8 @@ def _actions(doc, where_of, names: Names, actors: list[Actor], roads: list[str],
         # clear_s. Given, a duration is never negative.)
         duration = p.number(t, "duration_s", where, default if default is not None else -1.0,
                             minimum=0.0)
-        planned = t.get("planned_s")
-        if planned is not None and (isinstance(planned, bool) or
-                                    not isinstance(planned, (int, float))):
-            p.add(f"{where}.planned_s", f"got {describe(planned)}, expected seconds")
-            planned = None
+        planned = p.number(t, "planned_s", where, None, minimum=0.0) if "planned_s" in t \
+            else None
         options = {}
         if kind == "announce":
             for key, allowed in (("exit_closed", names.exits), ("exit_open", names.exits),

@@ -132,6 +132,8 @@ FOUND = {
     "a KPI of an action that names none": ("market_fair", _kpi_without_action, True),
     "a speed that is not a number": (
         "nursing_home", lambda d: d["occupants"][0].update(speed_ms=float("nan")), True),
+    "an action on a fire with an empty name": (
+        "bathhouse", lambda d: d["timeline"][6].update(target=""), True),
     "a sigma of -0.0": (
         "residential_tower", lambda d: d["occupants"][4]["premove_s"].update(sigma=-0.0), False),
 }
