@@ -200,6 +200,8 @@ def _not_a_record(path: Path) -> str:
 
 def read_record(path: str | Path) -> RunRecord:
     """Read and check a run record. Raises :class:`RecordError` naming what is wrong."""
+    from trainer.records import record_problems  # (numpy and json only: shared with replay)
+
     path = Path(path)
     if path.is_dir() and not (path / "record.npz").exists():
         from trainer.records import runs_inside  # (a comparison's folder: which runs it holds)
@@ -216,6 +218,9 @@ def read_record(path: str | Path) -> RunRecord:
             if "meta" not in data.files:
                 raise RecordError(str(path), ["not a drillsim run record: no 'meta' entry"])
             meta = json.loads(str(data["meta"]))
+            if not isinstance(meta, dict):
+                raise RecordError(str(path), ["not a drillsim run record: its 'meta' is not a "
+                                              "JSON object"])
             fmt = meta.get("format")
             if fmt not in SUPPORTED:
                 raise RecordError(str(path), [f"format {fmt!r} is not supported; this drillsim "
@@ -224,6 +229,10 @@ def read_record(path: str | Path) -> RunRecord:
             if missing:
                 raise RecordError(str(path), ["incomplete record, missing: " + ", ".join(missing)])
             arrays = {k: data[k] for k in data.files if k != "meta"}
+            problems = record_problems(meta, arrays)
+            if problems:
+                raise RecordError(str(path), ["the record's parts disagree: " + p
+                                              for p in problems])
     except FileNotFoundError:
         raise RecordError(str(path), ["file not found"]) from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, json.JSONDecodeError) as exc:

@@ -77,6 +77,53 @@ def test_reader_rejects_garbage_and_missing_files(tmp_path):
         read_record(tmp_path / "none.npz")
 
 
+CORRUPTIONS = {  # what was done to a good record -> what both readers must say
+    "meta_not_an_object": (lambda m, a: "list", "its 'meta' is not a JSON object"),
+    "no_building": (lambda m, a: m.pop("building"), "meta.building: missing or not an object"),
+    "frames_cut": (lambda m, a: a.update(frame_state=a["frame_state"][:2]),
+                   "frame_state: got uint8 of shape (2, "),
+    "cell_off_the_grid": (lambda m, a: a["frame_cell"].__setitem__((0, 0), 10**6),
+                          "frame_cell: holds cell 1000000, expected -1 (outside) to "),
+    "profile_unknown": (lambda m, a: a["occupant_profile"].__setitem__(0, 99),
+                        "occupant_profile: expected indices 0 to "),
+    "times_as_text": (lambda m, a: a.update(frame_time_s=a["frame_time_s"].astype(str)),
+                      "frame_time_s: got <U32 of shape"),
+    "actors_of_fewer_frames": (lambda m, a: a.update(actor_frame_cell=a["actor_frame_cell"][1:]),
+                               "actor_frame_cell: got int32 of shape"),
+    "smoke_frames_out_of_order": (lambda m, a: a["smoke_frame"].__setitem__(0, 10**6),
+                                  "smoke_frame: expected frames 0 to"),
+    "fire_of_five_cells": (lambda m, a: a.update(cell_burning_s=a["cell_burning_s"][:5]),
+                           "cell_burning_s: got float32 of shape (5,)"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(CORRUPTIONS))
+def test_a_record_whose_parts_disagree_is_refused_by_both_readers(tmp_path, finished, what):
+    """A record from another program, or edited, is refused with what is wrong, by the
+    simulation's reader (so ``drillsim export`` and ``animate`` exit with 2) and the trainer's,
+    instead of failing somewhere in drawing or exporting it."""
+    from sim.cli import main
+    from trainer.records import ReplayError, load_replay, record_problems
+
+    m, summary = finished
+    meta, arrays = build_record(m, summary)
+    assert record_problems(json.loads(json.dumps(meta)), arrays) == []
+    assert {"actor_frame_cell", "smoke_frame", "cell_burning_s"} <= arrays.keys()
+    corrupt, said = CORRUPTIONS[what]
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    if corrupt(meta, arrays) == "list":
+        meta = [meta]
+    path = tmp_path / "record.npz"
+    np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
+    with pytest.raises(RecordError) as info:
+        read_record(path)
+    assert said in str(info.value) and str(info.value).startswith(str(path))
+    with pytest.raises(ReplayError) as info:
+        load_replay(path)
+    assert said in str(info.value) and str(info.value).startswith(str(path))
+    assert main(["export", str(path), "--format", "csv", "--out", str(tmp_path / "x")]) == 2
+
+
 def test_atomic_write_leaves_no_partial_file(tmp_path):
     target = tmp_path / "out.json"
     write_atomic_text(target, "first")

@@ -176,6 +176,118 @@ class Replay:
         return f"{m.get('scenario', '?')} [{self.variant_name}] seed {m.get('seed', '?')}"
 
 
+def _is_int(a: np.ndarray) -> bool:
+    return np.issubdtype(a.dtype, np.integer)
+
+
+def _is_real(a: np.ndarray) -> bool:
+    return np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)
+
+
+def record_problems(meta, arrays: dict) -> list[str]:
+    """What makes a record's parts disagree (a record written by another program, or edited):
+    each a sentence naming the entry, what was found and what was expected; [] if none. The
+    simulation's reader uses it too. Checks shapes, kinds of number and ranges of indices, and
+    the parts of ``meta`` that readers rely on (the building's floors, cell size and exits)."""
+    if not isinstance(meta, dict):
+        return [f"meta: got a JSON {type(meta).__name__}, expected an object"]
+    out = []
+    b = meta.get("building")
+    if not isinstance(b, dict):
+        out.append("meta.building: missing or not an object")
+    else:
+        cell = b.get("cell_m")
+        if isinstance(cell, bool) or not isinstance(cell, (int, float)) or not cell > 0:
+            out.append(f"meta.building.cell_m: got {cell!r}, expected a size in metres > 0")
+        floors = b.get("floors")
+        if not isinstance(floors, list) or not floors or not all(
+                isinstance(f, dict) and isinstance(f.get("name"), str)
+                and all(isinstance(f.get(k), int) and f[k] >= 0 for k in ("rows", "cols"))
+                and isinstance(f.get("map"), list) for f in floors):
+            out.append("meta.building.floors: expected a list of floors, each with a name, "
+                       "rows, cols and map")
+        exits = b.get("exits", [])
+        if not isinstance(exits, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("name"), str) for e in exits):
+            out.append("meta.building.exits: expected a list of exits, each with a name")
+    for key in ("profiles", "events", "actors"):
+        if key in meta and not isinstance(meta[key], list):
+            out.append(f"meta.{key}: got {type(meta[key]).__name__}, expected a list")
+
+    def shape(key: str, want: tuple, real: bool = True, integer: bool = False) -> bool:
+        """Whether ``arrays[key]`` (if there) has the shape ``want`` (None: any length) and
+        kind of number; says what is wrong if not."""
+        a = arrays.get(key)
+        if a is None:
+            return False
+        ok = a.ndim == len(want) and all(w is None or n == w for n, w in zip(a.shape, want))
+        kind_ok = _is_int(a) if integer else (_is_real(a) if real else True)
+        if not (ok and kind_ok):
+            dims = " x ".join("any" if w is None else str(w) for w in want) or "a scalar"
+            kind = "whole numbers" if integer else "numbers"
+            out.append(f"{key}: got {a.dtype} of shape {a.shape}, expected {kind} of shape "
+                       f"({dims})")
+            return False
+        return True
+
+    if not shape("frame_time_s", (None,)):
+        return out  # (the rest is sized by the frames)
+    n_frames = arrays["frame_time_s"].shape[0]
+    t = arrays["frame_time_s"].astype(np.float64)
+    if not (np.isfinite(t).all() and (np.diff(t) >= 0).all()):
+        out.append("frame_time_s: expected finite times in order")
+    n_cells = arrays["cell_floor"].shape[0] if shape("cell_floor", (None,), integer=True) \
+        else None
+    if n_cells is not None:
+        shape("cell_xy_m", (n_cells, 2))
+        n_floors = len(b["floors"]) if isinstance(b, dict) and isinstance(
+            b.get("floors"), list) else None
+        cf = arrays["cell_floor"]
+        if n_floors is not None and cf.size and (cf.min() < -1 or cf.max() >= n_floors):
+            out.append(f"cell_floor: holds floor {int(cf.min() if cf.min() < -1 else cf.max())}"
+                       f", expected -1 (on no floor) to {n_floors - 1} (the floors of "
+                       "meta.building)")
+    n_occ = None
+    if shape("frame_cell", (n_frames, None), integer=True):
+        n_occ = arrays["frame_cell"].shape[1]
+    for cells, states in (("frame_cell", "frame_state"),
+                          ("actor_frame_cell", "actor_frame_state")):
+        if cells not in arrays:
+            continue
+        if cells != "frame_cell" and not shape(cells, (n_frames, None), integer=True):
+            continue
+        c = arrays[cells]
+        if n_cells is not None and c.size and (c.min() < -1 or c.max() >= n_cells):
+            out.append(f"{cells}: holds cell {int(c.min() if c.min() < -1 else c.max())}, "
+                       f"expected -1 (outside) to {n_cells - 1}")
+        if states in arrays and shape(states, c.shape, integer=True):
+            st = arrays[states]
+            if st.size and (st.min() < 0 or st.max() > CARRIED):
+                out.append(f"{states}: expected states 0 to {CARRIED}")
+    if n_occ is not None:
+        for key in ("occupant_profile", "occupant_speed_ms", "exit_used", "out_time_s", "fed"):
+            shape(key, (n_occ,), integer=key in ("occupant_profile", "exit_used"))
+        prof = arrays.get("occupant_profile")
+        names = meta.get("profiles")
+        if prof is not None and prof.shape == (n_occ,) and _is_int(prof) and prof.size and \
+                isinstance(names, list) and (prof.min() < 0 or prof.max() >= len(names)):
+            out.append(f"occupant_profile: expected indices 0 to {len(names) - 1} into "
+                       "meta.profiles")
+    if n_cells is not None:
+        shape("cell_burning_s", (n_cells,))
+        if shape("frame_smoke_k", (None, n_cells)):
+            n_smoke = arrays["frame_smoke_k"].shape[0]
+            if "smoke_frame" in arrays and shape("smoke_frame", (n_smoke,), integer=True):
+                sf = arrays["smoke_frame"]
+                if sf.size and (sf.min() < 0 or sf.max() >= n_frames
+                                or (np.diff(sf) <= 0).any()):
+                    out.append(f"smoke_frame: expected frames 0 to {n_frames - 1} in order")
+            elif "smoke_frame" not in arrays and n_smoke != n_frames:
+                out.append(f"frame_smoke_k: {n_smoke} rows for {n_frames} frames, and no "
+                           "smoke_frame to say which")
+    return out
+
+
 def _not_a_record(path: Path) -> str:
     """Why ``path`` is plainly no run record (a record is a zip archive: NumPy's .npz), or "".
     (NumPy would otherwise try the file as a pickle and speak of pickled data.)"""
@@ -227,6 +339,9 @@ def load_replay(path: str | Path) -> Replay:
             if "meta" not in data.files:
                 raise ReplayError(f"{path}: not a drillsim run record (no 'meta' entry)")
             meta = json.loads(str(data["meta"]))
+            if not isinstance(meta, dict):
+                raise ReplayError(f"{path}: not a drillsim run record (its 'meta' is not a "
+                                  "JSON object)")
             fmt = meta.get("format")
             if fmt not in SUPPORTED:
                 raise ReplayError(f"{path}: record format {fmt!r} is not supported; the "
@@ -242,7 +357,11 @@ def load_replay(path: str | Path) -> Replay:
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ReplayError(f"{path}: not a readable run record ({exc.__class__.__name__}: "
                           f"{exc})") from None
-    if arrays["frame_cell"].ndim != 2 or arrays["frame_time_s"].shape[0] == 0:
+    problems = record_problems(meta, arrays)
+    if problems:
+        raise ReplayError(f"{path}: the record's parts disagree:\n" +
+                          "\n".join(f"  - {p}" for p in problems))
+    if arrays["frame_time_s"].shape[0] == 0:
         raise ReplayError(f"{path}: the record has no frames")
     return Replay(str(path), meta, arrays["frame_time_s"], arrays["frame_cell"],
                   arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
