@@ -59,6 +59,7 @@ CONDITIONS = {
     "smoke": ("region",),
 }
 CONDITION_OPTIONAL = {"out": ("profile",), "smoke": ("extinction_per_m",)}
+MAX_ACTOR_COUNT = 1_000  # members of one actor (a crew, a team of volunteers)
 KPI_METRICS = {
     "all_out_s": (),            # last occupant out (null if not everyone got out)
     "out_s": ("profile",),      # last occupant of a profile out
@@ -342,7 +343,7 @@ def _actors(doc, where_of, names: Names, p: Problems, default_speed_ms) -> list[
             p.add(f"{where}.name", f"'{name}' is also the name of a place in the building; "
                   "give the actor another name")
         role = p.string(a, "role", where, "volunteer", choices=ROLES)
-        count = p.integer(a, "count", where, 1, minimum=1)
+        count = p.integer(a, "count", where, 1, minimum=1, maximum=MAX_ACTOR_COUNT)
         start = p.string(a, "start", where, "offsite")
         if start != "offsite" and start not in names.regions:
             p.add(f"{where}.start", f"got '{start}'{did_you_mean(start, names.regions)}; "

@@ -78,7 +78,7 @@ class Problems:
         return value
 
     def integer(self, table: dict, key: str, where: str, default: int | None = None, *,
-                minimum: int | None = None) -> int | None:
+                minimum: int | None = None, maximum: int | None = None) -> int | None:
         path = f"{where}.{key}" if where else key
         if key not in table:
             if default is None:
@@ -90,6 +90,9 @@ class Problems:
             return default
         if minimum is not None and value < minimum:
             self.add(path, f"got {value}, expected a whole number >= {minimum}")
+            return default
+        if maximum is not None and value > maximum:
+            self.add(path, f"got {value}, expected a whole number <= {maximum:,}")
             return default
         return value
 

@@ -134,6 +134,7 @@ FOUND = {
         "nursing_home", lambda d: d["occupants"][0].update(speed_ms=float("nan")), True),
     "an action on a fire with an empty name": (
         "bathhouse", lambda d: d["timeline"][6].update(target=""), True),
+    "a crew of 2**63 - 1": ("bathhouse", lambda d: d["actors"][0].update(count=2**63 - 1), True),
     "a sigma of -0.0": (
         "residential_tower", lambda d: d["occupants"][4]["premove_s"].update(sigma=-0.0), False),
 }
