@@ -22,7 +22,7 @@ from sim.scenario import build_scenario, list_variants
 from sim.validation import read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
-# (The temple fair's 100,000 people take a second a step: the other drills cover its keys.)
+# (The temple fair, of 100,000 people, takes seconds to load and step: the others cover its keys.)
 SCENARIOS = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if p.stem != "temple_fair")
 BUILDING_OF = {"hall": "rimea9_hall", "office": "office_3f"}
 ODD = ["", " ", "x", -1, 0, 0.5, 1e9, float("nan"), float("inf"), -float("inf"), True, [], {},
