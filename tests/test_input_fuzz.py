@@ -40,9 +40,23 @@ def leaf_paths(value, path=()):
         yield from leaf_paths(sub, path + (key,))
 
 
+def scalars(value):
+    """Every text and number in a parsed document (to swap one for another of the same kind)."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for sub in value:
+            yield from scalars(sub)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        yield value
+
+
 @st.composite
 def mutated(draw, doc: dict) -> tuple[dict, list[str]]:
-    """``doc`` with one to three values changed; also what was changed, for the report."""
+    """``doc`` with one to three values changed; also what was changed, for the report. Most
+    changes keep the value's kind (a name swapped for another name of the file, a number
+    scaled, a row dropped or doubled, a map character replaced), so that many mutants still
+    load and the run itself is put to the test; the rest delete a value or put an odd one."""
     doc = copy.deepcopy(doc)
     said = []
     for _ in range(draw(st.integers(1, 3))):
@@ -54,14 +68,19 @@ def mutated(draw, doc: dict) -> tuple[dict, list[str]]:
         for key in path[:-1]:
             parent = parent[key]
         old = parent[path[-1]]
-        how = draw(st.sampled_from(["delete", "odd", "scale", "map"]))
+        how = draw(st.sampled_from(["delete", "odd"] + ["same kind"] * 4))
         if how == "delete":
             del parent[path[-1]]
             said.append(f"{path}: deleted")
             continue
-        if how == "scale" and isinstance(old, (int, float)) and not isinstance(old, bool):
-            new = old * draw(st.sampled_from([-1, 0, 1000, 1e-3]))
-        elif how == "map" and isinstance(old, str) and "\n" in old:
+        if how == "odd":
+            new = copy.deepcopy(draw(st.sampled_from(ODD)))
+        elif isinstance(old, bool):
+            new = not old
+        elif isinstance(old, (int, float)):
+            new = old * draw(st.sampled_from([-1, 0, 0.5, 2, 1000, 1e-3]))
+            new = type(old)(new) if isinstance(old, int) and abs(new) < 2**62 else new
+        elif isinstance(old, str) and "\n" in old and len(old) > 40:  # a map (or a description)
             lines = old.split("\n")
             for _ in range(draw(st.integers(1, 6))):
                 k = draw(st.integers(0, len(lines) - 1))
@@ -69,8 +88,14 @@ def mutated(draw, doc: dict) -> tuple[dict, list[str]]:
                 ch = draw(st.sampled_from(sorted(set(old) - {"\n"}) + list("#.o~+ Xz")))
                 lines[k] = lines[k][:col] + ch + lines[k][col + 1:]
             new = "\n".join(lines)
+        elif isinstance(old, str):
+            new = draw(st.sampled_from(sorted({x for x in scalars(doc) if isinstance(x, str)
+                                               and len(x) < 40})))
+        elif isinstance(old, list) and old:
+            k = draw(st.integers(0, len(old) - 1))
+            new = old[:k] + old[k + 1:] if draw(st.booleans()) else old + [copy.deepcopy(old[k])]
         else:
-            new = draw(st.sampled_from(ODD))
+            new = copy.deepcopy(draw(st.sampled_from(ODD)))
         parent[path[-1]] = new
         said.append(f"{path}: {new!r}"[:120])
     return doc, said
