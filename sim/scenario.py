@@ -285,7 +285,8 @@ def build_scenario(doc: dict, path: Path, variant: str | None = None,
     check_schema(doc, SCHEMA, p)
     p.check_keys(doc, "", TOP_KEYS, required=("name", "building", "occupants"))
     variants_tab = p.table(doc, "variants", "")
-    variant = variant or BASE_VARIANT
+    # (None: base. An empty name is not: '--variant "$V"' with V unset would run base unsaid.)
+    variant = BASE_VARIANT if variant is None else variant
     names = [BASE_VARIANT] + [v for v in variants_tab if v != BASE_VARIANT]
     # ``base`` is the scenario as written: its table may describe it, not change it (an
     # override there would be silently dropped, as the top level is what ``base`` runs).

@@ -171,6 +171,10 @@ def test_unknown_variant_lists_the_variants():
     msg = error_of([{"count": 5, "region": "room"}], _variant="lockd",
                    variants={"locked": {"locked": ["door"]}})
     assert "--variant: got 'lockd' (did you mean 'locked'?); this scenario has: base, locked" in msg
+    # An empty name is not base ('--variant "$V"' with V unset): it is refused too.
+    msg = error_of([{"count": 5, "region": "room"}], _variant="",
+                   variants={"locked": {"locked": ["door"]}})
+    assert "--variant: got ''; this scenario has: base, locked" in msg
 
 
 def test_bad_distributions_and_values():
