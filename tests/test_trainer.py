@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
@@ -189,13 +191,20 @@ def test_side_by_side_frames_render_to_png(records, tmp_path):
     assert img.get_size() == (1280, 760)
 
 
-def test_multi_floor_record_switches_floors(tmp_path):
+@pytest.fixture(scope="module")
+def office_record(tmp_path_factory):
+    """The office of three floors, all exits open."""
     from sim.run import run_scenario
     from sim.scenario import load_scenario
 
+    out = tmp_path_factory.mktemp("office")
     sc = load_scenario(ROOT / "scenarios" / "office.toml", "all_open")
-    run_scenario(sc, out_dir=tmp_path, record_every_s=5.0)
-    app = TrainerApp([load_replay(tmp_path)], headless=True)
+    run_scenario(sc, out_dir=out, record_every_s=5.0)
+    return out / "record.npz"
+
+
+def test_multi_floor_record_switches_floors(office_record):
+    app = TrainerApp([load_replay(office_record)], headless=True)
     app.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_PAGEUP, mod=0, unicode=""))
     assert app.floor == 1
     app.handle(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_3, mod=0, unicode=""))
@@ -726,3 +735,58 @@ def test_the_fire_is_drawn_where_it_burns_and_grows(drill_record):
     shot = pygame.surfarray.array3d(app.screen)[left:left + w, top:top + h]
     assert not np.any(np.all(shot == np.array(draw.FIRE_COLOUR), axis=2))
     app.close()
+
+
+# ------------------------------------------------------------------ any sequence of controls
+
+_KEYS = [pygame.K_SPACE, pygame.K_RIGHT, pygame.K_LEFT, pygame.K_RIGHTBRACKET,
+         pygame.K_LEFTBRACKET, pygame.K_h, pygame.K_t, pygame.K_d, pygame.K_s, pygame.K_HOME,
+         pygame.K_PAGEUP, pygame.K_PAGEDOWN, pygame.K_1, pygame.K_3, pygame.K_9,
+         pygame.K_ESCAPE]  # (q quits and P writes a screenshot: left out)
+_CONTROLS = st.one_of(
+    st.tuples(st.just("key"), st.sampled_from(_KEYS)),
+    st.tuples(st.just("press"), st.integers(-40, 1320), st.integers(-40, 800)),
+    st.tuples(st.just("move"), st.integers(-2000, 2000), st.integers(-2000, 2000)),
+    st.tuples(st.just("release"), st.just(0)),
+    st.tuples(st.just("wheel"), st.integers(-40, 40)),
+    st.tuples(st.just("play"), st.floats(0.0, 600.0)),
+    st.tuples(st.just("draw"), st.just(0)))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.sampled_from(["hall", "two halls", "drill", "drill beside hall",
+                        "office beside drill"]),
+       st.lists(_CONTROLS, max_size=30))
+def test_any_sequence_of_controls_keeps_the_trainer_consistent(records, drill_record,
+                                                               office_record, runs, controls):
+    """Keys, clicks, drags, the wheel and playing on, in any order: the playback stays within
+    the record, the floor within the building, the views' scales finite, and every frame
+    draws."""
+    paths = {"hall": [records["all_open"]], "two halls": list(records.values()),
+             "drill": [drill_record], "drill beside hall": [drill_record, records["two_locked"]],
+             "office beside drill": [office_record, drill_record]}
+    app = TrainerApp([load_replay(p) for p in paths[runs]], headless=True)
+    for what, *args in controls:
+        if what == "key":
+            app.handle(pygame.event.Event(pygame.KEYDOWN, key=args[0], mod=0, unicode=""))
+        elif what == "press":
+            app.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=tuple(args)))
+        elif what == "move":
+            app.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=(600, 300), rel=tuple(args),
+                                          buttons=(1, 0, 0)))
+        elif what == "release":
+            app.handle(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(0, 0)))
+        elif what == "wheel":
+            app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=args[0], flipped=False))
+        elif what == "play":
+            app.playback.advance(args[0])
+        else:
+            app.draw()
+        pb = app.playback
+        assert 0.0 <= pb.time_s <= pb.duration_s and 0 <= pb.frame < len(pb.frame_times)
+        assert 0 <= app.floor < max(len(r.floors) for r in app.replays)
+        assert all(np.isfinite(v.scale) and 0.5 <= v.scale <= 400 for v in app.views)
+        assert all(np.isfinite(v.centre).all() for v in app.views)
+    app.draw()
+    assert app.frame_rgb().shape[2] == 3
