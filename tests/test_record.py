@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from sim.errors import RecordError
 from sim.model import EvacuationModel
@@ -86,6 +89,8 @@ CORRUPTIONS = {  # what was done to a good record -> what both readers must say
                           "frame_cell: holds cell 1000000, expected -1 (outside) to "),
     "profile_unknown": (lambda m, a: a["occupant_profile"].__setitem__(0, 99),
                         "occupant_profile: expected indices 0 to "),
+    "cells_as_text": (lambda m, a: a.update(frame_cell=a["frame_cell"].astype(str)),
+                      "frame_cell: got <U"),
     "times_as_text": (lambda m, a: a.update(frame_time_s=a["frame_time_s"].astype(str)),
                       "frame_time_s: got <U32 of shape"),
     "actors_of_fewer_frames": (lambda m, a: a.update(actor_frame_cell=a["actor_frame_cell"][1:]),
@@ -165,3 +170,49 @@ def test_smoke_is_thinned_in_time_when_a_record_would_be_huge(monkeypatch):
     assert thin["frame_smoke_k"].shape[0] == rows.size <= 10
     assert rows[0] == 0 and np.all(np.diff(rows) == rows[1] - rows[0])
     assert np.array_equal(thin["frame_smoke_k"], full["frame_smoke_k"][rows])
+
+
+_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64", "bool",
+           "U3"]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.data())
+def test_any_array_replaced_by_any_other_is_refused_or_drawn(finished, data):
+    """Whatever one of a record's arrays is replaced by (any kind of number or text, any shape,
+    the right one included), the check says what is wrong without failing itself; and when it
+    finds nothing wrong, the trainer loads the record and draws any frame of it."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from trainer.app import TrainerApp
+    from trainer.records import Replay, record_problems
+
+    m, summary = finished
+    meta, arrays = build_record(m, summary)
+    meta = json.loads(json.dumps(meta))
+    key = data.draw(st.sampled_from(sorted(arrays)))
+    good = arrays[key]
+    dims = data.draw(st.lists(st.sampled_from(sorted({0, 1, 2, *good.shape})),
+                              min_size=max(0, good.ndim - 1), max_size=good.ndim + 1))
+    assume(np.prod(dims) <= 4 * max(good.size, 1))  # (not gigabytes)
+    dtype = data.draw(st.sampled_from(_DTYPES + [str(good.dtype)] * 3))
+    values = data.draw(st.sampled_from(["zeros", "minus ones", "large", "copy"]))
+    new = {"zeros": np.zeros, "minus ones": lambda s, dtype: np.full(s, -1).astype(dtype),
+           "large": lambda s, dtype: np.full(s, 10**4).astype(dtype)}.get(values)
+    if values == "copy" and np.prod(dims) == good.size:
+        with np.errstate(invalid="ignore"):  # (inf as a whole number)
+            arrays[key] = good.reshape(dims).astype(dtype)
+    else:
+        arrays[key] = (new or np.zeros)(tuple(dims), dtype=dtype)
+    problems = record_problems(meta, arrays)
+    assert isinstance(problems, list) and all(isinstance(p, str) and p for p in problems)
+    if not problems:
+        rep = Replay("x", meta, arrays["frame_time_s"], arrays["frame_cell"],
+                     arrays["frame_state"], arrays["cell_floor"], arrays["cell_xy_m"],
+                     arrays["occupant_profile"], arrays.get("actor_frame_cell"),
+                     arrays.get("frame_smoke_k"), arrays.get("smoke_frame"),
+                     arrays.get("cell_burning_s"))
+        app = TrainerApp([rep], headless=True)
+        app.layers.update(trails=True, density=True, smoke=True)
+        app.playback.seek(data.draw(st.floats(0.0, 1.0)) * app.playback.duration_s)
+        app.draw()

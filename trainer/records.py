@@ -239,7 +239,8 @@ def record_problems(meta, arrays: dict) -> list[str]:
     n_cells = arrays["cell_floor"].shape[0] if shape("cell_floor", (None,), integer=True) \
         else None
     if n_cells is not None:
-        shape("cell_xy_m", (n_cells, 2))
+        if shape("cell_xy_m", (n_cells, 2)) and not np.isfinite(arrays["cell_xy_m"]).all():
+            out.append("cell_xy_m: expected finite positions")
         n_floors = len(b["floors"]) if isinstance(b, dict) and isinstance(
             b.get("floors"), list) else None
         cf = arrays["cell_floor"]
@@ -248,15 +249,13 @@ def record_problems(meta, arrays: dict) -> list[str]:
                        f", expected -1 (on no floor) to {n_floors - 1} (the floors of "
                        "meta.building)")
     n_occ = None
-    if shape("frame_cell", (n_frames, None), integer=True):
-        n_occ = arrays["frame_cell"].shape[1]
     for cells, states in (("frame_cell", "frame_state"),
                           ("actor_frame_cell", "actor_frame_state")):
-        if cells not in arrays:
-            continue
-        if cells != "frame_cell" and not shape(cells, (n_frames, None), integer=True):
-            continue
+        if not shape(cells, (n_frames, None), integer=True):
+            continue  # (missing, which the callers check for the required, or said wrong)
         c = arrays[cells]
+        if cells == "frame_cell":
+            n_occ = c.shape[1]
         if n_cells is not None and c.size and (c.min() < -1 or c.max() >= n_cells):
             out.append(f"{cells}: holds cell {int(c.min() if c.min() < -1 else c.max())}, "
                        f"expected -1 (outside) to {n_cells - 1}")
