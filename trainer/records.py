@@ -239,11 +239,12 @@ def record_problems(meta, arrays: dict) -> list[str]:
     n_cells = arrays["cell_floor"].shape[0] if shape("cell_floor", (None,), integer=True) \
         else None
     if n_cells is not None:
-        if shape("cell_xy_m", (n_cells, 2)) and not np.isfinite(arrays["cell_xy_m"]).all():
-            out.append("cell_xy_m: expected finite positions")
         n_floors = len(b["floors"]) if isinstance(b, dict) and isinstance(
             b.get("floors"), list) else None
         cf = arrays["cell_floor"]
+        if shape("cell_xy_m", (n_cells, 2)) and \
+                not np.isfinite(arrays["cell_xy_m"][cf >= 0]).all():
+            out.append("cell_xy_m: expected finite positions for the cells on a floor")
         if n_floors is not None and cf.size and (cf.min() < -1 or cf.max() >= n_floors):
             out.append(f"cell_floor: holds floor {int(cf.min() if cf.min() < -1 else cf.max())}"
                        f", expected -1 (on no floor) to {n_floors - 1} (the floors of "
