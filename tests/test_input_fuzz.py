@@ -11,7 +11,7 @@ import copy
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from sim.building import build_building
@@ -133,6 +133,7 @@ def _scenario(name: str) -> dict:
 @given(st.data(), st.sampled_from(SCENARIOS), st.integers(0, 50))
 def test_mutated_scenarios_load_and_run_or_are_refused_clearly(data, name, pick):
     bad, said = data.draw(mutated(_scenario(name)))
+    note(f"{name}: {said}")
     load_and_run(name, bad, pick)
 
 
@@ -141,6 +142,7 @@ def test_mutated_scenarios_load_and_run_or_are_refused_clearly(data, name, pick)
 def test_mutated_buildings_load_and_run_or_are_refused_clearly(data, name, pick):
     doc = read_toml(ROOT / "buildings" / f"{BUILDING_OF.get(name, name)}.toml", ScenarioError)
     bad, said = data.draw(mutated(doc))
+    note(f"{BUILDING_OF.get(name, name)}: {said}")
     load_and_run(name, _scenario(name), pick, bad)
 
 
